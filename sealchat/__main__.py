@@ -1,0 +1,3 @@
+from sealchat.cli import main
+
+main()

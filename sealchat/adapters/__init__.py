@@ -1,0 +1,1 @@
+"""Concrete implementations of the ports. Only ``sealchat.wiring`` picks one."""

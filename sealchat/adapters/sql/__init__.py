@@ -1,0 +1,1 @@
+"""SQLAlchemy (async) storage for SQLite and PostgreSQL."""

@@ -1,0 +1,135 @@
+"""Table definitions for the chat store and the embedded identity provider.
+
+The identity provider's tables (``idp_*``) are only touched by ``sealchat.identity``.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    DateTime,
+    Dialect,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    PrimaryKeyConstraint,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.types import TypeDecorator
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Timezone-aware UTC datetimes on every dialect (SQLite stores them naive)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> Any:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTCDateTime column")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        assert isinstance(value, datetime)
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+ID = String(36)
+
+users = Table(
+    "users",
+    metadata,
+    Column("id", ID, primary_key=True),
+    Column("username", String(64), nullable=False, unique=True),
+    Column("created_at", UTCDateTime(), nullable=False),
+)
+
+rooms = Table(
+    "rooms",
+    metadata,
+    Column("id", ID, primary_key=True),
+    Column("name", String(80), nullable=False),
+    Column("visibility", String(16), nullable=False),
+    Column("created_by", ID, nullable=False),
+    Column("created_at", UTCDateTime(), nullable=False),
+    # The last sequence number handed out; bumped in the transaction storing a message.
+    Column("last_seq", BigInteger, nullable=False, server_default="0"),
+    # Set for direct rooms only: one room per pair of people.
+    Column("dm_key", String(80), nullable=True, unique=True),
+)
+Index("ix_rooms_visibility", rooms.c.visibility)
+
+memberships = Table(
+    "memberships",
+    metadata,
+    Column("room_id", ID, ForeignKey("rooms.id", ondelete="CASCADE"), nullable=False),
+    Column("user_id", ID, ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
+    Column("role", String(16), nullable=False),
+    Column("joined_at", UTCDateTime(), nullable=False),
+    PrimaryKeyConstraint("room_id", "user_id", name="pk_memberships"),
+)
+Index("ix_memberships_user_id", memberships.c.user_id)
+
+messages = Table(
+    "messages",
+    metadata,
+    Column("id", ID, primary_key=True),
+    Column("room_id", ID, ForeignKey("rooms.id", ondelete="CASCADE"), nullable=False),
+    Column("seq", BigInteger, nullable=False),
+    Column("sender_id", ID, nullable=False),
+    Column("client_msg_id", String(64), nullable=False),
+    # The sealed envelope as the client sent it (JSON text). Never plaintext.
+    Column("envelope", Text, nullable=False),
+    Column("created_at", UTCDateTime(), nullable=False),
+    UniqueConstraint("room_id", "seq", name="uq_messages_room_seq"),
+    UniqueConstraint("room_id", "sender_id", "client_msg_id", name="uq_messages_client_msg"),
+)
+
+idp_accounts = Table(
+    "idp_accounts",
+    metadata,
+    Column("id", ID, primary_key=True),
+    Column("username", String(64), nullable=False, unique=True),
+    Column("password_hash", String(255), nullable=False),
+    Column("created_at", UTCDateTime(), nullable=False),
+    Column("failed_logins", Integer, nullable=False, server_default="0"),
+    Column("locked_until", UTCDateTime(), nullable=True),
+)
+
+idp_refresh_tokens = Table(
+    "idp_refresh_tokens",
+    metadata,
+    # SHA-256 of the opaque token; the token itself is never stored.
+    Column("token_hash", String(64), primary_key=True),
+    Column("family_id", ID, nullable=False),
+    Column(
+        "account_id", ID, ForeignKey("idp_accounts.id", ondelete="CASCADE"), nullable=False
+    ),
+    Column("created_at", UTCDateTime(), nullable=False),
+    Column("expires_at", UTCDateTime(), nullable=False),
+    Column("used_at", UTCDateTime(), nullable=True),
+    Column("revoked_at", UTCDateTime(), nullable=True),
+)
+Index("ix_idp_refresh_tokens_family_id", idp_refresh_tokens.c.family_id)

@@ -1,0 +1,57 @@
+"""Domain errors. Every failure a user can see is one of these, with a stable ``code``.
+
+Adapters translate driver failures into these; the API layer turns them into the one
+documented error shape ``{"error": {"code", "message"}}``.
+"""
+
+from __future__ import annotations
+
+
+class SealchatError(Exception):
+    code = "internal"
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class InvalidInput(SealchatError):
+    code = "invalid_input"
+
+
+class Unauthorized(SealchatError):
+    code = "unauthorized"
+
+
+class TokenExpired(Unauthorized):
+    code = "token_expired"
+
+
+class Forbidden(SealchatError):
+    code = "forbidden"
+
+
+class NotFound(SealchatError):
+    code = "not_found"
+
+
+class Conflict(SealchatError):
+    code = "conflict"
+
+
+class PayloadTooLarge(SealchatError):
+    code = "payload_too_large"
+
+
+class RateLimited(SealchatError):
+    code = "rate_limited"
+
+    def __init__(self, message: str, retry_after: float = 1.0) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+class Unavailable(SealchatError):
+    """A dependency (database, identity provider) is down; the request can be retried."""
+
+    code = "unavailable"

@@ -1,0 +1,87 @@
+"""The chat's plain data. Envelopes are opaque JSON objects to the server."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+Envelope = dict[str, Any]
+
+
+class Visibility(StrEnum):
+    PUBLIC = "public"
+    PRIVATE = "private"
+    DIRECT = "direct"
+
+
+class Role(StrEnum):
+    OWNER = "owner"
+    MEMBER = "member"
+
+
+@dataclass(frozen=True, slots=True)
+class User:
+    id: str
+    username: str
+
+
+@dataclass(frozen=True, slots=True)
+class Room:
+    id: str
+    name: str
+    visibility: Visibility
+    created_by: str
+    created_at: datetime
+    last_seq: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class MyRoom:
+    """A room as seen by one of its members."""
+
+    room: Room
+    role: Role
+
+
+@dataclass(frozen=True, slots=True)
+class DirectoryEntry:
+    room: Room
+    member_count: int
+
+
+@dataclass(frozen=True, slots=True)
+class Member:
+    user: User
+    role: Role
+    joined_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class NewMessage:
+    """What a sender asks to store; the storage assigns ``seq`` and ``created_at``."""
+
+    id: str
+    room_id: str
+    sender_id: str
+    client_msg_id: str
+    envelope_json: str
+
+
+@dataclass(frozen=True, slots=True)
+class Message:
+    id: str
+    room_id: str
+    seq: int
+    sender_id: str
+    client_msg_id: str
+    envelope_json: str
+    created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class AppendResult:
+    message: Message
+    # False when the client message id was already stored: a resend after a lost ack.
+    created: bool

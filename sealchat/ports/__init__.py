@@ -1,0 +1,1 @@
+"""Interfaces the services depend on. Adapters implement them; wiring picks one."""

@@ -1,0 +1,25 @@
+"""Fan-out port: deliver events to connected sockets, and keep their room sets current."""
+
+from __future__ import annotations
+
+from typing import Any, Protocol
+
+
+def room_channel(room_id: str) -> str:
+    return f"room:{room_id}"
+
+
+def user_channel(user_id: str) -> str:
+    return f"user:{user_id}"
+
+
+class Fanout(Protocol):
+    async def publish(
+        self, event: str, payload: dict[str, Any], channels: list[str], skip: str | None = None
+    ) -> None:
+        """Send one event to every socket in any of ``channels`` (each socket once)."""
+
+    async def subscribe_user(self, user_id: str, room_id: str) -> None:
+        """Make every connected socket of the user receive the room's events."""
+
+    async def unsubscribe_user(self, user_id: str, room_id: str) -> None: ...

@@ -1,0 +1,82 @@
+"""Storage ports. Each method is one transaction: when it returns, it has committed."""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+from sealchat.domain.models import (
+    AppendResult,
+    DirectoryEntry,
+    Member,
+    Message,
+    MyRoom,
+    NewMessage,
+    Role,
+    Room,
+    User,
+)
+
+
+class UserStore(Protocol):
+    async def upsert_user(self, user: User) -> None:
+        """Insert the profile, or update its username if the id exists."""
+
+    async def get_user(self, user_id: str) -> User | None: ...
+
+    async def get_user_by_username(self, username: str) -> User | None: ...
+
+
+class RoomStore(Protocol):
+    async def create_room(self, room: Room, owner_id: str) -> Room:
+        """Store a room and make ``owner_id`` its owner, atomically."""
+
+    async def get_or_create_direct_room(
+        self, room: Room, dm_key: str, member_ids: list[str]
+    ) -> tuple[Room, bool]:
+        """Return the direct room for ``dm_key``, creating it with its members if new."""
+
+    async def get_room(self, room_id: str) -> Room | None: ...
+
+    async def list_user_rooms(self, user_id: str) -> list[MyRoom]: ...
+
+    async def list_user_room_ids(self, user_id: str) -> list[str]: ...
+
+    async def list_public_rooms(self, limit: int) -> list[DirectoryEntry]: ...
+
+    async def get_role(self, room_id: str, user_id: str) -> Role | None:
+        """The user's role in the room, or None when not a member."""
+
+    async def add_member(self, room_id: str, user_id: str, role: Role) -> bool:
+        """Add a member; False when already a member (nothing changes)."""
+
+    async def remove_member(self, room_id: str, user_id: str) -> bool:
+        """Remove a member; False when not a member."""
+
+    async def set_role(self, room_id: str, user_id: str, role: Role) -> None: ...
+
+    async def list_members(self, room_id: str) -> list[Member]:
+        """Members ordered by the time they joined."""
+
+
+class MessageStore(Protocol):
+    async def append_message(self, new: NewMessage) -> AppendResult | None:
+        """Store a message with the room's next sequence number, in one transaction.
+
+        Returns None (storing nothing) when the sender is not a member of the room.
+        A ``client_msg_id`` the sender already used in that room returns the stored
+        message with ``created=False``.
+        """
+
+    async def list_messages(
+        self,
+        room_id: str,
+        *,
+        after_seq: int | None = None,
+        before_seq: int | None = None,
+        limit: int = 50,
+    ) -> list[Message]:
+        """Messages in ascending ``seq``.
+
+        With ``after_seq`` the first ``limit`` messages after it; otherwise the last
+        ``limit`` messages before ``before_seq`` (or the newest ones).
+        """

@@ -1,0 +1,21 @@
+"""Token verification port: the chat server knows only issuer, audience and a JWKS."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol
+
+
+@dataclass(frozen=True, slots=True)
+class VerifiedIdentity:
+    user_id: str
+    username: str
+    expires_at: float
+
+
+class TokenVerifier(Protocol):
+    async def verify(self, token: str) -> VerifiedIdentity:
+        """Return the identity in a valid access token.
+
+        Raises ``Unauthorized`` (or ``TokenExpired``) for anything else.
+        """

@@ -1,0 +1,69 @@
+"""All configuration in one place: environment variables prefixed ``SEALCHAT_``.
+
+Every default is the embedded, single-machine choice: SQLite under the data dir,
+in-process fan-out, the embedded identity provider.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="SEALCHAT_", env_file=".env", extra="ignore")
+
+    host: str = "127.0.0.1"
+    port: int = Field(default=8000, ge=0, le=65535)
+    data_dir: Path = Path("./sealchat-data")
+    # Empty means a SQLite file under data_dir.
+    database_url: str = ""
+    # Base URL clients use to reach this server; the embedded issuer's ``iss``.
+    # Empty means http://{host}:{port}.
+    public_url: str = ""
+    log_level: str = "info"
+
+    # Tokens: the audience the chat server accepts; issuer and JWKS of the identity
+    # provider. Empty issuer/jwks_url mean the embedded identity provider.
+    token_audience: str = "sealchat"
+    token_issuer: str = ""
+    jwks_url: str = ""
+    token_algorithms: list[str] = ["EdDSA", "RS256"]
+    access_token_ttl_seconds: int = Field(default=900, ge=1)
+    refresh_token_ttl_seconds: int = Field(default=30 * 24 * 3600, ge=60)
+
+    # Embedded identity provider: sign-in throttling per account.
+    login_max_failures: int = Field(default=5, ge=1)
+    login_lockout_seconds: int = Field(default=60, ge=1)
+    # argon2id cost; the defaults are argon2-cffi's (RFC 9106 low-memory profile).
+    argon2_time_cost: int = Field(default=3, ge=1)
+    argon2_memory_kib: int = Field(default=65536, ge=8)
+    argon2_parallelism: int = Field(default=4, ge=1)
+
+    # Messages and limits.
+    max_envelope_bytes: int = Field(default=64 * 1024, ge=256)
+    message_rate_per_second: float = Field(default=20.0, gt=0)
+    message_rate_burst: int = Field(default=40, ge=1)
+    history_page_max: int = Field(default=200, ge=1)
+    sync_page_max: int = Field(default=500, ge=1)
+    max_http_body_bytes: int = Field(default=256 * 1024, ge=1024)
+
+    def resolved_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite+aiosqlite:///{(self.data_dir / 'sealchat.db').resolve()}"
+
+    def resolved_public_url(self) -> str:
+        if self.public_url:
+            return self.public_url.rstrip("/")
+        host = "127.0.0.1" if self.host in ("0.0.0.0", "::") else self.host  # noqa: S104
+        return f"http://{host}:{self.port}"
+
+    def resolved_issuer(self) -> str:
+        return self.token_issuer or self.resolved_public_url()
+
+    @property
+    def uses_embedded_identity(self) -> bool:
+        return not self.jwks_url
