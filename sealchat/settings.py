@@ -27,7 +27,7 @@ class Settings(BaseSettings):
 
     # Tokens: the audience the chat server accepts; issuer and JWKS of the identity
     # provider. Empty issuer/jwks_url mean the embedded identity provider.
-    token_audience: str = "sealchat"
+    token_audience: str = "sealchat"  # noqa: S105 - an audience name, not a secret
     token_issuer: str = ""
     jwks_url: str = ""
     token_algorithms: list[str] = ["EdDSA", "RS256"]

@@ -124,9 +124,7 @@ idp_refresh_tokens = Table(
     # SHA-256 of the opaque token; the token itself is never stored.
     Column("token_hash", String(64), primary_key=True),
     Column("family_id", ID, nullable=False),
-    Column(
-        "account_id", ID, ForeignKey("idp_accounts.id", ondelete="CASCADE"), nullable=False
-    ),
+    Column("account_id", ID, ForeignKey("idp_accounts.id", ondelete="CASCADE"), nullable=False),
     Column("created_at", UTCDateTime(), nullable=False),
     Column("expires_at", UTCDateTime(), nullable=False),
     Column("used_at", UTCDateTime(), nullable=True),

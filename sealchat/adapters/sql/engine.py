@@ -1,0 +1,79 @@
+"""Build the async engine for a database URL: SQLite (aiosqlite) or PostgreSQL (asyncpg)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import event
+from sqlalchemy.engine import URL, Connection, make_url
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+
+# Applied to every new SQLite connection. WAL lets readers run beside the one writer;
+# busy_timeout makes a second writer wait for the lock instead of failing at once;
+# synchronous=NORMAL is durable across application crashes in WAL mode.
+SQLITE_PRAGMAS = (
+    "PRAGMA journal_mode=WAL",
+    "PRAGMA foreign_keys=ON",
+    "PRAGMA busy_timeout=5000",
+    "PRAGMA synchronous=NORMAL",
+)
+
+
+# Execution option: True makes a SQLite transaction take the write lock at BEGIN.
+SQLITE_BEGIN_IMMEDIATE = "sealchat_sqlite_begin_immediate"
+
+
+def create_engine(url: str) -> AsyncEngine:
+    """The engine for ``url``; nothing connects until the first query."""
+    sa_url = make_url(url)
+    if sa_url.get_backend_name() == "sqlite":
+        return _sqlite_engine(sa_url)
+    return create_async_engine(
+        sa_url,
+        # A node survives a database restart: stale pooled connections are replaced.
+        pool_pre_ping=True,
+        pool_recycle=1800,
+        # A dead server fails fast (and surfaces as Unavailable) instead of hanging.
+        connect_args={"timeout": 10},
+    )
+
+
+def dialect_name(engine: AsyncEngine) -> str:
+    """``"sqlite"`` or ``"postgresql"``."""
+    return engine.dialect.name
+
+
+def _sqlite_engine(url: URL) -> AsyncEngine:
+    database = url.database or ""
+    if database and database != ":memory:" and not database.startswith("file:"):
+        Path(database).parent.mkdir(parents=True, exist_ok=True)
+    engine = create_async_engine(url)
+    event.listen(engine.sync_engine, "connect", _on_sqlite_connect)
+    event.listen(engine.sync_engine, "begin", _on_sqlite_begin)
+    return engine
+
+
+def _on_sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
+    # The sqlite3 driver's legacy mode only opens a transaction before INSERT/UPDATE/
+    # DELETE, so reads before the first write would escape the transaction. Turn its
+    # transaction handling off and emit BEGIN ourselves (see _on_sqlite_begin).
+    dbapi_connection.isolation_level = None
+    cursor = dbapi_connection.cursor()
+    try:
+        for pragma in SQLITE_PRAGMAS:
+            cursor.execute(pragma)
+    finally:
+        cursor.close()
+
+
+def _on_sqlite_begin(connection: Connection) -> None:
+    # Deferred by default: the write lock is taken by the first write, and readers never
+    # wait. Store methods write first (UPDATE ... RETURNING, INSERT ... ON CONFLICT), so
+    # busy_timeout queues them; a transaction that writes after reading, while another
+    # writer commits, fails with "database is locked" (Unavailable) instead of losing
+    # an update.
+    if connection.get_execution_options().get(SQLITE_BEGIN_IMMEDIATE):
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+    else:
+        connection.exec_driver_sql("BEGIN")

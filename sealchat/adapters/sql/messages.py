@@ -1,0 +1,90 @@
+"""Messages: sealed envelopes with a per-room sequence number."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from sqlalchemy import RowMapping, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from sealchat.adapters.sql import dialect
+from sealchat.adapters.sql.errors import database_errors
+from sealchat.adapters.sql.tables import messages
+from sealchat.domain.errors import Conflict
+from sealchat.domain.models import AppendResult, Message, NewMessage
+
+
+class SqlMessageStore:
+    def __init__(self, engine: AsyncEngine) -> None:
+        self._engine = engine
+
+    async def append_message(self, new: NewMessage) -> AppendResult | None:
+        created_at = datetime.now(UTC)
+        async with database_errors():
+            try:
+                async with self._engine.begin() as conn:
+                    seq = await dialect.append_message(conn, new, created_at)
+            except IntegrityError as exc:
+                # Leaving the block rolled back the seq bump too: no gap in the room.
+                existing = await self._find_by_client_msg_id(new)
+                if existing is None:
+                    raise Conflict("a message with that id already exists") from exc
+                return AppendResult(message=existing, created=False)
+        if seq is None:
+            return None
+        message = Message(
+            id=new.id,
+            room_id=new.room_id,
+            seq=seq,
+            sender_id=new.sender_id,
+            client_msg_id=new.client_msg_id,
+            envelope_json=new.envelope_json,
+            created_at=created_at,
+        )
+        return AppendResult(message=message, created=True)
+
+    async def list_messages(
+        self,
+        room_id: str,
+        *,
+        after_seq: int | None = None,
+        before_seq: int | None = None,
+        limit: int = 50,
+    ) -> list[Message]:
+        if limit <= 0:
+            return []
+        query = select(messages).where(messages.c.room_id == room_id).limit(limit)
+        if before_seq is not None:
+            query = query.where(messages.c.seq < before_seq)
+        if after_seq is not None:
+            query = query.where(messages.c.seq > after_seq).order_by(messages.c.seq)
+        else:
+            # The newest page: walk the (room_id, seq) index backwards, then flip.
+            query = query.order_by(messages.c.seq.desc())
+        async with database_errors(), self._engine.begin() as conn:
+            rows = (await conn.execute(query)).mappings().all()
+        found = [_message(row) for row in rows]
+        return found if after_seq is not None else found[::-1]
+
+    async def _find_by_client_msg_id(self, new: NewMessage) -> Message | None:
+        query = select(messages).where(
+            messages.c.room_id == new.room_id,
+            messages.c.sender_id == new.sender_id,
+            messages.c.client_msg_id == new.client_msg_id,
+        )
+        async with self._engine.begin() as conn:
+            row = (await conn.execute(query)).mappings().first()
+        return None if row is None else _message(row)
+
+
+def _message(row: RowMapping) -> Message:
+    return Message(
+        id=row["id"],
+        room_id=row["room_id"],
+        seq=row["seq"],
+        sender_id=row["sender_id"],
+        client_msg_id=row["client_msg_id"],
+        envelope_json=row["envelope"],
+        created_at=row["created_at"],
+    )

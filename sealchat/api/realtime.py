@@ -1,0 +1,168 @@
+"""Socket.IO handlers: authenticate the handshake, then one handler per event.
+
+Every event with an ack gets ``{"ok": true, ...}`` or ``{"ok": false, "error": {code,
+message}}``; a malformed event never drops the connection or touches others.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import socketio
+from pydantic import BaseModel, ValidationError
+
+from sealchat.api.deps import ApiServices
+from sealchat.api.schemas import RenewSession, SendMessage, SyncRequest, TypingNotice
+from sealchat.domain.errors import SealchatError, TokenExpired, Unauthorized
+from sealchat.domain.models import User
+from sealchat.ports.fanout import room_channel, user_channel
+from sealchat.ports.tokens import VerifiedIdentity
+from sealchat.services import events
+
+log = logging.getLogger(__name__)
+
+Ack = dict[str, Any]
+Handler = Callable[[str, Any], Awaitable[Ack]]
+
+
+def error_ack(exc: SealchatError) -> Ack:
+    return {"ok": False, "error": {"code": exc.code, "message": exc.message}}
+
+
+def _validation_ack(exc: ValidationError) -> Ack:
+    problems = "; ".join(
+        f"{'.'.join(str(p) for p in e['loc']) or 'payload'}: {e['msg']}" for e in exc.errors()[:5]
+    )
+    return {"ok": False, "error": {"code": "invalid_input", "message": problems}}
+
+
+class RealtimeGateway:
+    def __init__(self, sio: socketio.AsyncServer, found: ApiServices) -> None:
+        self._sio = sio
+        self._found = found
+        # sid -> (user, token expiry, timer that disconnects the socket at expiry)
+        self._sessions: dict[str, tuple[User, float, asyncio.TimerHandle]] = {}
+        sio.on("connect", self.connect)
+        sio.on("disconnect", self.disconnect)
+        sio.on("message:send", self._event(SendMessage, self.send_message))
+        sio.on("sync", self._event(SyncRequest, self.sync))
+        sio.on("typing", self._event(TypingNotice, self.typing))
+        sio.on("session:renew", self._event(RenewSession, self.renew))
+
+    # -- connection lifecycle ----------------------------------------------------------
+
+    async def connect(self, sid: str, environ: dict[str, Any], auth: Any = None) -> None:
+        token = auth.get("token") if isinstance(auth, dict) else None
+        try:
+            if not isinstance(token, str) or not token:
+                raise Unauthorized("an access token is required in the handshake auth")
+            identity = await self._found.verifier.verify(token)
+            user = await self._found.profiles.ensure(identity)
+            room_ids = await self._found.rooms.my_room_ids(user.id)
+        except SealchatError as exc:
+            raise socketio.exceptions.ConnectionRefusedError(
+                exc.message, {"code": exc.code, "message": exc.message}
+            ) from None
+        self._sessions[sid] = (user, identity.expires_at, self._expiry_timer(sid, identity))
+        await self._sio.enter_room(sid, user_channel(user.id))
+        for room_id in room_ids:
+            await self._sio.enter_room(sid, room_channel(room_id))
+        if self._found.presence.socket_opened(user.id):
+            await self._announce_presence(user, "online", [room_channel(r) for r in room_ids])
+
+    async def disconnect(self, sid: str, reason: Any = None) -> None:
+        session = self._sessions.pop(sid, None)
+        if session is None:
+            return
+        user, _, timer = session
+        timer.cancel()
+        if self._found.presence.socket_closed(user.id):
+            channels = [r for r in self._sio.rooms(sid) if r.startswith("room:")]
+            await self._announce_presence(user, "offline", channels)
+
+    def _expiry_timer(self, sid: str, identity: VerifiedIdentity) -> asyncio.TimerHandle:
+        delay = max(0.0, identity.expires_at - time.time())
+        loop = asyncio.get_running_loop()
+        return loop.call_later(delay, lambda: asyncio.ensure_future(self._expire(sid)))
+
+    async def _expire(self, sid: str) -> None:
+        if sid not in self._sessions:
+            return
+        expired = TokenExpired("access token expired; refresh it and reconnect")
+        await self._sio.emit(events.SESSION_EXPIRED, error_ack(expired)["error"], to=sid)
+        await self._sio.disconnect(sid)
+
+    async def _announce_presence(self, user: User, status: str, channels: list[str]) -> None:
+        if channels:
+            payload = {"user_id": user.id, "username": user.username, "status": status}
+            await self._sio.emit(events.PRESENCE, payload, to=channels)
+
+    # -- events ------------------------------------------------------------------------
+
+    def _event(
+        self, schema: type[BaseModel], handler: Callable[[str, User, Any], Awaitable[Ack]]
+    ) -> Handler:
+        """Wrap a handler: session check, payload validation, errors turned into acks."""
+
+        @functools.wraps(handler)
+        async def run(sid: str, data: Any = None) -> Ack:
+            session = self._sessions.get(sid)
+            if session is None:
+                return error_ack(Unauthorized("not connected"))
+            user, expires_at, _ = session
+            if expires_at <= time.time():
+                return error_ack(TokenExpired("access token expired; renew the session"))
+            try:
+                return await handler(sid, user, schema.model_validate(data))
+            except ValidationError as exc:
+                return _validation_ack(exc)
+            except SealchatError as exc:
+                return error_ack(exc)
+            except Exception:
+                log.exception("unexpected error handling a socket event")
+                return {"ok": False, "error": {"code": "internal", "message": "internal error"}}
+
+        return run
+
+    async def send_message(self, sid: str, user: User, body: SendMessage) -> Ack:
+        message = await self._found.messages.send(
+            user.id, body.room_id, body.client_msg_id, body.envelope, origin=sid
+        )
+        return {"ok": True, "message": events.message_payload(message, body.envelope)}
+
+    async def sync(self, sid: str, user: User, body: SyncRequest) -> Ack:
+        result = await self._found.messages.sync(user.id, body.cursors)
+        return {
+            "ok": True,
+            "messages": [events.message_payload(m) for m in result.messages],
+            "has_more": result.has_more,
+            "errors": {room: error_ack(exc)["error"] for room, exc in result.errors.items()},
+        }
+
+    async def typing(self, sid: str, user: User, body: TypingNotice) -> Ack:
+        channel = room_channel(body.room_id)
+        if channel not in self._sio.rooms(sid):
+            await self._found.rooms.require_member(user.id, body.room_id)
+        payload = {
+            "room_id": body.room_id,
+            "user_id": user.id,
+            "username": user.username,
+            "typing": body.typing,
+        }
+        await self._sio.emit(events.TYPING, payload, to=channel, skip_sid=sid)
+        return {"ok": True}
+
+    async def renew(self, sid: str, user: User, body: RenewSession) -> Ack:
+        """Swap in a fresh access token without reconnecting."""
+        identity = await self._found.verifier.verify(body.token)
+        if identity.user_id != user.id:
+            raise Unauthorized("the new token is for another user")
+        _, _, old_timer = self._sessions[sid]
+        old_timer.cancel()
+        self._sessions[sid] = (user, identity.expires_at, self._expiry_timer(sid, identity))
+        return {"ok": True, "expires_at": identity.expires_at}

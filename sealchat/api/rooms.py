@@ -1,0 +1,90 @@
+"""HTTP routes for rooms, membership, direct rooms and history."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, Response
+
+from sealchat.api.deps import CurrentUser, Services
+from sealchat.api.schemas import AddMember, CreateRoom, OpenDirect
+from sealchat.services import events
+
+router = APIRouter(prefix="/api", tags=["rooms"])
+
+
+@router.get("/rooms")
+async def my_rooms(user: CurrentUser, found: Services) -> dict[str, Any]:
+    mine = await found.rooms.my_rooms(user)
+    return {"rooms": [events.my_room_payload(r) for r in mine]}
+
+
+@router.post("/rooms", status_code=201)
+async def create_room(body: CreateRoom, user: CurrentUser, found: Services) -> dict[str, Any]:
+    created = await found.rooms.create(user, body.name, body.visibility)
+    return {"room": events.my_room_payload(created)}
+
+
+@router.get("/rooms/directory")
+async def directory(
+    user: CurrentUser, found: Services, limit: Annotated[int, Query(ge=1, le=500)] = 200
+) -> dict[str, Any]:
+    entries = await found.rooms.directory(limit)
+    return {"rooms": [events.directory_payload(e) for e in entries]}
+
+
+@router.get("/rooms/{room_id}")
+async def get_room(room_id: str, user: CurrentUser, found: Services) -> dict[str, Any]:
+    return {"room": events.my_room_payload(await found.rooms.get(user, room_id))}
+
+
+@router.post("/rooms/{room_id}/join")
+async def join_room(room_id: str, user: CurrentUser, found: Services) -> dict[str, Any]:
+    return {"room": events.my_room_payload(await found.rooms.join(user, room_id))}
+
+
+@router.post("/rooms/{room_id}/leave", status_code=204)
+async def leave_room(room_id: str, user: CurrentUser, found: Services) -> Response:
+    await found.rooms.leave(user, room_id)
+    return Response(status_code=204)
+
+
+@router.get("/rooms/{room_id}/members")
+async def list_members(room_id: str, user: CurrentUser, found: Services) -> dict[str, Any]:
+    members = await found.rooms.members(user, room_id)
+    online = found.presence.is_online
+    return {"members": [events.member_payload(m, online(m.user.id)) for m in members]}
+
+
+@router.post("/rooms/{room_id}/members", status_code=201)
+async def add_member(
+    room_id: str, body: AddMember, user: CurrentUser, found: Services
+) -> dict[str, Any]:
+    member = await found.rooms.add_member(user, room_id, body.username)
+    return {"member": events.member_payload(member, found.presence.is_online(member.user.id))}
+
+
+@router.delete("/rooms/{room_id}/members/{user_id}", status_code=204)
+async def remove_member(room_id: str, user_id: str, user: CurrentUser, found: Services) -> Response:
+    await found.rooms.remove_member(user, room_id, user_id)
+    return Response(status_code=204)
+
+
+@router.post("/dms")
+async def open_direct(body: OpenDirect, user: CurrentUser, found: Services) -> dict[str, Any]:
+    return {"room": events.my_room_payload(await found.rooms.open_direct(user, body.username))}
+
+
+@router.get("/rooms/{room_id}/messages")
+async def history(
+    room_id: str,
+    user: CurrentUser,
+    found: Services,
+    before_seq: Annotated[int | None, Query(ge=1)] = None,
+    after_seq: Annotated[int | None, Query(ge=0)] = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 50,
+) -> dict[str, Any]:
+    page = await found.messages.history(
+        user.id, room_id, before_seq=before_seq, after_seq=after_seq, limit=limit
+    )
+    return {"messages": [events.message_payload(m) for m in page]}

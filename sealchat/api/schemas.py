@@ -1,0 +1,45 @@
+"""Request bodies and Socket.IO event payloads, validated with pydantic."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+RoomId = Field(min_length=1, max_length=64)
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=False)
+
+
+class CreateRoom(Strict):
+    name: str = Field(min_length=1, max_length=200)
+    visibility: Literal["public", "private"] = "public"
+
+
+class AddMember(Strict):
+    username: str = Field(min_length=1, max_length=64)
+
+
+class OpenDirect(Strict):
+    username: str = Field(min_length=1, max_length=64)
+
+
+class SendMessage(Strict):
+    room_id: str = RoomId
+    client_msg_id: str = Field(min_length=1, max_length=64)
+    envelope: dict[str, Any]
+
+
+class SyncRequest(Strict):
+    cursors: dict[str, int] = Field(max_length=1000)
+
+
+class TypingNotice(Strict):
+    room_id: str = RoomId
+    typing: bool = True
+
+
+class RenewSession(Strict):
+    token: str = Field(min_length=1, max_length=8192)

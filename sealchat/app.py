@@ -1,0 +1,43 @@
+"""The ASGI application: FastAPI for HTTP, python-socketio beside it for realtime."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+import socketio
+from fastapi import FastAPI
+
+from sealchat import __version__
+from sealchat.api import rooms, system
+from sealchat.api.body_limit import BodySizeLimit
+from sealchat.api.errors import install_error_handlers
+from sealchat.api.realtime import RealtimeGateway
+from sealchat.settings import Settings
+from sealchat.wiring import build_socketio_server, runtime
+
+log = logging.getLogger("sealchat")
+
+
+def create_app(settings: Settings) -> Any:
+    """Build the whole ASGI app; adapters are created when the app starts."""
+    sio = build_socketio_server(settings)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        async with runtime(settings, sio) as built:
+            app.state.services = built.services
+            if built.auth_router is not None:
+                app.include_router(built.auth_router)
+            RealtimeGateway(sio, built.services)
+            log.info("Sealchat %s is ready at %s", __version__, settings.resolved_public_url())
+            yield
+
+    api = FastAPI(title="Sealchat", version=__version__, lifespan=lifespan)
+    install_error_handlers(api)
+    api.include_router(system.router)
+    api.include_router(rooms.router)
+    api.add_middleware(BodySizeLimit, max_bytes=settings.max_http_body_bytes)
+    return socketio.ASGIApp(sio, other_asgi_app=api, socketio_path="socket.io")

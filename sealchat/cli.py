@@ -1,0 +1,100 @@
+"""The ``sealchat`` command: serve, migrate, and manage users."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from sealchat.settings import Settings
+
+app = typer.Typer(help="Sealchat: realtime team chat sealed in the client.", no_args_is_help=True)
+user_app = typer.Typer(help="Manage accounts of the embedded identity provider.")
+app.add_typer(user_app, name="user")
+
+HostOption = Annotated[
+    str | None, typer.Option(help="Interface to listen on.", envvar="SEALCHAT_HOST")
+]
+PortOption = Annotated[
+    int | None, typer.Option(help="TCP port to listen on.", envvar="SEALCHAT_PORT")
+]
+DataDirOption = Annotated[
+    Path | None,
+    typer.Option(help="Where the database and key files live.", envvar="SEALCHAT_DATA_DIR"),
+]
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Settings from the environment, with command-line options taking precedence."""
+    return Settings(**{key: value for key, value in overrides.items() if value is not None})
+
+
+@app.command()
+def serve(host: HostOption = None, port: PortOption = None, data_dir: DataDirOption = None) -> None:
+    """Run the server (migrating the database first) and print its URL."""
+    import uvicorn
+
+    from sealchat.app import create_app
+
+    settings = load_settings(host=host, port=port, data_dir=data_dir)
+    logging.basicConfig(
+        level=settings.log_level.upper(), format="%(levelname)s %(name)s: %(message)s"
+    )
+    typer.echo(
+        f"Sealchat is starting at {settings.resolved_public_url()}/ "
+        f"(API docs at {settings.resolved_public_url()}/docs)"
+    )
+    uvicorn.run(
+        create_app(settings),
+        host=settings.host,
+        port=settings.port,
+        log_level=settings.log_level,
+        proxy_headers=False,
+        ws="websockets-sansio",
+    )
+
+
+@app.command()
+def migrate(data_dir: DataDirOption = None) -> None:
+    """Apply database migrations (``serve`` also does this on start)."""
+    from sealchat.adapters.sql.migrate import upgrade_to_head
+
+    settings = load_settings(data_dir=data_dir)
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    asyncio.run(upgrade_to_head(settings.resolved_database_url()))
+    typer.echo("database is up to date")
+
+
+@user_app.command("create")
+def user_create(
+    username: str,
+    password: Annotated[
+        str,
+        typer.Option(
+            prompt=True,
+            hide_input=True,
+            confirmation_prompt=True,
+            envvar="SEALCHAT_NEW_USER_PASSWORD",
+            help="The new account's password.",
+        ),
+    ],
+    data_dir: DataDirOption = None,
+) -> None:
+    """Create an account in the embedded identity provider."""
+    from sealchat.domain.errors import SealchatError
+    from sealchat.wiring import create_embedded_account
+
+    settings = load_settings(data_dir=data_dir)
+    try:
+        user = asyncio.run(create_embedded_account(settings, username, password))
+    except SealchatError as exc:
+        typer.echo(f"error: {exc.message}", err=True)
+        raise typer.Exit(1) from None
+    typer.echo(f"created user {user.username} ({user.id})")
+
+
+def main() -> None:
+    app()

@@ -1,0 +1,306 @@
+"""The Sealchat client: REST calls plus a Socket.IO connection that never misses a message.
+
+Incoming messages (including the acks of our own sends) pass through a ``Timeline``,
+so ``next_message`` yields every message of every room once, in ``seq`` order. After
+a reconnect the client sends its cursors and receives exactly what it missed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import uuid
+from collections.abc import Awaitable, Callable
+from types import TracebackType
+from typing import Any
+
+import httpx
+import socketio
+
+from sealchat.client.errors import ClientError
+from sealchat.client.http_api import HttpApi
+from sealchat.client.timeline import Message, Timeline
+
+log = logging.getLogger(__name__)
+EventHandler = Callable[[Any], Awaitable[None] | None]
+
+
+class SealchatClient:
+    def __init__(
+        self, base_url: str, *, http: httpx.AsyncClient | None = None, ack_timeout: float = 15.0
+    ) -> None:
+        self.api = HttpApi(base_url, http)
+        self.timeline = Timeline()
+        self.ack_timeout = ack_timeout
+        self._inbox: asyncio.Queue[Message] = asyncio.Queue()
+        self._handlers: dict[str, list[EventHandler]] = {}
+        self._sio: socketio.AsyncClient | None = None
+        self._sync_lock = asyncio.Lock()
+        self._expired = False
+        self._closing = False
+        self._tasks: set[asyncio.Task[Any]] = set()
+        self.connected = asyncio.Event()
+
+    async def __aenter__(self) -> SealchatClient:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.close()
+
+    @property
+    def user(self) -> dict[str, Any] | None:
+        return self.api.user
+
+    # -- accounts --------------------------------------------------------------------------
+
+    async def register(self, username: str, password: str) -> dict[str, Any]:
+        """Create an account and sign in; returns ``{id, username}``."""
+        return await self.api.register(username, password)
+
+    async def login(self, username: str, password: str) -> dict[str, Any]:
+        """Sign in; returns ``{id, username}``."""
+        return await self.api.login(username, password)
+
+    async def refresh(self) -> None:
+        """Rotate the token pair now."""
+        await self.api.refresh()
+
+    async def logout(self) -> None:
+        await self.disconnect()
+        await self.api.logout()
+
+    async def me(self) -> dict[str, Any]:
+        return (await self.api.get("/api/me"))["user"]  # type: ignore[no-any-return]
+
+    # -- rooms ---------------------------------------------------------------------------
+
+    async def rooms(self) -> list[dict[str, Any]]:
+        """My rooms, each with my ``role`` and the room's ``last_seq``."""
+        return (await self.api.get("/api/rooms"))["rooms"]  # type: ignore[no-any-return]
+
+    async def directory(self) -> list[dict[str, Any]]:
+        return (await self.api.get("/api/rooms/directory"))["rooms"]  # type: ignore[no-any-return]
+
+    async def create_room(self, name: str, visibility: str = "public") -> dict[str, Any]:
+        body = {"name": name, "visibility": visibility}
+        return self._track((await self.api.post("/api/rooms", body))["room"])
+
+    async def join(self, room_id: str) -> dict[str, Any]:
+        return self._track((await self.api.post(f"/api/rooms/{room_id}/join"))["room"])
+
+    async def leave(self, room_id: str) -> None:
+        await self.api.post(f"/api/rooms/{room_id}/leave")
+        self.timeline.forget(room_id)
+
+    async def members(self, room_id: str) -> list[dict[str, Any]]:
+        return (await self.api.get(f"/api/rooms/{room_id}/members"))["members"]  # type: ignore[no-any-return]
+
+    async def add_member(self, room_id: str, username: str) -> dict[str, Any]:
+        body = {"username": username}
+        return (await self.api.post(f"/api/rooms/{room_id}/members", body))["member"]  # type: ignore[no-any-return]
+
+    async def remove_member(self, room_id: str, user_id: str) -> None:
+        await self.api.delete(f"/api/rooms/{room_id}/members/{user_id}")
+
+    async def open_dm(self, username: str) -> dict[str, Any]:
+        """The direct room with ``username`` (the same room every time)."""
+        return self._track((await self.api.post("/api/dms", {"username": username}))["room"])
+
+    async def history(
+        self,
+        room_id: str,
+        *,
+        before_seq: int | None = None,
+        after_seq: int | None = None,
+        limit: int = 50,
+    ) -> list[Message]:
+        """One page of stored messages, oldest first."""
+        body = await self.api.get(
+            f"/api/rooms/{room_id}/messages",
+            before_seq=before_seq,
+            after_seq=after_seq,
+            limit=limit,
+        )
+        return body["messages"]  # type: ignore[no-any-return]
+
+    def _track(self, room: dict[str, Any]) -> dict[str, Any]:
+        self.timeline.start_at(room["id"], int(room["last_seq"]))
+        return room
+
+    # -- realtime ------------------------------------------------------------------------
+
+    def on(self, event: str, handler: EventHandler) -> None:
+        """Call ``handler(payload)`` for a server event (``presence``, ``typing``, ...)."""
+        self._handlers.setdefault(event, []).append(handler)
+
+    async def connect(self, *, transports: list[str] | None = None) -> None:
+        """Open the socket; rooms not yet tracked start from their current ``last_seq``."""
+        for room in await self.rooms():
+            self._track(room)
+        self._closing = False
+        self._sio = self._new_socket()
+        refusals: list[Any] = []
+        self._sio.on("connect_error", refusals.append)
+        try:
+            await self._sio.connect(
+                self.api.base_url,
+                auth=self._auth,
+                transports=transports or ["websocket"],
+                wait_timeout=10,
+            )
+        except socketio.exceptions.ConnectionError as exc:
+            self._sio = None
+            refusal = refusals[-1] if refusals else None
+            if isinstance(refusal, dict) and isinstance(refusal.get("data"), dict):
+                raise ClientError.from_body({"error": refusal["data"]}) from exc
+            raise ClientError("unavailable", f"cannot connect: {exc}") from exc
+        await asyncio.wait_for(self.connected.wait(), self.ack_timeout)
+
+    async def disconnect(self) -> None:
+        self._closing = True
+        if self._sio is not None:
+            await self._sio.disconnect()
+            self._sio = None
+        self.connected.clear()
+
+    async def close(self) -> None:
+        await self.disconnect()
+        for task in list(self._tasks):
+            task.cancel()
+        await self.api.close()
+
+    async def send(
+        self, room_id: str, envelope: dict[str, Any], client_msg_id: str | None = None
+    ) -> Message:
+        """Send an envelope; returns the stored message. Resending with the same
+        ``client_msg_id`` returns the original message instead of a copy."""
+        body = {
+            "room_id": room_id,
+            "client_msg_id": client_msg_id or uuid.uuid4().hex,
+            "envelope": envelope,
+        }
+        message: Message = (await self.emit("message:send", body))["message"]
+        self._accept(message)
+        return message
+
+    async def typing(self, room_id: str, typing: bool = True) -> None:
+        await self.emit("typing", {"room_id": room_id, "typing": typing})
+
+    async def emit(self, event: str, payload: dict[str, Any]) -> dict[str, Any]:
+        """Send an event and wait for its ack; a refusal raises ``ClientError``."""
+        # The namespace, not ``connected``: that flag lags behind the connect event.
+        if self._sio is None or "/" not in self._sio.namespaces:
+            raise ClientError("disconnected", "not connected")
+        try:
+            ack = await self._sio.call(event, payload, timeout=self.ack_timeout)
+        except socketio.exceptions.TimeoutError as exc:
+            raise ClientError("timeout", f"no ack for {event}") from exc
+        if not isinstance(ack, dict) or not ack.get("ok"):
+            raise ClientError.from_body(ack)
+        return ack
+
+    async def next_message(self, timeout: float | None = 10.0) -> Message:  # noqa: ASYNC109
+        """The next message of any room, in order (own sends included)."""
+        return await asyncio.wait_for(self._inbox.get(), timeout)
+
+    def pending_messages(self) -> int:
+        return self._inbox.qsize()
+
+    async def sync(self) -> int:
+        """Fetch everything after the cursors; returns how many messages were new."""
+        async with self._sync_lock:
+            released = 0
+            while True:
+                ack = await self.emit("sync", {"cursors": dict(self.timeline.cursors)})
+                for message in ack["messages"]:
+                    released += self._accept(message)
+                for room_id in ack.get("errors", {}):
+                    self.timeline.forget(room_id)
+                if not ack["has_more"]:
+                    return released
+
+    # -- socket plumbing -----------------------------------------------------------------
+
+    def _new_socket(self) -> socketio.AsyncClient:
+        sio = socketio.AsyncClient(
+            reconnection=True,
+            reconnection_delay=0.2,
+            reconnection_delay_max=2,
+            logger=False,
+            engineio_logger=False,
+        )
+        sio.on("connect", self._on_connect)
+        sio.on("disconnect", self._on_disconnect)
+        sio.on("message:new", self._accept)
+        sio.on("room:joined", self._on_room_joined)
+        sio.on("room:left", self._on_room_left)
+        sio.on("session:expired", self._on_session_expired)
+        sio.on("*", self._dispatch)
+        return sio
+
+    async def _auth(self) -> dict[str, str]:
+        return {"token": await self.api.fresh_access_token()}
+
+    async def _on_connect(self) -> None:
+        self._spawn(self._resume())
+
+    async def _resume(self) -> None:
+        try:
+            await self.sync()
+        except ClientError as exc:
+            log.warning("sync after connect failed: %s", exc)
+        self.connected.set()
+
+    async def _on_disconnect(self, reason: Any = None) -> None:
+        self.connected.clear()
+        if self._expired and not self._closing:
+            self._expired = False
+            self._spawn(self._reconnect_after_expiry())
+
+    async def _reconnect_after_expiry(self) -> None:
+        """The server ended the session at token expiry: refresh, then connect again."""
+        await self.api.refresh()
+        if self._sio is not None and not self._closing:
+            await self._sio.disconnect()
+            await self.connect()
+
+    async def _on_session_expired(self, payload: Any) -> None:
+        self._expired = True
+        await self._dispatch("session:expired", payload)
+
+    async def _on_room_joined(self, room: dict[str, Any]) -> None:
+        self._track(room)
+        await self._dispatch("room:joined", room)
+
+    async def _on_room_left(self, payload: dict[str, Any]) -> None:
+        self.timeline.forget(payload["room_id"])
+        await self._dispatch("room:left", payload)
+
+    def _accept(self, message: Message) -> int:
+        ready = self.timeline.accept(message)
+        for item in ready:
+            self._inbox.put_nowait(item)
+        if self.timeline.has_gap() and not self._sync_lock.locked():
+            self._spawn(self._fill_gap())
+        return len(ready)
+
+    async def _fill_gap(self) -> None:
+        with contextlib.suppress(ClientError):
+            await self.sync()
+
+    async def _dispatch(self, event: str, payload: Any = None) -> None:
+        for handler in self._handlers.get(event, []):
+            result = handler(payload)
+            if asyncio.iscoroutine(result):
+                await result
+
+    def _spawn(self, coro: Any) -> None:
+        task = asyncio.ensure_future(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)

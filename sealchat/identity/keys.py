@@ -1,0 +1,136 @@
+"""The identity provider's Ed25519 signing key, kept in a PEM file and never in a database.
+
+The trust boundaries say the chat database must never hold the issuer's signing key, so
+the key lives in its own file under the data dir, readable only by the server's user.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import logging
+import os
+import stat
+from pathlib import Path
+from typing import Any
+
+import jwt
+from cryptography.exceptions import UnsupportedAlgorithm
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+log = logging.getLogger(__name__)
+
+
+class SigningKeyError(RuntimeError):
+    """The key file exists but cannot be used; the server must not start with it."""
+
+
+def _b64url(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
+
+
+class SigningKey:
+    """An Ed25519 private key and its public JWK, identified by its RFC 7638 thumbprint."""
+
+    def __init__(self, private_key: Ed25519PrivateKey) -> None:
+        self.private_key = private_key
+        public_raw = private_key.public_key().public_bytes(
+            serialization.Encoding.Raw, serialization.PublicFormat.Raw
+        )
+        self._x = _b64url(public_raw)
+        # RFC 7638: the required members only, sorted, no whitespace.
+        canonical = json.dumps(
+            {"crv": "Ed25519", "kty": "OKP", "x": self._x}, separators=(",", ":"), sort_keys=True
+        )
+        self.kid = _b64url(hashlib.sha256(canonical.encode("ascii")).digest())
+
+    @classmethod
+    def generate(cls) -> SigningKey:
+        return cls(Ed25519PrivateKey.generate())
+
+    @classmethod
+    def load_or_create(cls, path: Path) -> SigningKey:
+        """Load the key at ``path``, creating it (mode 0600, directory 0700) on first start.
+
+        Raises ``SigningKeyError`` when the file exists but is unreadable or not an
+        Ed25519 private key: silently replacing it would invalidate every issued token
+        and hide a real problem.
+        """
+        if not path.exists():
+            try:
+                cls._create(path)
+            except OSError as exc:
+                raise SigningKeyError(
+                    f"cannot create the identity signing key {path}: {exc.strerror or exc}"
+                ) from exc
+        return cls._load(path)
+
+    @classmethod
+    def _create(cls, path: Path) -> None:
+        directory = path.parent
+        if not directory.exists():
+            directory.mkdir(mode=0o700, parents=True)
+            os.chmod(directory, 0o700)  # mkdir's mode is filtered by the umask
+        pem = Ed25519PrivateKey.generate().private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+        # Write a complete file beside the target, then link it into place: a crash never
+        # leaves a half-written key, and of two servers starting at once only one key wins.
+        partial = directory / f".{path.name}.{os.getpid()}.tmp"
+        fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        try:
+            with os.fdopen(fd, "wb") as file:
+                file.write(pem)
+                file.flush()
+                os.fsync(file.fileno())
+            try:
+                os.link(partial, path)
+                log.info("created the identity signing key %s", path)
+            except FileExistsError:
+                pass  # another process created it first; load theirs
+        finally:
+            partial.unlink(missing_ok=True)
+
+    @classmethod
+    def _load(cls, path: Path) -> SigningKey:
+        try:
+            data = path.read_bytes()
+            mode = stat.S_IMODE(path.stat().st_mode)
+        except OSError as exc:
+            raise SigningKeyError(
+                f"cannot read the identity signing key {path}: {exc.strerror or exc}"
+            ) from exc
+        if os.name == "posix" and mode & 0o077:
+            log.warning("the identity signing key %s is readable by others (mode %o)", path, mode)
+        try:
+            key = serialization.load_pem_private_key(data, password=None)
+        except (ValueError, TypeError, UnsupportedAlgorithm) as exc:
+            raise SigningKeyError(
+                f"the identity signing key {path} is not a readable PEM private key; "
+                "restore it from a backup, or delete it to create a new one "
+                "(which signs out every user)"
+            ) from exc
+        if not isinstance(key, Ed25519PrivateKey):
+            raise SigningKeyError(f"the identity signing key {path} is not an Ed25519 key")
+        return cls(key)
+
+    def sign(self, claims: dict[str, Any]) -> str:
+        """A compact JWT of ``claims``, signed with EdDSA, naming this key in ``kid``."""
+        return jwt.encode(
+            claims, self.private_key, algorithm="EdDSA", headers={"kid": self.kid, "typ": "JWT"}
+        )
+
+    def jwk(self) -> dict[str, str]:
+        """The public key as a JWK, as published in ``/.well-known/jwks.json``."""
+        return {
+            "kty": "OKP",
+            "crv": "Ed25519",
+            "x": self._x,
+            "kid": self.kid,
+            "use": "sig",
+            "alg": "EdDSA",
+        }

@@ -1,0 +1,66 @@
+"""Event names and payload shapes shared by Socket.IO and HTTP (see docs/protocol.md)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from sealchat.domain.models import DirectoryEntry, Member, Message, MyRoom, Room, User
+
+MESSAGE_NEW = "message:new"
+ROOM_JOINED = "room:joined"
+ROOM_LEFT = "room:left"
+MEMBER_JOINED = "member:joined"
+MEMBER_LEFT = "member:left"
+PRESENCE = "presence"
+TYPING = "typing"
+SESSION_EXPIRED = "session:expired"
+
+
+def user_payload(user: User) -> dict[str, Any]:
+    return {"id": user.id, "username": user.username}
+
+
+def room_payload(room: Room) -> dict[str, Any]:
+    return {
+        "id": room.id,
+        "name": room.name,
+        "visibility": room.visibility.value,
+        "created_by": room.created_by,
+        "created_at": room.created_at.isoformat(),
+        "last_seq": room.last_seq,
+    }
+
+
+def my_room_payload(my_room: MyRoom) -> dict[str, Any]:
+    return {**room_payload(my_room.room), "role": my_room.role.value}
+
+
+def directory_payload(entry: DirectoryEntry) -> dict[str, Any]:
+    return {**room_payload(entry.room), "member_count": entry.member_count}
+
+
+def member_payload(member: Member, online: bool) -> dict[str, Any]:
+    return {
+        "user": user_payload(member.user),
+        "role": member.role.value,
+        "joined_at": member.joined_at.isoformat(),
+        "online": online,
+    }
+
+
+def message_payload(message: Message, envelope: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The wire form of a stored message.
+
+    ``envelope`` lets the send path reuse the object it already parsed instead of
+    decoding the stored JSON again.
+    """
+    return {
+        "id": message.id,
+        "room_id": message.room_id,
+        "seq": message.seq,
+        "sender_id": message.sender_id,
+        "client_msg_id": message.client_msg_id,
+        "envelope": envelope if envelope is not None else json.loads(message.envelope_json),
+        "created_at": message.created_at.isoformat(),
+    }

@@ -1,0 +1,134 @@
+"""Sending, history and catch-up. The hot path is ``send``: one insert, then one emit."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from dataclasses import dataclass, field
+from typing import Any
+
+from sealchat.domain.errors import InvalidInput, PayloadTooLarge, SealchatError
+from sealchat.domain.models import Message, NewMessage
+from sealchat.domain.rules import check_client_msg_id
+from sealchat.ports.fanout import Fanout, room_channel
+from sealchat.ports.storage import MessageStore
+from sealchat.services import events
+from sealchat.services.rate_limit import TokenBucketLimiter
+from sealchat.services.rooms import RoomService
+
+
+@dataclass(frozen=True, slots=True)
+class SyncResult:
+    messages: list[Message]
+    # Rooms with more missed messages than one sync returns: page on with history.
+    has_more: list[str]
+    errors: dict[str, SealchatError] = field(default_factory=dict)
+
+
+class MessageService:
+    def __init__(
+        self,
+        messages: MessageStore,
+        rooms: RoomService,
+        fanout: Fanout,
+        limiter: TokenBucketLimiter,
+        *,
+        max_envelope_bytes: int,
+        history_page_max: int,
+        sync_page_max: int,
+    ) -> None:
+        self._messages = messages
+        self._rooms = rooms
+        self._fanout = fanout
+        self._limiter = limiter
+        self._max_envelope_bytes = max_envelope_bytes
+        self._history_page_max = history_page_max
+        self._sync_page_max = sync_page_max
+
+    async def send(
+        self,
+        sender_id: str,
+        room_id: str,
+        client_msg_id: str,
+        envelope: dict[str, Any],
+        origin: str | None = None,
+    ) -> Message:
+        """Store the envelope with the room's next seq, then broadcast it.
+
+        ``origin`` is the sending socket: it gets the message in its ack, not twice.
+        Membership is checked by the insert itself, so this costs one statement.
+        """
+        check_client_msg_id(client_msg_id)
+        envelope_json = self._encode_envelope(envelope)
+        self._limiter.check(sender_id)
+        new = NewMessage(
+            id=str(uuid.uuid4()),
+            room_id=room_id,
+            sender_id=sender_id,
+            client_msg_id=client_msg_id,
+            envelope_json=envelope_json,
+        )
+        result = await self._messages.append_message(new)
+        if result is None:
+            # Not stored: find out why (cold path) so the error says not_found or forbidden.
+            await self._rooms.require_member(sender_id, room_id)
+            raise SealchatError("message was not stored")  # pragma: no cover - a race
+        if result.created:
+            await self._fanout.publish(
+                events.MESSAGE_NEW,
+                events.message_payload(result.message, envelope),
+                [room_channel(room_id)],
+                skip=origin,
+            )
+        return result.message
+
+    async def history(
+        self,
+        reader_id: str,
+        room_id: str,
+        *,
+        before_seq: int | None = None,
+        after_seq: int | None = None,
+        limit: int = 50,
+    ) -> list[Message]:
+        await self._rooms.require_member(reader_id, room_id)
+        if before_seq is not None and after_seq is not None:
+            raise InvalidInput("give before_seq or after_seq, not both")
+        limit = max(1, min(limit, self._history_page_max))
+        return await self._messages.list_messages(
+            room_id, before_seq=before_seq, after_seq=after_seq, limit=limit
+        )
+
+    async def sync(self, reader_id: str, cursors: dict[str, int]) -> SyncResult:
+        """Everything after each ``(room, last_seq)`` cursor, in order, per room."""
+        found: list[Message] = []
+        has_more: list[str] = []
+        errors: dict[str, SealchatError] = {}
+        for room_id, last_seq in cursors.items():
+            try:
+                await self._rooms.require_member(reader_id, room_id)
+            except SealchatError as exc:
+                errors[room_id] = exc
+                continue
+            page = await self._messages.list_messages(
+                room_id, after_seq=last_seq, limit=self._sync_page_max + 1
+            )
+            if len(page) > self._sync_page_max:
+                has_more.append(room_id)
+                page = page[: self._sync_page_max]
+            found.extend(page)
+        return SyncResult(messages=found, has_more=has_more, errors=errors)
+
+    def _encode_envelope(self, envelope: dict[str, Any]) -> str:
+        if not isinstance(envelope, dict) or not envelope:
+            raise InvalidInput("envelope must be a non-empty JSON object")
+        try:
+            encoded = json.dumps(envelope, separators=(",", ":"), ensure_ascii=False)
+            size = len(encoded.encode())
+        except (TypeError, ValueError) as exc:  # UnicodeEncodeError is a ValueError
+            raise InvalidInput("envelope must be plain JSON") from exc
+        if size > self._max_envelope_bytes:
+            raise PayloadTooLarge(
+                f"envelope is {size} bytes; the limit is {self._max_envelope_bytes}"
+            )
+        return encoded

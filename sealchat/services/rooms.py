@@ -1,0 +1,198 @@
+"""Rooms and membership: create, join, leave, add and remove members, direct rooms.
+
+Every operation is authorized here. A private or direct room is invisible to
+non-members (``not_found``), so room ids cannot be probed.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from datetime import UTC, datetime
+
+from sealchat.domain.errors import Forbidden, InvalidInput, NotFound
+from sealchat.domain.models import DirectoryEntry, Member, MyRoom, Role, Room, User, Visibility
+from sealchat.domain.rules import direct_room_key, normalize_room_name, normalize_username
+from sealchat.ports.fanout import Fanout, room_channel, user_channel
+from sealchat.ports.storage import RoomStore, UserStore
+from sealchat.services import events
+
+
+def _utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class RoomService:
+    def __init__(
+        self,
+        users: UserStore,
+        rooms: RoomStore,
+        fanout: Fanout,
+        clock: Callable[[], datetime] = _utcnow,
+    ) -> None:
+        self._users = users
+        self._rooms = rooms
+        self._fanout = fanout
+        self._clock = clock
+
+    # -- reading -------------------------------------------------------------------
+
+    async def my_rooms(self, actor: User) -> list[MyRoom]:
+        return await self._rooms.list_user_rooms(actor.id)
+
+    async def my_room_ids(self, actor_id: str) -> list[str]:
+        return await self._rooms.list_user_room_ids(actor_id)
+
+    async def directory(self, limit: int = 200) -> list[DirectoryEntry]:
+        return await self._rooms.list_public_rooms(limit)
+
+    async def get(self, actor: User, room_id: str) -> MyRoom:
+        room, role = await self.require_member(actor.id, room_id)
+        return MyRoom(room=room, role=role)
+
+    async def members(self, actor: User, room_id: str) -> list[Member]:
+        await self.require_member(actor.id, room_id)
+        return await self._rooms.list_members(room_id)
+
+    # -- authorization ---------------------------------------------------------------
+
+    async def visible_room(self, actor_id: str, room_id: str) -> tuple[Room, Role | None]:
+        """The room and the actor's role; private rooms exist only for their members."""
+        room = await self._rooms.get_room(room_id)
+        if room is None:
+            raise NotFound("room not found")
+        role = await self._rooms.get_role(room_id, actor_id)
+        if role is None and room.visibility is not Visibility.PUBLIC:
+            raise NotFound("room not found")
+        return room, role
+
+    async def require_member(self, actor_id: str, room_id: str) -> tuple[Room, Role]:
+        room, role = await self.visible_room(actor_id, room_id)
+        if role is None:
+            raise Forbidden("you are not a member of this room; join it first")
+        return room, role
+
+    # -- changing ----------------------------------------------------------------------
+
+    async def create(self, actor: User, name: str, visibility: str) -> MyRoom:
+        if visibility not in (Visibility.PUBLIC, Visibility.PRIVATE):
+            raise InvalidInput("visibility must be 'public' or 'private'")
+        room = Room(
+            id=str(uuid.uuid4()),
+            name=normalize_room_name(name),
+            visibility=Visibility(visibility),
+            created_by=actor.id,
+            created_at=self._clock(),
+        )
+        room = await self._rooms.create_room(room, owner_id=actor.id)
+        mine = MyRoom(room=room, role=Role.OWNER)
+        await self._announce_joined(actor, mine, announce_to_room=False)
+        return mine
+
+    async def join(self, actor: User, room_id: str) -> MyRoom:
+        room, role = await self.visible_room(actor.id, room_id)
+        if role is not None:
+            return MyRoom(room=room, role=role)
+        if room.visibility is not Visibility.PUBLIC:  # pragma: no cover - visible_room hides it
+            raise NotFound("room not found")
+        if await self._rooms.add_member(room_id, actor.id, Role.MEMBER):
+            await self._announce_joined(actor, MyRoom(room=room, role=Role.MEMBER))
+        return MyRoom(room=room, role=Role.MEMBER)
+
+    async def add_member(self, actor: User, room_id: str, username: str) -> Member:
+        room = await self._require_owner(actor, room_id)
+        if room.visibility is Visibility.DIRECT:
+            raise InvalidInput("direct rooms have exactly their two people")
+        target = await self._users.get_user_by_username(normalize_username(username))
+        if target is None:
+            raise NotFound("no such user")
+        if await self._rooms.add_member(room_id, target.id, Role.MEMBER):
+            await self._announce_joined(target, MyRoom(room=room, role=Role.MEMBER))
+        return await self._member(room_id, target.id)
+
+    async def remove_member(self, actor: User, room_id: str, user_id: str) -> None:
+        if user_id == actor.id:
+            await self.leave(actor, room_id)
+            return
+        room = await self._require_owner(actor, room_id)
+        if room.visibility is Visibility.DIRECT:
+            raise InvalidInput("nobody can be removed from a direct room")
+        if not await self._rooms.remove_member(room_id, user_id):
+            raise NotFound("that user is not a member of this room")
+        await self._announce_left(room_id, user_id, reason="removed")
+
+    async def leave(self, actor: User, room_id: str) -> None:
+        _, role = await self.require_member(actor.id, room_id)
+        if role is Role.OWNER:
+            await self._hand_over_ownership(room_id, actor.id)
+        await self._rooms.remove_member(room_id, actor.id)
+        await self._announce_left(room_id, actor.id, reason="left")
+
+    async def open_direct(self, actor: User, username: str) -> MyRoom:
+        other = await self._users.get_user_by_username(normalize_username(username))
+        if other is None:
+            raise NotFound("no such user")
+        people = sorted({actor.username, other.username})
+        room = Room(
+            id=str(uuid.uuid4()),
+            name=", ".join(people),
+            visibility=Visibility.DIRECT,
+            created_by=actor.id,
+            created_at=self._clock(),
+        )
+        member_ids = sorted({actor.id, other.id})
+        room, created = await self._rooms.get_or_create_direct_room(
+            room, direct_room_key(actor.id, other.id), member_ids
+        )
+        mine = MyRoom(room=room, role=Role.MEMBER)
+        if created:
+            for person in {actor, other}:
+                await self._announce_joined(person, mine, announce_to_room=False)
+        return mine
+
+    # -- helpers -------------------------------------------------------------------------
+
+    async def _require_owner(self, actor: User, room_id: str) -> Room:
+        room, role = await self.require_member(actor.id, room_id)
+        if role is not Role.OWNER:
+            raise Forbidden("only an owner of the room can do that")
+        return room
+
+    async def _member(self, room_id: str, user_id: str) -> Member:
+        for member in await self._rooms.list_members(room_id):
+            if member.user.id == user_id:
+                return member
+        raise NotFound("that user is not a member of this room")  # pragma: no cover
+
+    async def _hand_over_ownership(self, room_id: str, leaving_owner_id: str) -> None:
+        """A room keeps an owner: when its last owner leaves, the longest member becomes one."""
+        members = await self._rooms.list_members(room_id)
+        others = [m for m in members if m.user.id != leaving_owner_id]
+        if others and not any(m.role is Role.OWNER for m in others):
+            await self._rooms.set_role(room_id, others[0].user.id, Role.OWNER)
+
+    async def _announce_joined(
+        self, user: User, my_room: MyRoom, *, announce_to_room: bool = True
+    ) -> None:
+        room_id = my_room.room.id
+        await self._fanout.subscribe_user(user.id, room_id)
+        await self._fanout.publish(
+            events.ROOM_JOINED, events.my_room_payload(my_room), [user_channel(user.id)]
+        )
+        if announce_to_room:
+            await self._fanout.publish(
+                events.MEMBER_JOINED,
+                {"room_id": room_id, "user": events.user_payload(user), "role": my_room.role.value},
+                [room_channel(room_id)],
+            )
+
+    async def _announce_left(self, room_id: str, user_id: str, reason: str) -> None:
+        await self._fanout.unsubscribe_user(user_id, room_id)
+        await self._fanout.publish(
+            events.ROOM_LEFT, {"room_id": room_id, "reason": reason}, [user_channel(user_id)]
+        )
+        await self._fanout.publish(
+            events.MEMBER_LEFT,
+            {"room_id": room_id, "user_id": user_id, "reason": reason},
+            [room_channel(room_id)],
+        )

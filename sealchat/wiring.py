@@ -1,0 +1,124 @@
+"""Builds adapters from settings and hands them to services.
+
+The only module that names a concrete adapter.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+
+import socketio
+from fastapi import APIRouter
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from sealchat.adapters.jwt_verifier import HttpJwks, JwksTokenVerifier, StaticJwks
+from sealchat.adapters.socketio_fanout import BroadcastManager, SocketIoFanout
+from sealchat.adapters.sql.engine import create_engine
+from sealchat.adapters.sql.migrate import upgrade_to_head
+from sealchat.adapters.sql.storage import SqlMessageStore, SqlRoomStore, SqlUserStore
+from sealchat.api.auth import build_auth_router
+from sealchat.api.deps import ApiServices
+from sealchat.domain.models import User
+from sealchat.identity.provider import EmbeddedIdentityProvider, build_identity_provider
+from sealchat.ports.tokens import TokenVerifier
+from sealchat.services.messages import MessageService
+from sealchat.services.presence import PresenceTracker
+from sealchat.services.profiles import ProfileService
+from sealchat.services.rate_limit import TokenBucketLimiter
+from sealchat.services.rooms import RoomService
+from sealchat.settings import Settings
+
+
+def build_socketio_server(settings: Settings) -> socketio.AsyncServer:
+    # Room for an envelope at its cap plus the event's framing; anything bigger is a
+    # protocol abuse and engine.io closes that one connection.
+    transport_cap = 2 * settings.max_envelope_bytes + 16 * 1024
+    return socketio.AsyncServer(
+        async_mode="asgi",
+        client_manager=BroadcastManager(),
+        max_http_buffer_size=transport_cap,
+        logger=False,
+        engineio_logger=False,
+        cors_allowed_origins=None,
+    )
+
+
+@dataclass
+class Runtime:
+    engine: AsyncEngine
+    services: ApiServices
+    auth_router: APIRouter | None
+    identity: EmbeddedIdentityProvider | None
+
+
+def build_verifier(settings: Settings, identity: EmbeddedIdentityProvider | None) -> TokenVerifier:
+    if identity is not None:
+        source: StaticJwks | HttpJwks = StaticJwks(identity.jwks)
+    else:
+        source = HttpJwks(settings.jwks_url)
+    return JwksTokenVerifier(
+        issuer=settings.resolved_issuer(),
+        audience=settings.token_audience,
+        algorithms=settings.token_algorithms,
+        jwks=source,
+    )
+
+
+@asynccontextmanager
+async def open_database(settings: Settings) -> AsyncIterator[AsyncEngine]:
+    """Migrate the database to the current schema and hand out an engine for it."""
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    url = settings.resolved_database_url()
+    await upgrade_to_head(url)
+    engine = create_engine(url)
+    try:
+        yield engine
+    finally:
+        await engine.dispose()
+
+
+async def create_embedded_account(settings: Settings, username: str, password: str) -> User:
+    """Create an account in the embedded identity provider, with its chat profile."""
+    async with open_database(settings) as engine:
+        profiles = ProfileService(SqlUserStore(engine))
+        provider = build_identity_provider(
+            settings, engine, on_account_created=profiles.account_created
+        )
+        account = await provider.create_account(username, password)
+        return User(id=account.id, username=account.username)
+
+
+@asynccontextmanager
+async def runtime(settings: Settings, sio: socketio.AsyncServer) -> AsyncIterator[Runtime]:
+    """Build every adapter and service on a migrated database; close them at the end."""
+    async with open_database(settings) as engine:
+        users = SqlUserStore(engine)
+        profiles = ProfileService(users)
+        identity = (
+            build_identity_provider(settings, engine, on_account_created=profiles.account_created)
+            if settings.uses_embedded_identity
+            else None
+        )
+        fanout = SocketIoFanout(sio)
+        rooms = RoomService(users, SqlRoomStore(engine), fanout)
+        limiter = TokenBucketLimiter(settings.message_rate_per_second, settings.message_rate_burst)
+        messages = MessageService(
+            SqlMessageStore(engine),
+            rooms,
+            fanout,
+            limiter,
+            max_envelope_bytes=settings.max_envelope_bytes,
+            history_page_max=settings.history_page_max,
+            sync_page_max=settings.sync_page_max,
+        )
+        services = ApiServices(
+            verifier=build_verifier(settings, identity),
+            profiles=profiles,
+            rooms=rooms,
+            messages=messages,
+            presence=PresenceTracker(),
+        )
+        auth_router = build_auth_router(identity) if identity is not None else None
+        yield Runtime(engine=engine, services=services, auth_router=auth_router, identity=identity)

@@ -1,0 +1,156 @@
+"""In-memory fakes of the ports, for unit tests of the services."""
+
+from __future__ import annotations
+
+import dataclasses
+from datetime import UTC, datetime
+from typing import Any
+
+from sealchat.domain.models import (
+    AppendResult,
+    DirectoryEntry,
+    Member,
+    Message,
+    MyRoom,
+    NewMessage,
+    Role,
+    Room,
+    User,
+    Visibility,
+)
+
+
+class MemoryStore:
+    """Implements UserStore, RoomStore and MessageStore over dicts."""
+
+    def __init__(self) -> None:
+        self.users: dict[str, User] = {}
+        self.rooms: dict[str, Room] = {}
+        self.dm_keys: dict[str, str] = {}
+        self.members: dict[str, dict[str, tuple[Role, datetime]]] = {}
+        self.messages: dict[str, list[Message]] = {}
+
+    # UserStore
+    async def upsert_user(self, user: User) -> None:
+        self.users[user.id] = user
+
+    async def get_user(self, user_id: str) -> User | None:
+        return self.users.get(user_id)
+
+    async def get_user_by_username(self, username: str) -> User | None:
+        return next((u for u in self.users.values() if u.username == username), None)
+
+    # RoomStore
+    async def create_room(self, room: Room, owner_id: str) -> Room:
+        self.rooms[room.id] = room
+        self.members[room.id] = {owner_id: (Role.OWNER, datetime.now(UTC))}
+        self.messages[room.id] = []
+        return room
+
+    async def get_or_create_direct_room(
+        self, room: Room, dm_key: str, member_ids: list[str]
+    ) -> tuple[Room, bool]:
+        if dm_key in self.dm_keys:
+            return self.rooms[self.dm_keys[dm_key]], False
+        self.dm_keys[dm_key] = room.id
+        self.rooms[room.id] = room
+        self.members[room.id] = {uid: (Role.MEMBER, datetime.now(UTC)) for uid in member_ids}
+        self.messages[room.id] = []
+        return room, True
+
+    async def get_room(self, room_id: str) -> Room | None:
+        return self.rooms.get(room_id)
+
+    async def list_user_rooms(self, user_id: str) -> list[MyRoom]:
+        return [
+            MyRoom(self.rooms[rid], roles[user_id][0])
+            for rid, roles in self.members.items()
+            if user_id in roles
+        ]
+
+    async def list_user_room_ids(self, user_id: str) -> list[str]:
+        return [rid for rid, roles in self.members.items() if user_id in roles]
+
+    async def list_public_rooms(self, limit: int) -> list[DirectoryEntry]:
+        public = [r for r in self.rooms.values() if r.visibility is Visibility.PUBLIC]
+        return [
+            DirectoryEntry(r, len(self.members[r.id])) for r in sorted(public, key=lambda r: r.name)
+        ][:limit]
+
+    async def get_role(self, room_id: str, user_id: str) -> Role | None:
+        entry = self.members.get(room_id, {}).get(user_id)
+        return entry[0] if entry else None
+
+    async def add_member(self, room_id: str, user_id: str, role: Role) -> bool:
+        if user_id in self.members[room_id]:
+            return False
+        self.members[room_id][user_id] = (role, datetime.now(UTC))
+        return True
+
+    async def remove_member(self, room_id: str, user_id: str) -> bool:
+        return self.members.get(room_id, {}).pop(user_id, None) is not None
+
+    async def set_role(self, room_id: str, user_id: str, role: Role) -> None:
+        _, joined = self.members[room_id][user_id]
+        self.members[room_id][user_id] = (role, joined)
+
+    async def list_members(self, room_id: str) -> list[Member]:
+        entries = sorted(self.members[room_id].items(), key=lambda kv: kv[1][1])
+        return [Member(self.users[uid], role, joined) for uid, (role, joined) in entries]
+
+    # MessageStore
+    async def append_message(self, new: NewMessage) -> AppendResult | None:
+        if await self.get_role(new.room_id, new.sender_id) is None:
+            return None
+        stored = self.messages[new.room_id]
+        for message in stored:
+            if (message.sender_id, message.client_msg_id) == (new.sender_id, new.client_msg_id):
+                return AppendResult(message, created=False)
+        room = self.rooms[new.room_id]
+        room = dataclasses.replace(room, last_seq=room.last_seq + 1)
+        self.rooms[room.id] = room
+        message = Message(
+            new.id,
+            new.room_id,
+            room.last_seq,
+            new.sender_id,
+            new.client_msg_id,
+            new.envelope_json,
+            datetime.now(UTC),
+        )
+        stored.append(message)
+        return AppendResult(message, created=True)
+
+    async def list_messages(
+        self,
+        room_id: str,
+        *,
+        after_seq: int | None = None,
+        before_seq: int | None = None,
+        limit: int = 50,
+    ) -> list[Message]:
+        stored = self.messages.get(room_id, [])
+        if after_seq is not None:
+            return [m for m in stored if m.seq > after_seq][:limit]
+        older = [m for m in stored if before_seq is None or m.seq < before_seq]
+        return older[-limit:]
+
+
+class RecordingFanout:
+    def __init__(self) -> None:
+        self.published: list[tuple[str, dict[str, Any], list[str], str | None]] = []
+        self.subscriptions: list[tuple[str, str, str]] = []
+
+    async def publish(
+        self, event: str, payload: dict[str, Any], channels: list[str], skip: str | None = None
+    ) -> None:
+        self.published.append((event, payload, channels, skip))
+
+    async def subscribe_user(self, user_id: str, room_id: str) -> None:
+        self.subscriptions.append(("subscribe", user_id, room_id))
+
+    async def unsubscribe_user(self, user_id: str, room_id: str) -> None:
+        self.subscriptions.append(("unsubscribe", user_id, room_id))
+
+    def events(self, name: str) -> list[dict[str, Any]]:
+        return [payload for event, payload, _, _ in self.published if event == name]

@@ -1,0 +1,146 @@
+"""Room and message services against in-memory fakes."""
+
+from __future__ import annotations
+
+import pytest
+
+from sealchat.domain.errors import Forbidden, InvalidInput, NotFound, PayloadTooLarge, RateLimited
+from sealchat.domain.models import Role, User
+from sealchat.services.messages import MessageService
+from sealchat.services.rate_limit import TokenBucketLimiter
+from sealchat.services.rooms import RoomService
+from tests.fakes import MemoryStore, RecordingFanout
+
+ALICE, BOB, EVE = User("a", "alice"), User("b", "bob"), User("e", "eve")
+
+
+@pytest.fixture
+def world() -> tuple[MemoryStore, RecordingFanout, RoomService, MessageService]:
+    store, fanout = MemoryStore(), RecordingFanout()
+    for user in (ALICE, BOB, EVE):
+        store.users[user.id] = user
+    rooms = RoomService(store, store, fanout)
+    messages = MessageService(
+        store,
+        rooms,
+        fanout,
+        TokenBucketLimiter(1000, 1000),
+        max_envelope_bytes=1024,
+        history_page_max=100,
+        sync_page_max=3,
+    )
+    return store, fanout, rooms, messages
+
+
+async def test_message_is_broadcast_after_store_without_the_sender_socket(world) -> None:  # type: ignore[no-untyped-def]
+    store, fanout, rooms, messages = world
+    room = (await rooms.create(ALICE, "general", "public")).room
+    sent = await messages.send(ALICE.id, room.id, "c1", {"ct": "x"}, origin="sid-1")
+    assert sent.seq == 1
+    assert fanout.published[-1] == (
+        "message:new",
+        fanout.events("message:new")[0],
+        [f"room:{room.id}"],
+        "sid-1",
+    )
+    assert store.messages[room.id] == [sent]
+
+
+async def test_resend_is_not_broadcast_again(world) -> None:  # type: ignore[no-untyped-def]
+    _, fanout, rooms, messages = world
+    room = (await rooms.create(ALICE, "general", "public")).room
+    first = await messages.send(ALICE.id, room.id, "same", {"ct": "x"})
+    again = await messages.send(ALICE.id, room.id, "same", {"ct": "x"})
+    assert again == first
+    assert len(fanout.events("message:new")) == 1
+
+
+async def test_sending_needs_membership_and_says_why(world) -> None:  # type: ignore[no-untyped-def]
+    _, _, rooms, messages = world
+    public = (await rooms.create(ALICE, "open", "public")).room
+    private = (await rooms.create(ALICE, "closed", "private")).room
+    with pytest.raises(Forbidden):
+        await messages.send(BOB.id, public.id, "c", {"ct": "x"})
+    with pytest.raises(NotFound):
+        await messages.send(BOB.id, private.id, "c", {"ct": "x"})
+    with pytest.raises(NotFound):
+        await messages.send(BOB.id, "missing", "c", {"ct": "x"})
+
+
+@pytest.mark.parametrize("envelope", [{}, "text", [1], {"x": object()}, {"s": "\ud800"}])
+async def test_envelope_must_be_a_plain_json_object(world, envelope) -> None:  # type: ignore[no-untyped-def]
+    _, _, rooms, messages = world
+    room = (await rooms.create(ALICE, "r", "public")).room
+    with pytest.raises(InvalidInput):
+        await messages.send(ALICE.id, room.id, "c", envelope)
+
+
+async def test_oversized_envelope_is_refused_and_nothing_stored(world) -> None:  # type: ignore[no-untyped-def]
+    store, _, rooms, messages = world
+    room = (await rooms.create(ALICE, "r", "public")).room
+    with pytest.raises(PayloadTooLarge):
+        await messages.send(ALICE.id, room.id, "c", {"blob": "é" * 600})  # 1200 bytes in UTF-8
+    assert store.messages[room.id] == []
+
+
+async def test_rate_limit_applies_per_user() -> None:
+    now = [0.0]
+    limiter = TokenBucketLimiter(rate_per_second=1, burst=2, clock=lambda: now[0])
+    limiter.check("a")
+    limiter.check("a")
+    limiter.check("b")
+    with pytest.raises(RateLimited) as limited:
+        limiter.check("a")
+    assert limited.value.retry_after == pytest.approx(1.0)
+    now[0] = 1.0
+    limiter.check("a")
+
+
+async def test_sync_pages_and_reports_rooms_it_cannot_read(world) -> None:  # type: ignore[no-untyped-def]
+    _, _, rooms, messages = world
+    room = (await rooms.create(ALICE, "r", "public")).room
+    secret = (await rooms.create(BOB, "s", "private")).room
+    for i in range(5):
+        await messages.send(ALICE.id, room.id, f"c{i}", {"i": i})
+    result = await messages.sync(ALICE.id, {room.id: 1, secret.id: 0})
+    assert [m.seq for m in result.messages] == [2, 3, 4]
+    assert result.has_more == [room.id]
+    assert isinstance(result.errors[secret.id], NotFound)
+
+
+async def test_membership_changes_are_announced_and_authorized(world) -> None:  # type: ignore[no-untyped-def]
+    store, fanout, rooms, _ = world
+    room = (await rooms.create(ALICE, "team", "private")).room
+    await rooms.add_member(ALICE, room.id, "BOB")
+    assert ("subscribe", BOB.id, room.id) in fanout.subscriptions
+    assert fanout.events("member:joined")[-1]["user"] == {"id": "b", "username": "bob"}
+    with pytest.raises(Forbidden):
+        await rooms.add_member(BOB, room.id, "eve")
+    with pytest.raises(NotFound):
+        await rooms.members(EVE, room.id)
+    await rooms.remove_member(ALICE, room.id, BOB.id)
+    assert ("unsubscribe", BOB.id, room.id) in fanout.subscriptions
+    assert fanout.events("room:left")[-1] == {"room_id": room.id, "reason": "removed"}
+    assert await store.get_role(room.id, BOB.id) is None
+
+
+async def test_last_owner_leaving_hands_the_room_on(world) -> None:  # type: ignore[no-untyped-def]
+    store, _, rooms, _ = world
+    room = (await rooms.create(ALICE, "team", "public")).room
+    await rooms.join(BOB, room.id)
+    await rooms.join(EVE, room.id)
+    await rooms.leave(ALICE, room.id)
+    assert await store.get_role(room.id, BOB.id) is Role.OWNER
+    assert await store.get_role(room.id, EVE.id) is Role.MEMBER
+
+
+async def test_direct_room_is_one_per_pair_and_closed_to_changes(world) -> None:  # type: ignore[no-untyped-def]
+    _, _, rooms, _ = world
+    first = await rooms.open_direct(ALICE, "bob")
+    again = await rooms.open_direct(BOB, "alice")
+    assert first.room.id == again.room.id
+    assert first.room.name == "alice, bob"
+    with pytest.raises(Forbidden):
+        await rooms.add_member(ALICE, first.room.id, "eve")
+    with pytest.raises(NotFound):
+        await rooms.open_direct(ALICE, "nobody")
