@@ -32,9 +32,10 @@ from sealchat.settings import Settings
 
 
 def build_socketio_server(settings: Settings) -> socketio.AsyncServer:
-    # Room for an envelope at its cap plus the event's framing; anything bigger is a
-    # protocol abuse and engine.io closes that one connection.
-    transport_cap = 2 * settings.max_envelope_bytes + 16 * 1024
+    # Room for an envelope at its cap even when every character arrives JSON-escaped
+    # (``\u00e9`` is 6 characters for 2 bytes; a control byte is 6 for 1), plus the
+    # event's framing. Anything bigger is abuse: engine.io closes that one connection.
+    transport_cap = 6 * settings.max_envelope_bytes + 16 * 1024
     return socketio.AsyncServer(
         async_mode="asgi",
         client_manager=BroadcastManager(),

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -22,8 +24,11 @@ class BodySizeLimit:
             await self.app(scope, receive, send)
             return
         declared = dict(scope.get("headers", [])).get(b"content-length")
-        if declared is not None and (not declared.isdigit() or int(declared) > self.max_bytes):
-            await self._refuse(send)
+        if declared is not None and not declared.isdigit():
+            await self._refuse(send, 400, "invalid_input", "Content-Length is not a number")
+            return
+        if declared is not None and int(declared) > self.max_bytes:
+            await self._refuse(send, 413, "payload_too_large", self._message())
             return
         received = 0
 
@@ -41,10 +46,8 @@ class BodySizeLimit:
     def _message(self) -> str:
         return f"request body is over {self.max_bytes} bytes"
 
-    async def _refuse(self, send: Send) -> None:
-        body = (
-            '{"error":{"code":"payload_too_large","message":"' + self._message() + '"}}'
-        ).encode()
+    async def _refuse(self, send: Send, status: int, code: str, message: str) -> None:
+        body = json.dumps({"error": {"code": code, "message": message}}).encode()
         headers = [(b"content-type", b"application/json"), (b"content-length", b"%d" % len(body))]
-        await send({"type": "http.response.start", "status": 413, "headers": headers})
+        await send({"type": "http.response.start", "status": status, "headers": headers})
         await send({"type": "http.response.body", "body": body})

@@ -18,7 +18,7 @@ from pydantic import BaseModel, ValidationError
 
 from sealchat.api.deps import ApiServices
 from sealchat.api.schemas import RenewSession, SendMessage, SyncRequest, TypingNotice
-from sealchat.domain.errors import SealchatError, TokenExpired, Unauthorized
+from sealchat.domain.errors import RateLimited, SealchatError, TokenExpired, Unauthorized
 from sealchat.domain.models import User
 from sealchat.ports.fanout import room_channel, user_channel
 from sealchat.ports.tokens import VerifiedIdentity
@@ -31,7 +31,10 @@ Handler = Callable[[str, Any], Awaitable[Ack]]
 
 
 def error_ack(exc: SealchatError) -> Ack:
-    return {"ok": False, "error": {"code": exc.code, "message": exc.message}}
+    error: dict[str, Any] = {"code": exc.code, "message": exc.message}
+    if isinstance(exc, RateLimited):
+        error["retry_after"] = round(exc.retry_after, 3)
+    return {"ok": False, "error": error}
 
 
 def _validation_ack(exc: ValidationError) -> Ack:
@@ -73,7 +76,9 @@ class RealtimeGateway:
         for room_id in room_ids:
             await self._sio.enter_room(sid, room_channel(room_id))
         if self._found.presence.socket_opened(user.id):
-            await self._announce_presence(user, "online", [room_channel(r) for r in room_ids])
+            # Not to this socket: its connect is not acknowledged until we return.
+            channels = [room_channel(r) for r in room_ids]
+            await self._announce_presence(user, "online", channels, skip=sid)
 
     async def disconnect(self, sid: str, reason: Any = None) -> None:
         session = self._sessions.pop(sid, None)
@@ -97,10 +102,12 @@ class RealtimeGateway:
         await self._sio.emit(events.SESSION_EXPIRED, error_ack(expired)["error"], to=sid)
         await self._sio.disconnect(sid)
 
-    async def _announce_presence(self, user: User, status: str, channels: list[str]) -> None:
+    async def _announce_presence(
+        self, user: User, status: str, channels: list[str], skip: str | None = None
+    ) -> None:
         if channels:
             payload = {"user_id": user.id, "username": user.username, "status": status}
-            await self._sio.emit(events.PRESENCE, payload, to=channels)
+            await self._sio.emit(events.PRESENCE, payload, to=channels, skip_sid=skip)
 
     # -- events ------------------------------------------------------------------------
 
@@ -130,10 +137,12 @@ class RealtimeGateway:
         return run
 
     async def send_message(self, sid: str, user: User, body: SendMessage) -> Ack:
-        message = await self._found.messages.send(
+        result = await self._found.messages.send(
             user.id, body.room_id, body.client_msg_id, body.envelope, origin=sid
         )
-        return {"ok": True, "message": events.message_payload(message, body.envelope)}
+        # A resend gets the stored original back, whatever envelope it carried now.
+        envelope = body.envelope if result.created else None
+        return {"ok": True, "message": events.message_payload(result.message, envelope)}
 
     async def sync(self, sid: str, user: User, body: SyncRequest) -> Ack:
         result = await self._found.messages.sync(user.id, body.cursors)

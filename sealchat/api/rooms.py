@@ -84,7 +84,7 @@ async def history(
     after_seq: Annotated[int | None, Query(ge=0)] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 50,
 ) -> dict[str, Any]:
-    page = await found.messages.history(
+    page, has_more = await found.messages.history(
         user.id, room_id, before_seq=before_seq, after_seq=after_seq, limit=limit
     )
-    return {"messages": [events.message_payload(m) for m in page]}
+    return {"messages": [events.message_payload(m) for m in page], "has_more": has_more}

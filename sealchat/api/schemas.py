@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictInt
 
 RoomId = Field(min_length=1, max_length=64)
 
@@ -33,7 +33,7 @@ class SendMessage(Strict):
 
 
 class SyncRequest(Strict):
-    cursors: dict[str, int] = Field(max_length=1000)
+    cursors: dict[str, StrictInt] = Field(max_length=1000)
 
 
 class TypingNotice(Strict):

@@ -218,11 +218,14 @@ class SealchatClient:
             released = 0
             while True:
                 ack = await self.emit("sync", {"cursors": dict(self.timeline.cursors)})
-                for message in ack["messages"]:
-                    released += self._accept(message)
-                for room_id in ack.get("errors", {}):
-                    self.timeline.forget(room_id)
-                if not ack["has_more"]:
+                this_round = sum(self._accept(message) for message in ack["messages"])
+                released += this_round
+                for room_id, error in ack.get("errors", {}).items():
+                    # Gone for good (removed, deleted); a passing failure keeps the cursor.
+                    if error.get("code") in ("not_found", "forbidden"):
+                        self.timeline.forget(room_id)
+                # Go on while pages remain, or while a gap that opened meanwhile is filling.
+                if not ack["has_more"] and not (self.timeline.has_gap() and this_round):
                     return released
 
     # -- socket plumbing -----------------------------------------------------------------
@@ -265,10 +268,14 @@ class SealchatClient:
 
     async def _reconnect_after_expiry(self) -> None:
         """The server ended the session at token expiry: refresh, then connect again."""
-        await self.api.refresh()
-        if self._sio is not None and not self._closing:
-            await self._sio.disconnect()
-            await self.connect()
+        try:
+            await self.api.refresh()
+            if self._sio is not None and not self._closing:
+                await self._sio.disconnect()
+                await self.connect()
+        except ClientError as exc:
+            log.warning("could not resume after the session expired: %s", exc)
+            await self._dispatch("client:error", {"code": exc.code, "message": exc.message})
 
     async def _on_session_expired(self, payload: Any) -> None:
         self._expired = True

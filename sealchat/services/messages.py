@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sealchat.domain.errors import InvalidInput, PayloadTooLarge, SealchatError
-from sealchat.domain.models import Message, NewMessage
+from sealchat.domain.models import AppendResult, Message, NewMessage
 from sealchat.domain.rules import check_client_msg_id
 from sealchat.ports.fanout import Fanout, room_channel
 from sealchat.ports.storage import MessageStore
@@ -52,7 +52,7 @@ class MessageService:
         client_msg_id: str,
         envelope: dict[str, Any],
         origin: str | None = None,
-    ) -> Message:
+    ) -> AppendResult:
         """Store the envelope with the room's next seq, then broadcast it.
 
         ``origin`` is the sending socket: it gets the message in its ack, not twice.
@@ -80,7 +80,7 @@ class MessageService:
                 [room_channel(room_id)],
                 skip=origin,
             )
-        return result.message
+        return result
 
     async def history(
         self,
@@ -90,32 +90,44 @@ class MessageService:
         before_seq: int | None = None,
         after_seq: int | None = None,
         limit: int = 50,
-    ) -> list[Message]:
+    ) -> tuple[list[Message], bool]:
+        """One page in ascending seq, and whether more lie beyond it in that direction.
+
+        ``after_seq`` pages forward from a cursor; otherwise pages back from
+        ``before_seq`` (or from the newest message).
+        """
         await self._rooms.require_member(reader_id, room_id)
         if before_seq is not None and after_seq is not None:
             raise InvalidInput("give before_seq or after_seq, not both")
         limit = max(1, min(limit, self._history_page_max))
-        return await self._messages.list_messages(
-            room_id, before_seq=before_seq, after_seq=after_seq, limit=limit
+        page = await self._messages.list_messages(
+            room_id, before_seq=before_seq, after_seq=after_seq, limit=limit + 1
         )
+        if len(page) <= limit:
+            return page, False
+        return (page[:limit] if after_seq is not None else page[1:]), True
 
     async def sync(self, reader_id: str, cursors: dict[str, int]) -> SyncResult:
         """Everything after each ``(room, last_seq)`` cursor, in order, per room."""
         found: list[Message] = []
         has_more: list[str] = []
         errors: dict[str, SealchatError] = {}
+        # One budget for the whole reply, so a thousand busy rooms stay one page.
+        budget = self._sync_page_max
         for room_id, last_seq in cursors.items():
             try:
                 await self._rooms.require_member(reader_id, room_id)
             except SealchatError as exc:
                 errors[room_id] = exc
                 continue
-            page = await self._messages.list_messages(
-                room_id, after_seq=last_seq, limit=self._sync_page_max + 1
-            )
-            if len(page) > self._sync_page_max:
+            if budget == 0:
                 has_more.append(room_id)
-                page = page[: self._sync_page_max]
+                continue
+            page = await self._messages.list_messages(room_id, after_seq=last_seq, limit=budget + 1)
+            if len(page) > budget:
+                has_more.append(room_id)
+                page = page[:budget]
+            budget -= len(page)
             found.extend(page)
         return SyncResult(messages=found, has_more=has_more, errors=errors)
 
@@ -123,10 +135,12 @@ class MessageService:
         if not isinstance(envelope, dict) or not envelope:
             raise InvalidInput("envelope must be a non-empty JSON object")
         try:
-            encoded = json.dumps(envelope, separators=(",", ":"), ensure_ascii=False)
+            encoded = json.dumps(
+                envelope, separators=(",", ":"), ensure_ascii=False, allow_nan=False
+            )
             size = len(encoded.encode())
         except (TypeError, ValueError) as exc:  # UnicodeEncodeError is a ValueError
-            raise InvalidInput("envelope must be plain JSON") from exc
+            raise InvalidInput("envelope must be plain JSON (no NaN or Infinity)") from exc
         if size > self._max_envelope_bytes:
             raise PayloadTooLarge(
                 f"envelope is {size} bytes; the limit is {self._max_envelope_bytes}"

@@ -95,14 +95,14 @@ class RoomService:
             return MyRoom(room=room, role=role)
         if room.visibility is not Visibility.PUBLIC:  # pragma: no cover - visible_room hides it
             raise NotFound("room not found")
-        if await self._rooms.add_member(room_id, actor.id, Role.MEMBER):
-            await self._announce_joined(actor, MyRoom(room=room, role=Role.MEMBER))
-        return MyRoom(room=room, role=Role.MEMBER)
+        # A room everyone left has no owner; whoever joins it first becomes one.
+        role = Role.MEMBER if await self._rooms.list_members(room_id) else Role.OWNER
+        if await self._rooms.add_member(room_id, actor.id, role):
+            await self._announce_joined(actor, MyRoom(room=room, role=role))
+        return MyRoom(room=room, role=role)
 
     async def add_member(self, actor: User, room_id: str, username: str) -> Member:
         room = await self._require_owner(actor, room_id)
-        if room.visibility is Visibility.DIRECT:
-            raise InvalidInput("direct rooms have exactly their two people")
         target = await self._users.get_user_by_username(normalize_username(username))
         if target is None:
             raise NotFound("no such user")
@@ -115,8 +115,6 @@ class RoomService:
             await self.leave(actor, room_id)
             return
         room = await self._require_owner(actor, room_id)
-        if room.visibility is Visibility.DIRECT:
-            raise InvalidInput("nobody can be removed from a direct room")
         if not await self._rooms.remove_member(room_id, user_id):
             raise NotFound("that user is not a member of this room")
         await self._announce_left(room_id, user_id, reason="removed")
@@ -148,12 +146,17 @@ class RoomService:
         if created:
             for person in {actor, other}:
                 await self._announce_joined(person, mine, announce_to_room=False)
+        elif await self._rooms.add_member(room.id, actor.id, Role.MEMBER):
+            # The actor had left this direct room; opening it again brings them back.
+            await self._announce_joined(actor, mine)
         return mine
 
     # -- helpers -------------------------------------------------------------------------
 
     async def _require_owner(self, actor: User, room_id: str) -> Room:
         room, role = await self.require_member(actor.id, room_id)
+        if room.visibility is Visibility.DIRECT:
+            raise InvalidInput("a direct room has exactly its two people; members cannot change")
         if role is not Role.OWNER:
             raise Forbidden("only an owner of the room can do that")
         return room

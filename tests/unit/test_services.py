@@ -35,8 +35,9 @@ def world() -> tuple[MemoryStore, RecordingFanout, RoomService, MessageService]:
 async def test_message_is_broadcast_after_store_without_the_sender_socket(world) -> None:  # type: ignore[no-untyped-def]
     store, fanout, rooms, messages = world
     room = (await rooms.create(ALICE, "general", "public")).room
-    sent = await messages.send(ALICE.id, room.id, "c1", {"ct": "x"}, origin="sid-1")
-    assert sent.seq == 1
+    result = await messages.send(ALICE.id, room.id, "c1", {"ct": "x"}, origin="sid-1")
+    sent = result.message
+    assert result.created and sent.seq == 1
     assert fanout.published[-1] == (
         "message:new",
         fanout.events("message:new")[0],
@@ -50,8 +51,9 @@ async def test_resend_is_not_broadcast_again(world) -> None:  # type: ignore[no-
     _, fanout, rooms, messages = world
     room = (await rooms.create(ALICE, "general", "public")).room
     first = await messages.send(ALICE.id, room.id, "same", {"ct": "x"})
-    again = await messages.send(ALICE.id, room.id, "same", {"ct": "x"})
-    assert again == first
+    again = await messages.send(ALICE.id, room.id, "same", {"ct": "other"})
+    assert again.message == first.message
+    assert not again.created
     assert len(fanout.events("message:new")) == 1
 
 
@@ -67,7 +69,10 @@ async def test_sending_needs_membership_and_says_why(world) -> None:  # type: ig
         await messages.send(BOB.id, "missing", "c", {"ct": "x"})
 
 
-@pytest.mark.parametrize("envelope", [{}, "text", [1], {"x": object()}, {"s": "\ud800"}])
+@pytest.mark.parametrize(
+    "envelope",
+    [{}, "text", [1], {"x": object()}, {"s": "\ud800"}, {"n": float("nan")}, {"n": float("inf")}],
+)
 async def test_envelope_must_be_a_plain_json_object(world, envelope) -> None:  # type: ignore[no-untyped-def]
     _, _, rooms, messages = world
     room = (await rooms.create(ALICE, "r", "public")).room
@@ -140,7 +145,28 @@ async def test_direct_room_is_one_per_pair_and_closed_to_changes(world) -> None:
     again = await rooms.open_direct(BOB, "alice")
     assert first.room.id == again.room.id
     assert first.room.name == "alice, bob"
-    with pytest.raises(Forbidden):
+    with pytest.raises(InvalidInput):
         await rooms.add_member(ALICE, first.room.id, "eve")
+    with pytest.raises(InvalidInput):
+        await rooms.remove_member(ALICE, first.room.id, BOB.id)
     with pytest.raises(NotFound):
         await rooms.open_direct(ALICE, "nobody")
+
+
+async def test_leaving_a_direct_room_and_opening_it_again_rejoins(world) -> None:  # type: ignore[no-untyped-def]
+    store, _, rooms, _ = world
+    first = await rooms.open_direct(ALICE, "bob")
+    await rooms.leave(ALICE, first.room.id)
+    assert await store.get_role(first.room.id, ALICE.id) is None
+    again = await rooms.open_direct(ALICE, "bob")
+    assert again.room.id == first.room.id
+    assert await store.get_role(first.room.id, ALICE.id) is Role.MEMBER
+
+
+async def test_a_room_everyone_left_gets_its_next_joiner_as_owner(world) -> None:  # type: ignore[no-untyped-def]
+    store, _, rooms, _ = world
+    room = (await rooms.create(ALICE, "ghost town", "public")).room
+    await rooms.leave(ALICE, room.id)
+    joined = await rooms.join(BOB, room.id)
+    assert joined.role is Role.OWNER
+    assert await store.get_role(room.id, BOB.id) is Role.OWNER

@@ -32,6 +32,8 @@ async def upgrade_to_head(url: str) -> None:
     """
     engine = create_engine(url)
     try:
+        # The lock migration_transaction takes also keeps concurrent calls in one process
+        # apart: Alembic's ``context`` and ``op`` are process-wide globals.
         async with database_errors(), migration_transaction(engine) as conn:
             await conn.run_sync(_upgrade, alembic_config(url))
     finally:
