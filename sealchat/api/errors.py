@@ -43,7 +43,7 @@ def error_body(code: str, message: str) -> dict[str, Any]:
 def status_for(exc: errors.SealchatError) -> int:
     for cls in type(exc).__mro__:
         if cls in STATUS_BY_CODE:
-            return STATUS_BY_CODE[cls]  # type: ignore[index]
+            return STATUS_BY_CODE[cls]
     return 500
 
 

@@ -114,7 +114,7 @@ class RoomService:
         if user_id == actor.id:
             await self.leave(actor, room_id)
             return
-        room = await self._require_owner(actor, room_id)
+        await self._require_owner(actor, room_id)
         if not await self._rooms.remove_member(room_id, user_id):
             raise NotFound("that user is not a member of this room")
         await self._announce_left(room_id, user_id, reason="removed")

@@ -19,7 +19,6 @@ SQLITE_PRAGMAS = (
     "PRAGMA synchronous=NORMAL",
 )
 
-
 # Execution option: True makes a SQLite transaction take the write lock at BEGIN.
 SQLITE_BEGIN_IMMEDIATE = "sealchat_sqlite_begin_immediate"
 
@@ -37,11 +36,6 @@ def create_engine(url: str) -> AsyncEngine:
         # A dead server fails fast (and surfaces as Unavailable) instead of hanging.
         connect_args={"timeout": 10},
     )
-
-
-def dialect_name(engine: AsyncEngine) -> str:
-    """``"sqlite"`` or ``"postgresql"``."""
-    return engine.dialect.name
 
 
 def _sqlite_engine(url: URL) -> AsyncEngine:
