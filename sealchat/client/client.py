@@ -41,6 +41,7 @@ class SealchatClient:
         self._closing = False
         self._tasks: set[asyncio.Task[Any]] = set()
         self.connected = asyncio.Event()
+        self._dropped = asyncio.Event()
 
     async def __aenter__(self) -> SealchatClient:
         return self
@@ -197,8 +198,19 @@ class SealchatClient:
         # The namespace, not ``connected``: that flag lags behind the connect event.
         if self._sio is None or "/" not in self._sio.namespaces:
             raise ClientError("disconnected", "not connected")
+        # python-socketio leaves a call waiting out its timeout when the socket drops;
+        # a lost connection should fail the call at once (resending is safe).
+        call = asyncio.ensure_future(self._sio.call(event, payload, timeout=self.ack_timeout))
+        dropped = asyncio.ensure_future(self._dropped.wait())
         try:
-            ack = await self._sio.call(event, payload, timeout=self.ack_timeout)
+            await asyncio.wait({call, dropped}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            dropped.cancel()
+        if not call.done():
+            call.cancel()
+            raise ClientError("disconnected", f"connection lost before the ack for {event}")
+        try:
+            ack = call.result()
         except socketio.exceptions.TimeoutError as exc:
             raise ClientError("timeout", f"no ack for {event}") from exc
         if not isinstance(ack, dict) or not ack.get("ok"):
@@ -248,9 +260,11 @@ class SealchatClient:
         return sio
 
     async def _auth(self) -> dict[str, str]:
-        return {"token": await self.api.fresh_access_token()}
+        # A session lasts as long as its token: start each one with a fresh-enough token.
+        return {"token": await self.api.fresh_access_token(min_fraction_left=0.5)}
 
     async def _on_connect(self) -> None:
+        self._dropped.clear()
         self._spawn(self._resume())
 
     async def _resume(self) -> None:
@@ -262,6 +276,7 @@ class SealchatClient:
 
     async def _on_disconnect(self, reason: Any = None) -> None:
         self.connected.clear()
+        self._dropped.set()
         if self._expired and not self._closing:
             self._expired = False
             self._spawn(self._reconnect_after_expiry())

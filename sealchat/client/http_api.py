@@ -52,11 +52,11 @@ class HttpApi:
         self.access_token = self.refresh_token = None
         self.user = None
 
-    async def fresh_access_token(self) -> str:
-        """An access token that is not about to expire (refreshed when it is)."""
+    async def fresh_access_token(self, min_fraction_left: float = 0.2) -> str:
+        """An access token with at least that share of its lifetime (at most 30 s) left."""
         if self.access_token is None:
             raise ClientError("unauthorized", "not signed in")
-        margin = min(30.0, self.lifetime / 5)
+        margin = min(30.0, self.lifetime * min_fraction_left)
         if self.expires_at - time.time() < margin and self.refresh_token is not None:
             await self.refresh()
         assert self.access_token is not None

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 
@@ -7,16 +8,28 @@ import pytest
 
 from sealchat.client import SealchatClient
 from tests.live_server import LiveServer, start_server
+from tests.pg_support import create_temp_database, drop_database
 
 PASSWORD = "correct horse battery staple"
 ClientFactory = Callable[..., Awaitable[SealchatClient]]
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
-    live = start_server(tmp_path_factory.mktemp("server"))
+@pytest.fixture(
+    scope="module",
+    params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)],
+)
+def server(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[LiveServer]:
+    """A live server per test module, on a SQLite file and on a fresh PostgreSQL database."""
+    # Skips (or fails in CI) with a clear message when PostgreSQL is not reachable.
+    database_url = asyncio.run(create_temp_database()) if request.param == "postgres" else None
+    env = {"SEALCHAT_DATABASE_URL": database_url} if database_url else {}
+    live = start_server(tmp_path_factory.mktemp(f"server-{request.param}"), env)
     yield live
     live.stop()
+    if database_url:
+        asyncio.run(drop_database(database_url))
 
 
 def unique_name(prefix: str = "user") -> str:
