@@ -6,11 +6,23 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+from sqlalchemy.exc import DBAPIError, IntegrityError, InterfaceError, OperationalError
 
 from sealchat.domain.errors import Unavailable
 
 log = logging.getLogger(__name__)
+
+# SQLSTATE classes that mean "the database is not there right now": connection
+# exceptions, a database that was dropped, too many connections, operator intervention
+# (shutdown, crash recovery).
+UNAVAILABLE_SQLSTATES = ("08", "3D000", "53", "57P")
+
+
+def means_unavailable(exc: DBAPIError) -> bool:
+    if isinstance(exc, OperationalError | InterfaceError) or exc.connection_invalidated:
+        return True
+    sqlstate = getattr(exc.orig, "sqlstate", None)
+    return isinstance(sqlstate, str) and sqlstate.startswith(UNAVAILABLE_SQLSTATES)
 
 
 @asynccontextmanager
@@ -21,10 +33,13 @@ async def database_errors() -> AsyncIterator[None]:
     """
     try:
         yield
-    except (OperationalError, InterfaceError, ConnectionError, OSError) as exc:
+    except IntegrityError:
+        raise
+    except DBAPIError as exc:
+        if not means_unavailable(exc):
+            raise
+        log.warning("database unavailable: %s", str(exc.orig or exc).splitlines()[0])
+        raise Unavailable("the database is unavailable; try again shortly") from exc
+    except (ConnectionError, OSError) as exc:
         log.warning("database unavailable: %s", type(exc).__name__)
         raise Unavailable("the database is unavailable; try again shortly") from exc
-    except DBAPIError as exc:
-        if exc.connection_invalidated:
-            raise Unavailable("the database connection was lost; try again shortly") from exc
-        raise
