@@ -50,6 +50,22 @@ class Settings(BaseSettings):
     sync_page_max: int = Field(default=500, ge=1)
     max_http_body_bytes: int = Field(default=256 * 1024, ge=1024)
 
+    # Embedded key service (KMS). Its storage is never the chat database.
+    kms_embedded: bool = True  # mount the key service at /kms inside `sealchat serve`
+    kms_database_url: str = ""  # empty: a SQLite file under {data_dir}/kms/
+    kms_root_key_file: Path | None = None  # empty: {data_dir}/kms/root.key
+    kms_audience: str = "sealchat-kms"  # the audience of tokens the key service accepts
+    kms_url: str = ""  # where clients reach the key service; empty: {public_url}/kms
+    kms_default_key_id: str = "sealchat-messages"
+    kms_admins: list[str] = []  # usernames allowed to create and rotate keys over HTTP
+    kms_rate_per_second: float = Field(default=50.0, gt=0)
+    kms_rate_burst: int = Field(default=200, ge=1)
+    kms_port: int = Field(default=8001, ge=0, le=65535)  # for `sealchat kms serve`
+    # Room-access grants: signed by the chat server, checked by the key service.
+    grant_ttl_seconds: int = Field(default=120, ge=5)
+    kms_grant_issuer: str = ""  # empty: this server's public URL
+    kms_grant_jwks_url: str = ""  # empty: the in-process chat server's grant keys
+
     def resolved_database_url(self) -> str:
         if self.database_url:
             return self.database_url
@@ -63,6 +79,20 @@ class Settings(BaseSettings):
 
     def resolved_issuer(self) -> str:
         return self.token_issuer or self.resolved_public_url()
+
+    def resolved_kms_database_url(self) -> str:
+        if self.kms_database_url:
+            return self.kms_database_url
+        return f"sqlite+aiosqlite:///{(self.data_dir / 'kms' / 'kms.db').resolve()}"
+
+    def resolved_kms_root_key_file(self) -> Path:
+        return self.kms_root_key_file or self.data_dir / "kms" / "root.key"
+
+    def resolved_kms_url(self) -> str:
+        return (self.kms_url or f"{self.resolved_public_url()}/kms").rstrip("/")
+
+    def resolved_grant_issuer(self) -> str:
+        return self.kms_grant_issuer or self.resolved_public_url()
 
     @property
     def uses_embedded_identity(self) -> bool:
