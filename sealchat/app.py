@@ -11,7 +11,7 @@ import socketio
 from fastapi import FastAPI
 
 from sealchat import __version__
-from sealchat.api import rooms, system
+from sealchat.api import keys, rooms, system
 from sealchat.api.body_limit import BodySizeLimit
 from sealchat.api.errors import install_error_handlers
 from sealchat.api.realtime import RealtimeGateway
@@ -39,5 +39,7 @@ def create_app(settings: Settings) -> Any:
     install_error_handlers(api)
     api.include_router(system.router)
     api.include_router(rooms.router)
+    api.include_router(keys.router)
+    api.state.settings = settings
     api.add_middleware(BodySizeLimit, max_bytes=settings.max_http_body_bytes)
     return socketio.ASGIApp(sio, other_asgi_app=api, socketio_path="socket.io")

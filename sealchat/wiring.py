@@ -21,8 +21,10 @@ from sealchat.adapters.sql.storage import SqlMessageStore, SqlRoomStore, SqlUser
 from sealchat.api.auth import build_auth_router
 from sealchat.api.deps import ApiServices
 from sealchat.domain.models import User
+from sealchat.identity.keys import SigningKey
 from sealchat.identity.provider import EmbeddedIdentityProvider, build_identity_provider
 from sealchat.ports.tokens import TokenVerifier
+from sealchat.services.grants import GrantIssuer
 from sealchat.services.messages import MessageService
 from sealchat.services.presence import PresenceTracker
 from sealchat.services.profiles import ProfileService
@@ -114,12 +116,20 @@ async def runtime(settings: Settings, sio: socketio.AsyncServer) -> AsyncIterato
             history_page_max=settings.history_page_max,
             sync_page_max=settings.sync_page_max,
         )
+        grants = GrantIssuer(
+            rooms,
+            SigningKey.load_or_create(settings.data_dir / "grants" / "signing-key.pem"),
+            issuer=settings.resolved_grant_issuer(),
+            audience=settings.kms_audience,
+            ttl_seconds=settings.grant_ttl_seconds,
+        )
         services = ApiServices(
             verifier=build_verifier(settings, identity),
             profiles=profiles,
             rooms=rooms,
             messages=messages,
             presence=PresenceTracker(),
+            grants=grants,
         )
         auth_router = build_auth_router(identity) if identity is not None else None
         yield Runtime(engine=engine, services=services, auth_router=auth_router, identity=identity)

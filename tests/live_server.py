@@ -52,24 +52,25 @@ class LiveServer:
                 self.process.wait()
 
 
-def start_server(data_dir: Path, extra_env: dict[str, str] | None = None) -> LiveServer:
-    port = free_port()
+def start_server(
+    data_dir: Path,
+    extra_env: dict[str, str] | None = None,
+    *,
+    command: tuple[str, ...] = ("serve",),
+    health_path: str = "/healthz",
+    port: int | None = None,
+) -> LiveServer:
+    """Run ``sealchat <command>`` on a free port and wait until ``health_path`` answers."""
+    port = port or free_port()
     data_dir.mkdir(parents=True, exist_ok=True)
     env = {**os.environ, **TEST_ENV, **(extra_env or {})}
-    env.update(
-        {
-            "SEALCHAT_HOST": "127.0.0.1",
-            "SEALCHAT_PORT": str(port),
-            "SEALCHAT_DATA_DIR": str(data_dir),
-        }
-    )
-    log_path = data_dir / "server.log"
+    env.update({"SEALCHAT_HOST": "127.0.0.1", "SEALCHAT_PORT": str(port),
+                "SEALCHAT_KMS_PORT": str(port), "SEALCHAT_DATA_DIR": str(data_dir)})
+    log_path = data_dir / f"{command[-1]}.log"
     with log_path.open("wb") as log_file:
         process = subprocess.Popen(
-            [sys.executable, "-m", "sealchat", "serve"],
-            stdout=log_file,
-            stderr=subprocess.STDOUT,
-            env=env,
+            [sys.executable, "-m", "sealchat", *command],
+            stdout=log_file, stderr=subprocess.STDOUT, env=env,
         )
     server = LiveServer(f"http://127.0.0.1:{port}", data_dir, log_path, process, env)
     deadline = time.monotonic() + 30
@@ -77,7 +78,7 @@ def start_server(data_dir: Path, extra_env: dict[str, str] | None = None) -> Liv
         if process.poll() is not None:
             raise RuntimeError(f"server exited early:\n{server.log_text()}")
         try:
-            if httpx.get(f"{server.url}/healthz", timeout=1).status_code == 200:
+            if httpx.get(f"{server.url}{health_path}", timeout=1).status_code == 200:
                 return server
         except httpx.HTTPError:
             pass

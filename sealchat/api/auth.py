@@ -37,6 +37,8 @@ class TokenResponse(BaseModel):
     token_type: Literal["Bearer"] = "Bearer"  # noqa: S105 (a scheme name)
     expires_in: int
     user: UserOut
+    # For the key service only (audience SEALCHAT_KMS_AUDIENCE); never send it to the chat API.
+    kms_access_token: str | None = None
 
     @classmethod
     def of(cls, pair: TokenPair) -> TokenResponse:
@@ -45,6 +47,7 @@ class TokenResponse(BaseModel):
             refresh_token=pair.refresh_token,
             expires_in=pair.expires_in,
             user=UserOut(id=pair.user_id, username=pair.username),
+            kms_access_token=pair.kms_access_token,
         )
 
 

@@ -11,6 +11,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sealchat.domain.errors import Unauthorized
 from sealchat.domain.models import User
 from sealchat.ports.tokens import TokenVerifier
+from sealchat.services.grants import GrantIssuer
 from sealchat.services.messages import MessageService
 from sealchat.services.presence import PresenceTracker
 from sealchat.services.profiles import ProfileService
@@ -24,6 +25,7 @@ class ApiServices:
     rooms: RoomService
     messages: MessageService
     presence: PresenceTracker
+    grants: GrantIssuer
 
 
 def services(request: Request) -> ApiServices:

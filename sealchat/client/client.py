@@ -20,6 +20,9 @@ import socketio
 
 from sealchat.client.errors import ClientError
 from sealchat.client.http_api import HttpApi
+from sealchat.client.key_service import EmbeddedKmsClient, KeyService
+from sealchat.client.keyring import Keyring, KeyServiceCalls
+from sealchat.client.sealed import OpenedMessage, RoomGrants, Sealer
 from sealchat.client.timeline import Message, Timeline
 
 log = logging.getLogger(__name__)
@@ -28,9 +31,22 @@ EventHandler = Callable[[Any], Awaitable[None] | None]
 
 class SealchatClient:
     def __init__(
-        self, base_url: str, *, http: httpx.AsyncClient | None = None, ack_timeout: float = 15.0
+        self,
+        base_url: str,
+        *,
+        http: httpx.AsyncClient | None = None,
+        ack_timeout: float = 15.0,
+        key_service: KeyService | None = None,
+        key_id: str | None = None,
     ) -> None:
+        """``key_service`` defaults to the server's embedded key service (from /api/config);
+        pass another (e.g. AWS KMS) with its ``key_id`` to use that instead."""
         self.api = HttpApi(base_url, http)
+        self.grants = RoomGrants(self.api)
+        self._key_service = key_service
+        self._key_id = key_id
+        self._kms_client: EmbeddedKmsClient | None = None
+        self._sealer: Sealer | None = None
         self.timeline = Timeline()
         self.ack_timeout = ack_timeout
         self._inbox: asyncio.Queue[Message] = asyncio.Queue()
@@ -174,7 +190,55 @@ class SealchatClient:
         await self.disconnect()
         for task in list(self._tasks):
             task.cancel()
+        if self._kms_client is not None:
+            await self._kms_client.close()
         await self.api.close()
+
+    # -- sealed messages -------------------------------------------------------------------
+
+    async def send_text(
+        self, room_id: str, text: str, client_msg_id: str | None = None
+    ) -> Message:
+        """Seal ``text`` with a data key from the key service, then send the envelope.
+
+        If the key service cannot be reached this raises and nothing is sent."""
+        sealer = await self.sealer()
+        client_msg_id, envelope = await sealer.seal_text(room_id, text, client_msg_id)
+        return await self.send(room_id, envelope, client_msg_id)
+
+    async def open(self, message: Message) -> OpenedMessage:
+        """Open a message; failures come back as ``OpenedMessage.error``, never silently."""
+        return await (await self.sealer()).open(message)
+
+    async def next_opened(self, timeout: float | None = 10.0) -> OpenedMessage:  # noqa: ASYNC109
+        """The next message of any room, opened."""
+        return await self.open(await self.next_message(timeout))
+
+    async def history_opened(self, room_id: str, **paging: Any) -> list[OpenedMessage]:
+        return [await self.open(m) for m in await self.history(room_id, **paging)]
+
+    @property
+    def key_calls(self) -> KeyServiceCalls:
+        """How many times this client called the key service, by operation."""
+        if self._sealer is None:
+            return KeyServiceCalls()
+        return self._sealer.keyring.calls
+
+    async def sealer(self) -> Sealer:
+        if self._sealer is None:
+            if self.user is None:
+                raise ClientError("unauthorized", "sign in before sealing or opening messages")
+            key_service = self._key_service
+            key_id = self._key_id
+            if key_service is None or key_id is None:
+                config = await self.api.public_get("/api/config")
+                self._kms_client = EmbeddedKmsClient(
+                    config["kms_url"], self.api.fresh_kms_token, self.grants.get
+                )
+                key_service = key_service or self._kms_client
+                key_id = key_id or config["kms_key_id"]
+            self._sealer = Sealer(Keyring(key_service, key_id), self.user["id"])
+        return self._sealer
 
     async def send(
         self, room_id: str, envelope: dict[str, Any], client_msg_id: str | None = None
@@ -255,6 +319,7 @@ class SealchatClient:
         sio.on("message:new", self._accept)
         sio.on("room:joined", self._on_room_joined)
         sio.on("room:left", self._on_room_left)
+        sio.on("member:left", self._on_member_left)
         sio.on("session:expired", self._on_session_expired)
         sio.on("*", self._dispatch)
         return sio
@@ -302,7 +367,16 @@ class SealchatClient:
 
     async def _on_room_left(self, payload: dict[str, Any]) -> None:
         self.timeline.forget(payload["room_id"])
+        self.grants.forget(payload["room_id"])
+        if self._sealer is not None:
+            self._sealer.keyring.forget_room(payload["room_id"])
         await self._dispatch("room:left", payload)
+
+    async def _on_member_left(self, payload: dict[str, Any]) -> None:
+        # The leaver saw the current data key: seal what follows with a fresh one.
+        if self._sealer is not None:
+            self._sealer.keyring.retire_sending_key(payload["room_id"])
+        await self._dispatch("member:left", payload)
 
     def _accept(self, message: Message) -> int:
         ready = self.timeline.accept(message)

@@ -17,6 +17,7 @@ class HttpApi:
         self._http = http or httpx.AsyncClient(base_url=self.base_url, timeout=30.0)
         self._owns_http = http is None
         self.access_token: str | None = None
+        self.kms_access_token: str | None = None
         self.refresh_token: str | None = None
         self.expires_at: float = 0.0
         self.lifetime: float = 0.0
@@ -62,8 +63,19 @@ class HttpApi:
         assert self.access_token is not None
         return self.access_token
 
+    async def fresh_kms_token(self) -> str:
+        """The key-service token (audience: the key service), refreshed with the pair."""
+        await self.fresh_access_token()
+        if self.kms_access_token is None:
+            raise ClientError("unauthorized", "the identity provider issued no key-service token")
+        return self.kms_access_token
+
+    async def public_get(self, path: str) -> Any:
+        return await self._call("GET", path)
+
     def _take_tokens(self, body: dict[str, Any]) -> dict[str, Any]:
         self.access_token = body["access_token"]
+        self.kms_access_token = body.get("kms_access_token")
         self.refresh_token = body["refresh_token"]
         self.lifetime = float(body["expires_in"])
         self.expires_at = time.time() + self.lifetime

@@ -51,6 +51,8 @@ class TokenPair:
     expires_in: int
     user_id: str
     username: str
+    # A second access token whose audience is the key service alone (same lifetime).
+    kms_access_token: str | None = None
 
 
 class EmbeddedIdentityProvider:
@@ -67,6 +69,7 @@ class EmbeddedIdentityProvider:
         refresh_token_ttl: timedelta,
         clock: Clock = utc_now,
         on_account_created: OnAccountCreated | None = None,
+        kms_audience: str | None = None,
     ) -> None:
         self._store = store
         self._key = signing_key
@@ -78,6 +81,7 @@ class EmbeddedIdentityProvider:
         self._refresh_ttl = refresh_token_ttl
         self._clock = clock
         self._on_account_created = on_account_created
+        self._kms_audience = kms_audience
 
     async def create_account(self, username: str, password: str) -> Account:
         """Create an account without signing in (``sealchat user create``)."""
@@ -208,7 +212,15 @@ class EmbeddedIdentityProvider:
             "username": account.username,
             "token_use": "access",
         }
-        return TokenPair(self._key.sign(claims), refresh_token, ttl, account.id, account.username)
+        kms_token = None
+        if self._kms_audience is not None:
+            # Its own jti and audience: the chat server never receives this token, so a
+            # compromised chat server holds nothing the key service would accept.
+            kms_claims = {**claims, "aud": self._kms_audience, "jti": str(uuid.uuid4())}
+            kms_token = self._key.sign(kms_claims)
+        return TokenPair(
+            self._key.sign(claims), refresh_token, ttl, account.id, account.username, kms_token
+        )
 
 
 def _digest(token: str) -> str:
@@ -236,4 +248,5 @@ def build_identity_provider(
         access_token_ttl=timedelta(seconds=settings.access_token_ttl_seconds),
         refresh_token_ttl=timedelta(seconds=settings.refresh_token_ttl_seconds),
         on_account_created=on_account_created,
+        kms_audience=settings.kms_audience,
     )

@@ -9,6 +9,7 @@ from typing import Any
 
 from sealchat.domain.errors import InvalidInput, PayloadTooLarge, SealchatError
 from sealchat.domain.models import AppendResult, Message, NewMessage
+from sealchat.domain.envelope import check_envelope_shape
 from sealchat.domain.rules import check_client_msg_id
 from sealchat.ports.fanout import Fanout, room_channel
 from sealchat.ports.storage import MessageStore
@@ -60,6 +61,8 @@ class MessageService:
         """
         check_client_msg_id(client_msg_id)
         envelope_json = self._encode_envelope(envelope)
+        # Shape only: the server cannot decrypt, but refuses plaintext and junk.
+        check_envelope_shape(envelope)
         self._limiter.check(sender_id)
         new = NewMessage(
             id=str(uuid.uuid4()),

@@ -5,11 +5,12 @@ from __future__ import annotations
 import httpx
 import pytest
 
+from tests.envelopes import opaque_envelope
 from tests.integration.conftest import ClientFactory
 from tests.integration.raw_socket import RawSocket
 from tests.live_server import LiveServer
 
-ENVELOPE = {"v": 0, "opaque": "secret"}
+ENVELOPE = opaque_envelope("secret")
 
 
 @pytest.fixture

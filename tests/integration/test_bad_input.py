@@ -5,6 +5,7 @@ from __future__ import annotations
 import httpx
 import pytest
 
+from tests.envelopes import opaque_envelope
 from tests.integration.conftest import ClientFactory
 from tests.integration.raw_socket import RawSocket
 from tests.live_server import LiveServer, start_server
@@ -20,6 +21,9 @@ async def sock_and_room(server: LiveServer, new_client: ClientFactory):  # type:
     await sock.close()
 
 
+GOOD = opaque_envelope("fine")
+
+
 @pytest.mark.parametrize(
     "payload, code",
     [
@@ -29,19 +33,22 @@ async def sock_and_room(server: LiveServer, new_client: ClientFactory):  # type:
         ({"room_id": "r"}, "invalid_input"),
         ({"room_id": "ROOM", "client_msg_id": "m", "envelope": "plaintext!"}, "invalid_input"),
         ({"room_id": "ROOM", "client_msg_id": "m", "envelope": {}}, "invalid_input"),
-        (
-            {"room_id": "ROOM", "client_msg_id": "bad id with spaces", "envelope": {"a": 1}},
-            "invalid_input",
-        ),
-        (
-            {"room_id": "ROOM", "client_msg_id": "m", "envelope": {"a": 1}, "extra": True},
-            "invalid_input",
-        ),
-        ({"room_id": "no-such-room", "client_msg_id": "m", "envelope": {"a": 1}}, "not_found"),
-        (
-            {"room_id": "ROOM", "client_msg_id": "m", "envelope": {"blob": "x" * 70_000}},
-            "payload_too_large",
-        ),
+        ({"room_id": "ROOM", "client_msg_id": "bad id with spaces", "envelope": GOOD},
+         "invalid_input"),
+        ({"room_id": "ROOM", "client_msg_id": "m", "envelope": GOOD, "extra": True},
+         "invalid_input"),
+        ({"room_id": "no-such-room", "client_msg_id": "m", "envelope": GOOD}, "not_found"),
+        # Plaintext, or anything that is not a sealed envelope v1, is refused.
+        ({"room_id": "ROOM", "client_msg_id": "m", "envelope": {"text": "hello"}},
+         "invalid_envelope"),
+        ({"room_id": "ROOM", "client_msg_id": "m", "envelope": {**GOOD, "text": "hello"}},
+         "invalid_envelope"),
+        ({"room_id": "ROOM", "client_msg_id": "m", "envelope": {**GOOD, "v": 2}},
+         "invalid_envelope"),
+        ({"room_id": "ROOM", "client_msg_id": "m", "envelope": {**GOOD, "iv": "AAAA"}},
+         "invalid_envelope"),
+        ({"room_id": "ROOM", "client_msg_id": "m", "envelope": opaque_envelope("x" * 70_000)},
+         "payload_too_large"),
     ],
 )
 async def test_malformed_send_gets_error_ack_and_connection_survives(
@@ -56,7 +63,7 @@ async def test_malformed_send_gets_error_ack_and_connection_survives(
     assert ack["error"]["message"]
     # The same connection still works, and nothing was stored by the bad attempt.
     good = await sock.call(
-        "message:send", {"room_id": room["id"], "client_msg_id": "ok", "envelope": {"a": 1}}
+        "message:send", {"room_id": room["id"], "client_msg_id": "ok", "envelope": GOOD}
     )
     assert good["ok"] is True
     assert good["message"]["seq"] == 1
@@ -92,7 +99,7 @@ async def test_rate_limit_gives_a_clear_error(tmp_path_factory: pytest.TempPathF
         acks = [
             await sock.call(
                 "message:send",
-                {"room_id": room["room"]["id"], "client_msg_id": f"m{i}", "envelope": {"i": i}},
+                {"room_id": room["room"]["id"], "client_msg_id": f"m{i}", "envelope": GOOD},
             )
             for i in range(5)
         ]

@@ -8,6 +8,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from tests.envelopes import opaque_envelope
 from tests.integration.raw_socket import RawSocket
 from tests.live_server import start_server
 from tests.pg_support import create_temp_database, drop_database
@@ -41,7 +42,7 @@ async def test_requests_fail_cleanly_while_the_database_is_gone(tmp_path: Path) 
             assert login.status_code == 503
             ack = await sock.call(
                 "message:send",
-                {"room_id": room["room"]["id"], "client_msg_id": "m1", "envelope": {"a": 1}},
+                {"room_id": room["room"]["id"], "client_msg_id": "m1", "envelope": opaque_envelope("m1")},
             )
             assert ack["ok"] is False
             assert ack["error"]["code"] == "unavailable"

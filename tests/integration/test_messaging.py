@@ -5,14 +5,15 @@ from __future__ import annotations
 import asyncio
 
 from sealchat.client import SealchatClient
+from tests.envelopes import label_of, opaque_envelope
 from tests.integration.conftest import ClientFactory
 from tests.integration.raw_socket import RawSocket
 from tests.live_server import LiveServer
 
 
 def envelope(text: str) -> dict[str, object]:
-    # An opaque stand-in for a sealed envelope: the server must not care what is inside.
-    return {"v": 0, "opaque": text}
+    # Shape-valid but not really sealed: the transport must not care what is inside.
+    return opaque_envelope(text)
 
 
 async def raw_socket(server: LiveServer, client: SealchatClient) -> RawSocket:
@@ -86,7 +87,7 @@ async def test_direct_messages_use_one_room_per_pair(new_client: ClientFactory) 
     reply = await bob.send(first["id"], envelope("hello alice"))
     got_by_bob = [await bob.next_message(), await bob.next_message()]
     got_by_alice = [await alice.next_message(), await alice.next_message()]
-    assert [m["envelope"]["opaque"] for m in got_by_bob] == ["hello bob", "hello alice"]
+    assert [label_of(m["envelope"]) for m in got_by_bob] == ["hello bob", "hello alice"]
     assert got_by_alice == got_by_bob
     assert reply["seq"] == 2
 
@@ -107,7 +108,7 @@ async def test_reconnect_sync_returns_exactly_what_was_missed(new_client: Client
     await bob.connect()
     missed = [await bob.next_message() for _ in range(50)]
     assert [m["seq"] for m in missed] == list(range(2, 52))
-    assert [m["envelope"]["opaque"] for m in missed] == [f"missed {i}" for i in range(50)]
+    assert [label_of(m["envelope"]) for m in missed] == [f"missed {i}" for i in range(50)]
     await asyncio.sleep(0.3)
     assert bob.pending_messages() == 0  # no duplicates trailing behind
 

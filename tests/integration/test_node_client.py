@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from tests.envelopes import opaque_envelope
 from tests.integration.conftest import ClientFactory
 from tests.integration.node_client import NodeClient
 from tests.live_server import LiveServer
@@ -25,19 +26,19 @@ async def test_node_and_python_clients_exchange_messages(
             {
                 "room_id": room["id"],
                 "client_msg_id": "n-1",
-                "envelope": {"v": 0, "opaque": "from node"},
+                "envelope": opaque_envelope("from node"),
             },
         )
         assert ack["ok"] is True and ack["message"]["seq"] == 1
         got = await alice.next_message()
-        assert got["envelope"] == {"v": 0, "opaque": "from node"}
+        assert got["envelope"] == opaque_envelope("from node")
         assert got["sender_id"] == bob.user["id"]  # type: ignore[index]
 
-        await alice.send(room["id"], {"v": 0, "opaque": "from python"})
+        await alice.send(room["id"], opaque_envelope("from python"))
         line = await node.wait(
             lambda line: line["type"] == "event" and line["event"] == "message:new"
         )
-        assert line["payload"]["envelope"] == {"v": 0, "opaque": "from python"}
+        assert line["payload"]["envelope"] == opaque_envelope("from python")
         assert line["payload"]["seq"] == 2
 
         missed = await node.call("sync", {"cursors": {room["id"]: 0}})

@@ -17,6 +17,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from sealchat.client import SealchatClient
+from tests.envelopes import label_of, opaque_envelope
 from tests.integration.conftest import PASSWORD, ClientFactory, unique_name
 from tests.live_server import LiveServer, start_server
 
@@ -160,8 +161,8 @@ async def test_expired_session_is_disconnected_and_the_client_resumes(
             await asyncio_sleep_until(lambda: bob.connected.is_set(), 8)
             assert bob.api.access_token != first_token
             await alice.connect()
-            await alice.send(room["id"], {"v": 0, "opaque": "still here?"})
-            assert (await bob.next_message())["envelope"]["opaque"] == "still here?"
+            await alice.send(room["id"], opaque_envelope("still here?"))
+            assert label_of((await bob.next_message())["envelope"]) == "still here?"
     finally:
         short.stop()
 

@@ -9,7 +9,10 @@ from sealchat.domain.models import Role, User
 from sealchat.services.messages import MessageService
 from sealchat.services.rate_limit import TokenBucketLimiter
 from sealchat.services.rooms import RoomService
+from tests.envelopes import opaque_envelope
 from tests.fakes import MemoryStore, RecordingFanout
+
+ENV = opaque_envelope("x")
 
 ALICE, BOB, EVE = User("a", "alice"), User("b", "bob"), User("e", "eve")
 
@@ -35,7 +38,7 @@ def world() -> tuple[MemoryStore, RecordingFanout, RoomService, MessageService]:
 async def test_message_is_broadcast_after_store_without_the_sender_socket(world) -> None:  # type: ignore[no-untyped-def]
     store, fanout, rooms, messages = world
     room = (await rooms.create(ALICE, "general", "public")).room
-    result = await messages.send(ALICE.id, room.id, "c1", {"ct": "x"}, origin="sid-1")
+    result = await messages.send(ALICE.id, room.id, "c1", ENV, origin="sid-1")
     sent = result.message
     assert result.created and sent.seq == 1
     assert fanout.published[-1] == (
@@ -50,8 +53,8 @@ async def test_message_is_broadcast_after_store_without_the_sender_socket(world)
 async def test_resend_is_not_broadcast_again(world) -> None:  # type: ignore[no-untyped-def]
     _, fanout, rooms, messages = world
     room = (await rooms.create(ALICE, "general", "public")).room
-    first = await messages.send(ALICE.id, room.id, "same", {"ct": "x"})
-    again = await messages.send(ALICE.id, room.id, "same", {"ct": "other"})
+    first = await messages.send(ALICE.id, room.id, "same", ENV)
+    again = await messages.send(ALICE.id, room.id, "same", opaque_envelope("other"))
     assert again.message == first.message
     assert not again.created
     assert len(fanout.events("message:new")) == 1
@@ -62,11 +65,11 @@ async def test_sending_needs_membership_and_says_why(world) -> None:  # type: ig
     public = (await rooms.create(ALICE, "open", "public")).room
     private = (await rooms.create(ALICE, "closed", "private")).room
     with pytest.raises(Forbidden):
-        await messages.send(BOB.id, public.id, "c", {"ct": "x"})
+        await messages.send(BOB.id, public.id, "c", ENV)
     with pytest.raises(NotFound):
-        await messages.send(BOB.id, private.id, "c", {"ct": "x"})
+        await messages.send(BOB.id, private.id, "c", ENV)
     with pytest.raises(NotFound):
-        await messages.send(BOB.id, "missing", "c", {"ct": "x"})
+        await messages.send(BOB.id, "missing", "c", ENV)
 
 
 @pytest.mark.parametrize(
@@ -84,7 +87,7 @@ async def test_oversized_envelope_is_refused_and_nothing_stored(world) -> None: 
     store, _, rooms, messages = world
     room = (await rooms.create(ALICE, "r", "public")).room
     with pytest.raises(PayloadTooLarge):
-        await messages.send(ALICE.id, room.id, "c", {"blob": "é" * 600})  # 1200 bytes in UTF-8
+        await messages.send(ALICE.id, room.id, "c", opaque_envelope("é" * 600))  # 1200 bytes in UTF-8
     assert store.messages[room.id] == []
 
 
@@ -106,7 +109,7 @@ async def test_sync_pages_and_reports_rooms_it_cannot_read(world) -> None:  # ty
     room = (await rooms.create(ALICE, "r", "public")).room
     secret = (await rooms.create(BOB, "s", "private")).room
     for i in range(5):
-        await messages.send(ALICE.id, room.id, f"c{i}", {"i": i})
+        await messages.send(ALICE.id, room.id, f"c{i}", opaque_envelope(str(i)))
     result = await messages.sync(ALICE.id, {room.id: 1, secret.id: 0})
     assert [m.seq for m in result.messages] == [2, 3, 4]
     assert result.has_more == [room.id]

@@ -1,0 +1,43 @@
+"""What a client needs to seal: where the key service is, and room-access grants."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Request, Response
+
+from sealchat import __version__
+from sealchat.api.deps import CurrentUser, Services
+from sealchat.settings import Settings
+
+router = APIRouter(tags=["keys"])
+
+
+@router.get("/api/config")
+async def client_config(request: Request) -> dict[str, Any]:
+    """Public settings a client needs before it can seal a message."""
+    settings: Settings = request.app.state.settings
+    return {
+        "version": __version__,
+        "kms_url": settings.resolved_kms_url(),
+        "kms_key_id": settings.kms_default_key_id,
+        "kms_audience": settings.kms_audience,
+        "max_envelope_bytes": settings.max_envelope_bytes,
+    }
+
+
+@router.post("/api/rooms/{room_id}/key-grant")
+async def room_key_grant(
+    room_id: str, user: CurrentUser, found: Services, response: Response
+) -> dict[str, Any]:
+    """A short-lived grant to present to the key service for this room's data keys."""
+    grant = await found.grants.issue(user, room_id)
+    response.headers["Cache-Control"] = "no-store"
+    return {"grant": grant.token, "room_id": grant.room_id, "expires_in": grant.expires_in}
+
+
+@router.get("/.well-known/sealchat-grant-jwks.json")
+async def grant_jwks(found: Services, response: Response) -> dict[str, Any]:
+    """The public keys the key service uses to check room-access grants."""
+    response.headers["Cache-Control"] = "public, max-age=300"
+    return found.grants.jwks()

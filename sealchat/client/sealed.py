@@ -1,0 +1,103 @@
+"""Sealing and opening messages: the envelope format (docs/envelope.md) plus the keyring."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+from sealchat.client.envelope import (
+    EnvelopeError,
+    open_envelope,
+    parse_envelope,
+    seal,
+    text_content,
+)
+from sealchat.client.errors import ClientError
+from sealchat.client.http_api import HttpApi
+from sealchat.client.keyring import Keyring
+
+Message = dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class OpenedMessage:
+    """A message as a reader sees it: its text, or why it could not be opened."""
+
+    message: Message
+    content: dict[str, Any] | None
+    error: str | None = None  # a reason code; see docs/envelope.md
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+    @property
+    def text(self) -> str | None:
+        if self.content is None or self.content.get("type") != "text":
+            return None
+        text = self.content.get("text")
+        return text if isinstance(text, str) else None
+
+
+class RoomGrants:
+    """Room-access grants from the chat server, reused until shortly before they expire."""
+
+    def __init__(self, api: HttpApi) -> None:
+        self._api = api
+        self._cache: dict[str, tuple[str, float]] = {}
+
+    async def get(self, room_id: str) -> str:
+        cached = self._cache.get(room_id)
+        if cached is not None and cached[1] > time.monotonic():
+            return cached[0]
+        body = await self._api.post(f"/api/rooms/{room_id}/key-grant")
+        usable_until = time.monotonic() + 0.8 * float(body["expires_in"])
+        self._cache[room_id] = (body["grant"], usable_until)
+        return str(body["grant"])
+
+    def forget(self, room_id: str) -> None:
+        self._cache.pop(room_id, None)
+
+
+class Sealer:
+    def __init__(self, keyring: Keyring, sender_id: str) -> None:
+        self.keyring = keyring
+        self.sender_id = sender_id
+
+    async def seal_text(
+        self, room_id: str, text: str, client_msg_id: str | None = None
+    ) -> tuple[str, dict[str, Any]]:
+        """Seal ``text`` for the room; returns (client_msg_id, envelope)."""
+        client_msg_id = client_msg_id or uuid.uuid4().hex
+        data_key = await self.keyring.key_for_sending(room_id)
+        envelope = seal(
+            data_key=data_key.plaintext,
+            key_id=data_key.key_id,
+            encrypted_data_key=data_key.ciphertext_blob,
+            room_id=room_id,
+            sender_id=self.sender_id,
+            client_msg_id=client_msg_id,
+            content=text_content(text),
+        )
+        return client_msg_id, envelope
+
+    async def open(self, message: Message) -> OpenedMessage:
+        """Open a delivered message against the metadata the server delivered with it."""
+        try:
+            parsed = parse_envelope(message.get("envelope"))
+            data_key = await self.keyring.unwrap(message["room_id"], parsed.encrypted_data_key)
+            content = open_envelope(
+                parsed,
+                data_key=data_key,
+                room_id=message["room_id"],
+                sender_id=message["sender_id"],
+                client_msg_id=message["client_msg_id"],
+            )
+        except EnvelopeError as exc:
+            return OpenedMessage(message, None, exc.reason)
+        except ClientError as exc:
+            # The key service refused or failed: e.g. access_denied, kms_unavailable.
+            return OpenedMessage(message, None, exc.code)
+        return OpenedMessage(message, content)

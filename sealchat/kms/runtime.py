@@ -1,0 +1,177 @@
+"""Build the key service from settings: embedded in ``sealchat serve``, or standalone.
+
+``open_key_service`` opens the key service's own database (never the chat database),
+creates its schema, checks (or, for an empty store, creates) the root key and makes
+sure the default key exists.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+from fastapi import FastAPI
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from sealchat import __version__
+from sealchat.adapters.jwt_verifier import HttpJwks, JwksSource, JwksTokenVerifier
+from sealchat.adapters.sql.engine import create_engine
+from sealchat.api.body_limit import BodySizeLimit
+from sealchat.api.errors import install_error_handlers
+from sealchat.domain.errors import Unauthorized
+from sealchat.kms.api import build_kms_router, install_kms_error_handlers
+from sealchat.kms.audit import AuditLog
+from sealchat.kms.crypto import Keyring
+from sealchat.kms.errors import KeyServiceConfigError
+from sealchat.kms.grants import GrantVerifier
+from sealchat.kms.models import AuditRecord
+from sealchat.kms.root_key import RootKey, ensure_private_directory, load_root_key
+from sealchat.kms.service import KeyService
+from sealchat.kms.store import KeyStore, create_schema
+from sealchat.ports.tokens import TokenVerifier, VerifiedIdentity
+from sealchat.services.rate_limit import TokenBucketLimiter
+from sealchat.settings import Settings
+
+log = logging.getLogger("sealchat.kms")
+
+DEFAULT_KEY_DESCRIPTION = "Sealchat message data keys (created at first start)"
+
+
+def kms_user_verifier(settings: Settings, jwks: JwksSource) -> JwksTokenVerifier:
+    """Accepts the identity provider's access tokens for the key service's audience only."""
+    return JwksTokenVerifier(
+        issuer=settings.resolved_issuer(),
+        audience=settings.kms_audience,
+        algorithms=settings.token_algorithms,
+        jwks=jwks,
+    )
+
+
+def kms_grant_verifier(settings: Settings, jwks: JwksSource) -> GrantVerifier:
+    """Accepts room-access grants signed with a key in the chat server's grant JWKS."""
+    return GrantVerifier(
+        issuer=settings.resolved_grant_issuer(),
+        audience=settings.kms_audience,
+        jwks=jwks,
+        max_lifetime_seconds=settings.grant_ttl_seconds,
+    )
+
+
+@asynccontextmanager
+async def open_kms_engine(settings: Settings) -> AsyncIterator[AsyncEngine]:
+    """The key service's engine on its schema; its default directory is private (0700)."""
+    url = settings.resolved_kms_database_url()
+    sa_url = make_url(url)
+    if sa_url.get_backend_name() == "sqlite" and sa_url.database not in (None, "", ":memory:"):
+        ensure_private_directory(Path(sa_url.database).parent)
+    engine = create_engine(url)
+    try:
+        await create_schema(engine)
+        yield engine
+    finally:
+        await engine.dispose()
+
+
+async def unlock_root_key(settings: Settings, store: KeyStore) -> RootKey:
+    """The root key, checked against the store (created on the first start of an empty one)."""
+    path = settings.resolved_kms_root_key_file()
+    expected = await store.root_check()
+    store_is_empty = expected is None and not await store.has_keys()
+    root_key = load_root_key(path, expected_check=expected, store_is_empty=store_is_empty)
+    if expected is None:
+        # Of two nodes starting on an empty store, the first to record its check wins.
+        recorded = await store.remember_root_check(root_key.check_value)
+        load_root_key(path, expected_check=recorded, store_is_empty=False)
+    return root_key
+
+
+@asynccontextmanager
+async def open_key_service(
+    settings: Settings, user_verifier: TokenVerifier, grant_verifier: GrantVerifier
+) -> AsyncIterator[KeyService]:
+    """A ready key service on its own storage; the engine is disposed at the end."""
+    async with open_kms_engine(settings) as engine:
+        store = KeyStore(engine)
+        service = KeyService(
+            keyring=Keyring(store, await unlock_root_key(settings, store)),
+            store=store,
+            audit=AuditLog(engine),
+            user_verifier=user_verifier,
+            grant_verifier=grant_verifier,
+            limiter=TokenBucketLimiter(settings.kms_rate_per_second, settings.kms_rate_burst),
+            admins=settings.kms_admins,
+            default_key_id=settings.kms_default_key_id,
+        )
+        await service.ensure_key(settings.kms_default_key_id, DEFAULT_KEY_DESCRIPTION)
+        yield service
+
+
+class NoRemoteCallers:
+    """For the local administrator's commands: no token and no grant is ever accepted."""
+
+    async def verify(self, token: str) -> VerifiedIdentity:
+        raise Unauthorized("this key service accepts no remote callers")
+
+    async def find_key(self, kid: str) -> None:
+        return None
+
+
+def open_local_key_service(settings: Settings) -> AbstractAsyncContextManager[KeyService]:
+    """``open_key_service`` for ``sealchat kms key ...``: local administration only."""
+    refuse = NoRemoteCallers()
+    return open_key_service(settings, refuse, kms_grant_verifier(settings, refuse))
+
+
+async def read_audit(settings: Settings, limit: int = 50, **filters: Any) -> list[AuditRecord]:
+    """The newest audit entries (see ``AuditLog.read`` for ``filters``)."""
+    async with open_kms_engine(settings) as engine:
+        return await AuditLog(engine).read(limit, **filters)
+
+
+def check_standalone_settings(settings: Settings) -> None:
+    """A standalone key service must be told whom to trust: it has no in-process peers."""
+    needed = [
+        ("SEALCHAT_JWKS_URL (the identity provider's JWKS)", settings.jwks_url),
+        (
+            "SEALCHAT_KMS_GRANT_JWKS_URL (the chat server's "
+            "https://<chat>/.well-known/sealchat-grant-jwks.json)",
+            settings.kms_grant_jwks_url,
+        ),
+        (
+            "SEALCHAT_TOKEN_ISSUER (the identity provider's issuer) or SEALCHAT_PUBLIC_URL",
+            settings.token_issuer or settings.public_url,
+        ),
+        (
+            "SEALCHAT_KMS_GRANT_ISSUER (the chat server's URL) or SEALCHAT_PUBLIC_URL",
+            settings.kms_grant_issuer or settings.public_url,
+        ),
+    ]
+    missing = [name for name, value in needed if not value]
+    if missing:
+        raise KeyServiceConfigError(
+            "the standalone key service cannot start: set " + "; ".join(missing)
+        )
+
+
+def create_kms_app(settings: Settings) -> FastAPI:
+    """The standalone key service (``sealchat kms serve``): its own process and storage."""
+    check_standalone_settings(settings)
+    user_verifier = kms_user_verifier(settings, HttpJwks(settings.jwks_url))
+    grant_verifier = kms_grant_verifier(settings, HttpJwks(settings.kms_grant_jwks_url))
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        async with open_key_service(settings, user_verifier, grant_verifier) as service:
+            app.include_router(build_kms_router(service))
+            log.info("Sealchat key service %s is ready", __version__)
+            yield
+
+    app = FastAPI(title="Sealchat key service", version=__version__, lifespan=lifespan)
+    install_error_handlers(app)
+    install_kms_error_handlers(app)
+    app.add_middleware(BodySizeLimit, max_bytes=settings.max_http_body_bytes)
+    return app

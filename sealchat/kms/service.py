@@ -1,0 +1,176 @@
+"""The key service's use cases: authenticate, authorize, use keys, audit, all in one place.
+
+Every key use and every refusal is audited before the caller gets an answer; when the
+audit entry cannot be written the operation fails, so no key is ever used unaudited.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import Collection
+
+from sealchat.domain.errors import RateLimited, SealchatError, Unauthorized
+from sealchat.kms.audit import AuditLog
+from sealchat.kms.blob import check_context, check_key_id, parse_blob
+from sealchat.kms.crypto import Keyring
+from sealchat.kms.errors import AccessDenied, KeyExists, KeyNotFound
+from sealchat.kms.grants import GrantVerifier, check_grant_covers
+from sealchat.kms.models import (
+    KEY_SERVICE,
+    Actor,
+    Caller,
+    DataKey,
+    EncryptionContext,
+    MasterKey,
+    Operation,
+)
+from sealchat.kms.store import KeyStore
+from sealchat.ports.tokens import TokenVerifier
+from sealchat.services.rate_limit import TokenBucketLimiter
+
+log = logging.getLogger(__name__)
+
+ROOM_ID = "room_id"
+
+
+class KeyService:
+    def __init__(
+        self,
+        *,
+        keyring: Keyring,
+        store: KeyStore,
+        audit: AuditLog,
+        user_verifier: TokenVerifier,
+        grant_verifier: GrantVerifier,
+        limiter: TokenBucketLimiter,
+        admins: Collection[str],
+        default_key_id: str,
+    ) -> None:
+        self._keyring = keyring
+        self._store = store
+        self._audit = audit
+        self._users = user_verifier
+        self._grants = grant_verifier
+        self._limiter = limiter
+        self._admins = frozenset(name.lower() for name in admins)
+        self.default_key_id = default_key_id
+
+    async def authenticate(
+        self,
+        caller: Caller,
+        operation: Operation,
+        key_id: str | None = None,
+        context: EncryptionContext | None = None,
+    ) -> Actor:
+        """The actor a key-service access token names; refusals are audited."""
+        try:
+            if not caller.token:
+                raise Unauthorized("missing bearer token (the key service's access token)")
+            identity = await self._users.verify(caller.token)
+        except Unauthorized as exc:
+            # Anonymous refusals are limited per address so that a flood of them cannot
+            # flood the audit log: past the limit they are refused without an entry.
+            self._take_token(f"address:{caller.source}")
+            anonymous = Actor(user_id=None, username="", source=caller.source)
+            await self._audit.refusal(anonymous, operation, key_id, _valid_or_none(context), exc)
+            raise
+        return Actor(identity.user_id, identity.username, source=caller.source)
+
+    async def generate_data_key(
+        self, actor: Actor, key_id: str | None, context: EncryptionContext, grant: str | None
+    ) -> DataKey:
+        """A fresh data key for the room in ``context``, if ``grant`` covers it."""
+        key_id = key_id or self.default_key_id
+        context = check_context(context)
+        self._take_token(f"user:{actor.user_id}")
+        async with self._audit.operation(
+            actor, Operation.GENERATE_DATA_KEY, key_id, context
+        ) as draft:
+            await self._authorize_room(actor, context, grant)
+            data_key = await self._keyring.generate_data_key(key_id, context)
+            draft.learn(data_key.key_id, data_key.key_version)
+        return data_key
+
+    async def decrypt(
+        self, actor: Actor, ciphertext_blob: bytes, context: EncryptionContext, grant: str | None
+    ) -> DataKey:
+        """The data key in ``ciphertext_blob``, if ``grant`` covers the room in ``context``."""
+        context = check_context(context)
+        self._take_token(f"user:{actor.user_id}")
+        async with self._audit.operation(actor, Operation.DECRYPT, None, context) as draft:
+            blob = parse_blob(ciphertext_blob)
+            draft.learn(blob.key_id, blob.version)
+            await self._authorize_room(actor, context, grant)
+            data_key = await self._keyring.decrypt(ciphertext_blob, context)
+        return data_key
+
+    async def list_keys(self) -> list[MasterKey]:
+        return await self._store.list_keys()
+
+    async def describe_key(self, key_id: str) -> MasterKey:
+        found = await self._store.describe_key(check_key_id(key_id))
+        if found is None:
+            raise KeyNotFound(f"no key {key_id!r}")
+        return found
+
+    async def create_key(self, actor: Actor, key_id: str, description: str) -> MasterKey:
+        async with self._audit.operation(actor, Operation.CREATE_KEY, key_id, None) as draft:
+            self._authorize_admin(actor)
+            draft.written = True  # with the key, in the same transaction
+            key = await self._keyring.create_key(key_id, description, draft.entry)
+        log.info("key %s created by %s", key_id, actor.username)
+        return key
+
+    async def rotate_key(self, actor: Actor, key_id: str) -> int:
+        """Make a new version of ``key_id`` current; return its number."""
+        async with self._audit.operation(actor, Operation.ROTATE_KEY, key_id, None) as draft:
+            self._authorize_admin(actor)
+            draft.written = True  # with the new version, in the same transaction
+            version = await self._keyring.rotate_key(key_id, draft.entry)
+        log.info("key %s rotated to version %d by %s", key_id, version, actor.username)
+        return version
+
+    async def ensure_key(self, key_id: str, description: str) -> None:
+        """Create ``key_id`` unless it exists (the default key, at startup)."""
+        if await self._store.describe_key(check_key_id(key_id)) is not None:
+            return
+        with contextlib.suppress(KeyExists):  # another node created it a moment ago
+            await self.create_key(KEY_SERVICE, key_id, description)
+
+    async def _authorize_room(
+        self, actor: Actor, context: EncryptionContext, grant: str | None
+    ) -> None:
+        room_id = context.get(ROOM_ID)
+        if not room_id:
+            raise AccessDenied("the encryption context must name the room (room_id)")
+        if not grant:
+            raise AccessDenied(
+                "a room-access grant is required: get one from the chat server "
+                f"(POST /api/rooms/{room_id}/key-grant)"
+            )
+        verified = await self._grants.verify(grant)
+        check_grant_covers(verified, actor.user_id or "", room_id)
+
+    def _authorize_admin(self, actor: Actor) -> None:
+        if not (actor.local or actor.username.lower() in self._admins):
+            raise AccessDenied("only key service administrators may create and rotate keys")
+
+    def _take_token(self, bucket: str) -> None:
+        try:
+            self._limiter.check(bucket)
+        except RateLimited as exc:
+            log.warning("key service rate limit reached for %s", bucket)
+            raise RateLimited(
+                f"too many key service requests; retry in {exc.retry_after:.1f} s",
+                retry_after=exc.retry_after,
+            ) from None
+
+
+def _valid_or_none(context: EncryptionContext | None) -> EncryptionContext | None:
+    if context is None:
+        return None
+    try:
+        return check_context(context)
+    except SealchatError:
+        return None
