@@ -15,6 +15,7 @@ from sealchat.api import keys, rooms, system
 from sealchat.api.body_limit import BodySizeLimit
 from sealchat.api.errors import install_error_handlers
 from sealchat.api.realtime import RealtimeGateway
+from sealchat.kms.api import install_kms_error_handlers
 from sealchat.settings import Settings
 from sealchat.wiring import build_socketio_server, runtime
 
@@ -31,12 +32,15 @@ def create_app(settings: Settings) -> Any:
             app.state.services = built.services
             if built.auth_router is not None:
                 app.include_router(built.auth_router)
+            if built.kms_router is not None:
+                app.include_router(built.kms_router)
             RealtimeGateway(sio, built.services)
             log.info("Sealchat %s is ready at %s", __version__, settings.resolved_public_url())
             yield
 
     api = FastAPI(title="Sealchat", version=__version__, lifespan=lifespan)
     install_error_handlers(api)
+    install_kms_error_handlers(api)
     api.include_router(system.router)
     api.include_router(rooms.router)
     api.include_router(keys.router)

@@ -29,8 +29,13 @@ UserOption = Annotated[
 ]
 PasswordOption = Annotated[
     str,
-    typer.Option("--password", envvar="SEALCHAT_PASSWORD", prompt=True, hide_input=True,
-                 help="Your password."),
+    typer.Option(
+        "--password",
+        envvar="SEALCHAT_PASSWORD",
+        prompt=True,
+        hide_input=True,
+        help="Your password.",
+    ),
 ]
 RoomOption = Annotated[
     str,

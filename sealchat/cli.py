@@ -10,12 +10,14 @@ from typing import Annotated, Any
 import typer
 
 from sealchat import chat_cli
+from sealchat.kms.cli import kms_app
 from sealchat.settings import Settings
 
 app = typer.Typer(help="Sealchat: realtime team chat sealed in the client.", no_args_is_help=True)
 user_app = typer.Typer(help="Manage accounts of the embedded identity provider.")
 app.add_typer(user_app, name="user")
 chat_cli.register(app)
+app.add_typer(kms_app, name="kms")
 
 HostOption = Annotated[
     str | None, typer.Option(help="Interface to listen on.", envvar="SEALCHAT_HOST")

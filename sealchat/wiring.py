@@ -6,7 +6,7 @@ The only module that names a concrete adapter.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
 
 import socketio
@@ -23,6 +23,9 @@ from sealchat.api.deps import ApiServices
 from sealchat.domain.models import User
 from sealchat.identity.keys import SigningKey
 from sealchat.identity.provider import EmbeddedIdentityProvider, build_identity_provider
+from sealchat.kms.api import build_kms_router
+from sealchat.kms.grants import GrantVerifier
+from sealchat.kms.runtime import kms_grant_verifier, kms_user_verifier, open_key_service
 from sealchat.ports.tokens import TokenVerifier
 from sealchat.services.grants import GrantIssuer
 from sealchat.services.messages import MessageService
@@ -54,6 +57,7 @@ class Runtime:
     services: ApiServices
     auth_router: APIRouter | None
     identity: EmbeddedIdentityProvider | None
+    kms_router: APIRouter | None = None
 
 
 def build_verifier(settings: Settings, identity: EmbeddedIdentityProvider | None) -> TokenVerifier:
@@ -67,6 +71,19 @@ def build_verifier(settings: Settings, identity: EmbeddedIdentityProvider | None
         algorithms=settings.token_algorithms,
         jwks=source,
     )
+
+
+def build_kms_verifiers(
+    settings: Settings, identity: EmbeddedIdentityProvider | None, grants: GrantIssuer
+) -> tuple[TokenVerifier, GrantVerifier]:
+    """The embedded key service trusts this process's identity provider and grant keys."""
+    user_jwks = StaticJwks(identity.jwks) if identity is not None else HttpJwks(settings.jwks_url)
+    grant_jwks = (
+        HttpJwks(settings.kms_grant_jwks_url)
+        if settings.kms_grant_jwks_url
+        else StaticJwks(grants.jwks)
+    )
+    return kms_user_verifier(settings, user_jwks), kms_grant_verifier(settings, grant_jwks)
 
 
 @asynccontextmanager
@@ -96,7 +113,7 @@ async def create_embedded_account(settings: Settings, username: str, password: s
 @asynccontextmanager
 async def runtime(settings: Settings, sio: socketio.AsyncServer) -> AsyncIterator[Runtime]:
     """Build every adapter and service on a migrated database; close them at the end."""
-    async with open_database(settings) as engine:
+    async with open_database(settings) as engine, AsyncExitStack() as stack:
         users = SqlUserStore(engine)
         profiles = ProfileService(users)
         identity = (
@@ -132,4 +149,17 @@ async def runtime(settings: Settings, sio: socketio.AsyncServer) -> AsyncIterato
             grants=grants,
         )
         auth_router = build_auth_router(identity) if identity is not None else None
-        yield Runtime(engine=engine, services=services, auth_router=auth_router, identity=identity)
+        kms_router = None
+        if settings.kms_embedded:
+            user_verifier, grant_verifier = build_kms_verifiers(settings, identity, grants)
+            kms = await stack.enter_async_context(
+                open_key_service(settings, user_verifier, grant_verifier)
+            )
+            kms_router = build_kms_router(kms)
+        yield Runtime(
+            engine=engine,
+            services=services,
+            auth_router=auth_router,
+            identity=identity,
+            kms_router=kms_router,
+        )

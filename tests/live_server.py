@@ -64,13 +64,21 @@ def start_server(
     port = port or free_port()
     data_dir.mkdir(parents=True, exist_ok=True)
     env = {**os.environ, **TEST_ENV, **(extra_env or {})}
-    env.update({"SEALCHAT_HOST": "127.0.0.1", "SEALCHAT_PORT": str(port),
-                "SEALCHAT_KMS_PORT": str(port), "SEALCHAT_DATA_DIR": str(data_dir)})
+    env.update(
+        {
+            "SEALCHAT_HOST": "127.0.0.1",
+            "SEALCHAT_PORT": str(port),
+            "SEALCHAT_KMS_PORT": str(port),
+            "SEALCHAT_DATA_DIR": str(data_dir),
+        }
+    )
     log_path = data_dir / f"{command[-1]}.log"
     with log_path.open("wb") as log_file:
         process = subprocess.Popen(
             [sys.executable, "-m", "sealchat", *command],
-            stdout=log_file, stderr=subprocess.STDOUT, env=env,
+            stdout=log_file,
+            stderr=subprocess.STDOUT,
+            env=env,
         )
     server = LiveServer(f"http://127.0.0.1:{port}", data_dir, log_path, process, env)
     deadline = time.monotonic() + 30

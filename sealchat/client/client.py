@@ -114,6 +114,9 @@ class SealchatClient:
     async def leave(self, room_id: str) -> None:
         await self.api.post(f"/api/rooms/{room_id}/leave")
         self.timeline.forget(room_id)
+        self.grants.forget(room_id)
+        if self._sealer is not None:
+            self._sealer.keyring.forget_room(room_id)
 
     async def members(self, room_id: str) -> list[dict[str, Any]]:
         return (await self.api.get(f"/api/rooms/{room_id}/members"))["members"]  # type: ignore[no-any-return]
@@ -124,6 +127,9 @@ class SealchatClient:
 
     async def remove_member(self, room_id: str, user_id: str) -> None:
         await self.api.delete(f"/api/rooms/{room_id}/members/{user_id}")
+        # Do not wait for the member:left event: the very next message needs a new key.
+        if self._sealer is not None:
+            self._sealer.keyring.retire_sending_key(room_id)
 
     async def open_dm(self, username: str) -> dict[str, Any]:
         """The direct room with ``username`` (the same room every time)."""
@@ -196,9 +202,7 @@ class SealchatClient:
 
     # -- sealed messages -------------------------------------------------------------------
 
-    async def send_text(
-        self, room_id: str, text: str, client_msg_id: str | None = None
-    ) -> Message:
+    async def send_text(self, room_id: str, text: str, client_msg_id: str | None = None) -> Message:
         """Seal ``text`` with a data key from the key service, then send the envelope.
 
         If the key service cannot be reached this raises and nothing is sent."""

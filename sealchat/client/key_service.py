@@ -58,9 +58,7 @@ class EmbeddedKmsClient:
             await self._http.aclose()
 
     async def generate_data_key(self, key_id: str, encryption_context: dict[str, str]) -> DataKey:
-        body = await self._call(
-            "/generate-data-key", {"key_id": key_id}, encryption_context
-        )
+        body = await self._call("/generate-data-key", {"key_id": key_id}, encryption_context)
         return DataKey(
             key_id=body["key_id"],
             plaintext=base64.b64decode(body["plaintext"]),

@@ -51,6 +51,9 @@ class GenerateDataKeyIn(Strict):
 
 class DecryptIn(Strict):
     ciphertext_blob: str = Field(max_length=4096, description="base64")
+    key_id: str | None = Field(
+        default=None, max_length=256, description="If given, the blob must be of this key"
+    )
     encryption_context: Context
     grant: str | None = Field(default=None, max_length=8192)
 
@@ -145,9 +148,9 @@ def build_kms_router(service: KeyService) -> APIRouter:
     @router.post("/decrypt", response_model_exclude_none=True)
     async def decrypt(body: DecryptIn, who: CallerDep, response: Response) -> DataKeyOut:
         actor = await service.authenticate(who, Operation.DECRYPT, None, body.encryption_context)
-        data_key = await service.decrypt(
-            actor, _blob_bytes(body.ciphertext_blob), body.encryption_context, body.grant
-        )
+        blob = _blob_bytes(body.ciphertext_blob)
+        context, grant = body.encryption_context, body.grant
+        data_key = await service.decrypt(actor, blob, context, grant, expected_key_id=body.key_id)
         response.headers.update(NO_STORE)
         return _data_key_out(data_key, with_blob=False)
 

@@ -26,7 +26,7 @@ from sealchat.domain.errors import Unauthorized
 from sealchat.kms.api import build_kms_router, install_kms_error_handlers
 from sealchat.kms.audit import AuditLog
 from sealchat.kms.crypto import Keyring
-from sealchat.kms.errors import KeyServiceConfigError
+from sealchat.kms.errors import KeyServiceConfigError, RootKeyError
 from sealchat.kms.grants import GrantVerifier
 from sealchat.kms.models import AuditRecord
 from sealchat.kms.root_key import RootKey, ensure_private_directory, load_root_key
@@ -80,9 +80,17 @@ async def unlock_root_key(settings: Settings, store: KeyStore) -> RootKey:
     """The root key, checked against the store (created on the first start of an empty one)."""
     path = settings.resolved_kms_root_key_file()
     expected = await store.root_check()
-    store_is_empty = expected is None and not await store.has_keys()
+    stored = await store.some_wrapped_version()
+    store_is_empty = expected is None and stored is None
     root_key = load_root_key(path, expected_check=expected, store_is_empty=store_is_empty)
     if expected is None:
+        if stored is not None:
+            # Keys without a recorded check value: the key must at least open them.
+            key_id, version, wrapped = stored
+            try:
+                root_key.unwrap(wrapped, key_id, version)
+            except RootKeyError:
+                raise RootKeyError(f"root key file does not match the key store: {path}") from None
         # Of two nodes starting on an empty store, the first to record its check wins.
         recorded = await store.remember_root_check(root_key.check_value)
         load_root_key(path, expected_check=recorded, store_is_empty=False)
@@ -141,19 +149,21 @@ def check_standalone_settings(settings: Settings) -> None:
             "https://<chat>/.well-known/sealchat-grant-jwks.json)",
             settings.kms_grant_jwks_url,
         ),
-        (
-            "SEALCHAT_TOKEN_ISSUER (the identity provider's issuer) or SEALCHAT_PUBLIC_URL",
-            settings.token_issuer or settings.public_url,
-        ),
-        (
-            "SEALCHAT_KMS_GRANT_ISSUER (the chat server's URL) or SEALCHAT_PUBLIC_URL",
-            settings.kms_grant_issuer or settings.public_url,
-        ),
     ]
     missing = [name for name, value in needed if not value]
     if missing:
         raise KeyServiceConfigError(
-            "the standalone key service cannot start: set " + "; ".join(missing)
+            "the standalone key service cannot start: set " + " and ".join(missing)
+        )
+    if not (settings.public_url or (settings.token_issuer and settings.kms_grant_issuer)):
+        # Without them the issuers default to this process's own URL, which only matches
+        # when the chat server has the same one: tokens and grants would all be refused.
+        log.warning(
+            "the key service expects tokens from %s and grants from %s; set "
+            "SEALCHAT_TOKEN_ISSUER and SEALCHAT_KMS_GRANT_ISSUER (or SEALCHAT_PUBLIC_URL) "
+            "to the chat server's URL if that is wrong",
+            settings.resolved_issuer(),
+            settings.resolved_grant_issuer(),
         )
 
 

@@ -14,7 +14,7 @@ from sealchat.domain.errors import RateLimited, SealchatError, Unauthorized
 from sealchat.kms.audit import AuditLog
 from sealchat.kms.blob import check_context, check_key_id, parse_blob
 from sealchat.kms.crypto import Keyring
-from sealchat.kms.errors import AccessDenied, KeyExists, KeyNotFound
+from sealchat.kms.errors import AccessDenied, InvalidCiphertext, KeyExists, KeyNotFound
 from sealchat.kms.grants import GrantVerifier, check_grant_covers
 from sealchat.kms.models import (
     KEY_SERVICE,
@@ -93,14 +93,24 @@ class KeyService:
         return data_key
 
     async def decrypt(
-        self, actor: Actor, ciphertext_blob: bytes, context: EncryptionContext, grant: str | None
+        self,
+        actor: Actor,
+        ciphertext_blob: bytes,
+        context: EncryptionContext,
+        grant: str | None,
+        expected_key_id: str | None = None,
     ) -> DataKey:
-        """The data key in ``ciphertext_blob``, if ``grant`` covers the room in ``context``."""
+        """The data key in ``ciphertext_blob``, if ``grant`` covers the room in ``context``
+        (and the blob was made with ``expected_key_id``, when given)."""
         context = check_context(context)
         self._take_token(f"user:{actor.user_id}")
         async with self._audit.operation(actor, Operation.DECRYPT, None, context) as draft:
             blob = parse_blob(ciphertext_blob)
             draft.learn(blob.key_id, blob.version)
+            if expected_key_id is not None and expected_key_id != blob.key_id:
+                raise InvalidCiphertext(
+                    f"the ciphertext blob was not made with key {expected_key_id!r}"
+                )
             await self._authorize_room(actor, context, grant)
             data_key = await self._keyring.decrypt(ciphertext_blob, context)
         return data_key
@@ -160,7 +170,7 @@ class KeyService:
         try:
             self._limiter.check(bucket)
         except RateLimited as exc:
-            log.warning("key service rate limit reached for %s", bucket)
+            log.debug("key service rate limit reached for %s", bucket)
             raise RateLimited(
                 f"too many key service requests; retry in {exc.retry_after:.1f} s",
                 retry_after=exc.retry_after,

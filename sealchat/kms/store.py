@@ -10,7 +10,7 @@ from collections.abc import Callable
 from dataclasses import replace
 from datetime import datetime
 
-from sqlalchemy import func, select, update
+from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -47,10 +47,12 @@ class KeyStore:
             value = (await conn.execute(query)).scalar_one_or_none()
         return None if value is None else str(value)
 
-    async def has_keys(self) -> bool:
+    async def some_wrapped_version(self) -> tuple[str, int, bytes] | None:
+        """Any one stored version (key id, version, wrapped material), or None if empty."""
+        query = select(versions.c.key_id, versions.c.version, versions.c.wrapped_material)
         async with database_errors(), self._engine.connect() as conn:
-            count = (await conn.execute(select(func.count()).select_from(versions))).scalar_one()
-        return bool(count)
+            row = (await conn.execute(query.limit(1))).one_or_none()
+        return None if row is None else (row.key_id, int(row.version), bytes(row.wrapped_material))
 
     async def remember_root_check(self, check: str) -> str:
         """Record ``check`` unless a value is recorded already; return the recorded value."""

@@ -7,9 +7,9 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
+from sealchat.domain.envelope import check_envelope_shape
 from sealchat.domain.errors import InvalidInput, PayloadTooLarge, SealchatError
 from sealchat.domain.models import AppendResult, Message, NewMessage
-from sealchat.domain.envelope import check_envelope_shape
 from sealchat.domain.rules import check_client_msg_id
 from sealchat.ports.fanout import Fanout, room_channel
 from sealchat.ports.storage import MessageStore

@@ -33,22 +33,36 @@ GOOD = opaque_envelope("fine")
         ({"room_id": "r"}, "invalid_input"),
         ({"room_id": "ROOM", "client_msg_id": "m", "envelope": "plaintext!"}, "invalid_input"),
         ({"room_id": "ROOM", "client_msg_id": "m", "envelope": {}}, "invalid_input"),
-        ({"room_id": "ROOM", "client_msg_id": "bad id with spaces", "envelope": GOOD},
-         "invalid_input"),
-        ({"room_id": "ROOM", "client_msg_id": "m", "envelope": GOOD, "extra": True},
-         "invalid_input"),
+        (
+            {"room_id": "ROOM", "client_msg_id": "bad id with spaces", "envelope": GOOD},
+            "invalid_input",
+        ),
+        (
+            {"room_id": "ROOM", "client_msg_id": "m", "envelope": GOOD, "extra": True},
+            "invalid_input",
+        ),
         ({"room_id": "no-such-room", "client_msg_id": "m", "envelope": GOOD}, "not_found"),
         # Plaintext, or anything that is not a sealed envelope v1, is refused.
-        ({"room_id": "ROOM", "client_msg_id": "m", "envelope": {"text": "hello"}},
-         "invalid_envelope"),
-        ({"room_id": "ROOM", "client_msg_id": "m", "envelope": {**GOOD, "text": "hello"}},
-         "invalid_envelope"),
-        ({"room_id": "ROOM", "client_msg_id": "m", "envelope": {**GOOD, "v": 2}},
-         "invalid_envelope"),
-        ({"room_id": "ROOM", "client_msg_id": "m", "envelope": {**GOOD, "iv": "AAAA"}},
-         "invalid_envelope"),
-        ({"room_id": "ROOM", "client_msg_id": "m", "envelope": opaque_envelope("x" * 70_000)},
-         "payload_too_large"),
+        (
+            {"room_id": "ROOM", "client_msg_id": "m", "envelope": {"text": "hello"}},
+            "invalid_envelope",
+        ),
+        (
+            {"room_id": "ROOM", "client_msg_id": "m", "envelope": {**GOOD, "text": "hello"}},
+            "invalid_envelope",
+        ),
+        (
+            {"room_id": "ROOM", "client_msg_id": "m", "envelope": {**GOOD, "v": 2}},
+            "invalid_envelope",
+        ),
+        (
+            {"room_id": "ROOM", "client_msg_id": "m", "envelope": {**GOOD, "iv": "AAAA"}},
+            "invalid_envelope",
+        ),
+        (
+            {"room_id": "ROOM", "client_msg_id": "m", "envelope": opaque_envelope("x" * 70_000)},
+            "payload_too_large",
+        ),
     ],
 )
 async def test_malformed_send_gets_error_ack_and_connection_survives(

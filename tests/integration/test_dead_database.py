@@ -42,7 +42,11 @@ async def test_requests_fail_cleanly_while_the_database_is_gone(tmp_path: Path) 
             assert login.status_code == 503
             ack = await sock.call(
                 "message:send",
-                {"room_id": room["room"]["id"], "client_msg_id": "m1", "envelope": opaque_envelope("m1")},
+                {
+                    "room_id": room["room"]["id"],
+                    "client_msg_id": "m1",
+                    "envelope": opaque_envelope("m1"),
+                },
             )
             assert ack["ok"] is False
             assert ack["error"]["code"] == "unavailable"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import os
 import subprocess
 import sys
@@ -19,16 +20,26 @@ from tests.live_server import TEST_ENV, LiveServer, free_port, start_server
 def split_deployment(tmp_path: Path) -> Iterator[tuple[LiveServer, LiveServer]]:
     chat_port, kms_port = free_port(), free_port()
     chat_url, kms_url = f"http://127.0.0.1:{chat_port}", f"http://127.0.0.1:{kms_port}"
-    chat = start_server(tmp_path / "chat", {
-        "SEALCHAT_KMS_EMBEDDED": "false",
-        "SEALCHAT_KMS_URL": f"{kms_url}/kms",
-    }, port=chat_port)
-    kms = start_server(tmp_path / "kms", {
-        "SEALCHAT_TOKEN_ISSUER": chat_url,
-        "SEALCHAT_JWKS_URL": f"{chat_url}/.well-known/jwks.json",
-        "SEALCHAT_KMS_GRANT_ISSUER": chat_url,
-        "SEALCHAT_KMS_GRANT_JWKS_URL": f"{chat_url}/.well-known/sealchat-grant-jwks.json",
-    }, command=("kms", "serve"), health_path="/kms/healthz", port=kms_port)
+    chat = start_server(
+        tmp_path / "chat",
+        {
+            "SEALCHAT_KMS_EMBEDDED": "false",
+            "SEALCHAT_KMS_URL": f"{kms_url}/kms",
+        },
+        port=chat_port,
+    )
+    kms = start_server(
+        tmp_path / "kms",
+        {
+            "SEALCHAT_TOKEN_ISSUER": chat_url,
+            "SEALCHAT_JWKS_URL": f"{chat_url}/.well-known/jwks.json",
+            "SEALCHAT_KMS_GRANT_ISSUER": chat_url,
+            "SEALCHAT_KMS_GRANT_JWKS_URL": f"{chat_url}/.well-known/sealchat-grant-jwks.json",
+        },
+        command=("kms", "serve"),
+        health_path="/kms/healthz",
+        port=kms_port,
+    )
     yield chat, kms
     kms.stop()
     chat.stop()
@@ -61,19 +72,34 @@ async def test_messages_seal_and_open_through_a_separate_key_service(
 
 
 def kms_serve(data_dir: Path, extra: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, **TEST_ENV, "SEALCHAT_DATA_DIR": str(data_dir),
-           "SEALCHAT_KMS_PORT": str(free_port()),
-           "SEALCHAT_JWKS_URL": "http://127.0.0.1:9/.well-known/jwks.json",
-           "SEALCHAT_KMS_GRANT_JWKS_URL": "http://127.0.0.1:9/grants.json", **extra}
-    return subprocess.run([sys.executable, "-m", "sealchat", "kms", "serve"],
-                          capture_output=True, text=True, timeout=60, env=env)
+    env = {
+        **os.environ,
+        **TEST_ENV,
+        "SEALCHAT_DATA_DIR": str(data_dir),
+        "SEALCHAT_KMS_PORT": str(free_port()),
+        "SEALCHAT_JWKS_URL": "http://127.0.0.1:9/.well-known/jwks.json",
+        "SEALCHAT_KMS_GRANT_JWKS_URL": "http://127.0.0.1:9/grants.json",
+        **extra,
+    }
+    return subprocess.run(
+        [sys.executable, "-m", "sealchat", "kms", "serve"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=env,
+    )
 
 
 def test_missing_or_wrong_root_key_refuses_to_start(tmp_path: Path) -> None:
-    first = start_server(tmp_path, {
-        "SEALCHAT_JWKS_URL": "http://127.0.0.1:9/.well-known/jwks.json",
-        "SEALCHAT_KMS_GRANT_JWKS_URL": "http://127.0.0.1:9/grants.json",
-    }, command=("kms", "serve"), health_path="/kms/healthz")
+    first = start_server(
+        tmp_path,
+        {
+            "SEALCHAT_JWKS_URL": "http://127.0.0.1:9/.well-known/jwks.json",
+            "SEALCHAT_KMS_GRANT_JWKS_URL": "http://127.0.0.1:9/grants.json",
+        },
+        command=("kms", "serve"),
+        health_path="/kms/healthz",
+    )
     first.stop()
     root_key = tmp_path / "kms" / "root.key"
     assert root_key.is_file() and root_key.stat().st_mode & 0o077 == 0
@@ -82,12 +108,16 @@ def test_missing_or_wrong_root_key_refuses_to_start(tmp_path: Path) -> None:
     root_key.unlink()
     missing = kms_serve(tmp_path, {})
     assert missing.returncode != 0
-    assert "root key" in (missing.stdout + missing.stderr).lower()
+    assert "root key file" in missing.stdout + missing.stderr
+    assert "is missing" in missing.stdout + missing.stderr
     assert "Traceback" not in missing.stdout + missing.stderr
 
+    # A well-formed root key, but not the one that wrapped the stored master keys.
+    header = original.decode().splitlines()[0]
     wrong = tmp_path / "wrong.key"
-    wrong.write_bytes(original.replace(original.strip().splitlines()[-1][:8], b"AAAAAAAA"))
+    wrong.write_text(f"{header}\n{base64.b64encode(os.urandom(32)).decode()}\n")
     wrong.chmod(0o600)
     mismatched = kms_serve(tmp_path, {"SEALCHAT_KMS_ROOT_KEY_FILE": str(wrong)})
     assert mismatched.returncode != 0
-    assert "root key" in (mismatched.stdout + mismatched.stderr).lower()
+    assert "does not match the key store" in mismatched.stdout + mismatched.stderr
+    assert "Traceback" not in mismatched.stdout + mismatched.stderr

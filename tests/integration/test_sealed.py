@@ -8,7 +8,8 @@ import sys
 from pathlib import Path
 
 import httpx
-from sealchat.client import ClientError, SealchatClient
+
+from sealchat.client import SealchatClient
 from tests.integration.conftest import ClientFactory
 from tests.live_server import LiveServer
 
@@ -16,15 +17,30 @@ SECRET = "the eagle lands at midnight 7f3a9c"
 
 
 def files_under(directory: Path, *, exclude: str | None = None) -> list[Path]:
-    return [p for p in directory.rglob("*") if p.is_file() and (exclude is None or exclude
-                                                                  not in p.parts)]
+    return [
+        p
+        for p in directory.rglob("*")
+        if p.is_file() and (exclude is None or exclude not in p.parts)
+    ]
 
 
 def kms_audit(server: LiveServer) -> str:
     done = subprocess.run(
-        [sys.executable, "-m", "sealchat", "kms", "audit", "--limit", "500",
-         "--data-dir", str(server.data_dir)],
-        capture_output=True, text=True, timeout=60, env=server.env,
+        [
+            sys.executable,
+            "-m",
+            "sealchat",
+            "kms",
+            "audit",
+            "--limit",
+            "500",
+            "--data-dir",
+            str(server.data_dir),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=server.env,
     )
     assert done.returncode == 0, done.stderr
     return done.stdout
@@ -81,8 +97,11 @@ async def test_outsider_with_copied_envelopes_cannot_open_them(
         refused = await http.post(
             f"{kms}/decrypt",
             headers={"Authorization": f"Bearer {eve.api.kms_access_token}"},
-            json={"ciphertext_blob": stolen["envelope"]["edk"],
-                  "encryption_context": {"room_id": room_id}, "grant": grant},
+            json={
+                "ciphertext_blob": stolen["envelope"]["edk"],
+                "encryption_context": {"room_id": room_id},
+                "grant": grant,
+            },
         )
     assert refused.status_code == 403
     assert refused.json()["error"]["code"] == "access_denied"
@@ -106,8 +125,10 @@ async def test_chat_token_is_not_accepted_by_the_key_service(
         )
         assert response.status_code == 401
         # And the key-service token is no good for the chat API.
-        chat = await http.get(f"{server.url}/api/me",
-                              headers={"Authorization": f"Bearer {alice.api.kms_access_token}"})
+        chat = await http.get(
+            f"{server.url}/api/me",
+            headers={"Authorization": f"Bearer {alice.api.kms_access_token}"},
+        )
         assert chat.status_code == 401
 
 
@@ -150,12 +171,19 @@ async def test_tampering_and_replay_are_detected(new_client: ClientFactory) -> N
     for name, message in cases.items():
         opened = await bob.open(message)
         assert not opened.ok, name
-        assert opened.error == "authentication_failed", (name, opened.error)
+        # A replay fails either at the key service (the data key is bound to room A)
+        # or, with a cached key, at the AAD check: both say the envelope is not genuine.
+        expected = (
+            {"authentication_failed", "invalid_ciphertext"}
+            if "room" in name
+            else {"authentication_failed"}
+        )
+        assert opened.error in expected, (name, opened.error)
     assert (await bob.open(sent)).text == SECRET
 
 
 async def test_key_service_calls_are_amortized(new_client: ClientFactory) -> None:
-    alice, bob, room_id = await private_pair(new_client)
+    alice, _bob, room_id = await private_pair(new_client)
     for i in range(1000):
         await alice.send_text(room_id, f"message {i}")
     assert alice.key_calls.generate_data_key <= 10

@@ -255,6 +255,14 @@ async def test_decrypt_refuses_invalid_blobs(kms: Kms, blob: str) -> None:
     assert (entry.operation, entry.allowed) == (Operation.DECRYPT, False)
 
 
+async def test_decrypt_checks_the_expected_key_when_given(kms: Kms) -> None:
+    blob = (await kms.generate()).json()["ciphertext_blob"]
+    assert (await kms.decrypt(blob, key_id="sealchat-messages")).status_code == 200
+    other = await kms.decrypt(blob, key_id="another-key")
+    assert other.status_code == 400
+    assert "not made with key 'another-key'" in other.json()["error"]["message"]
+
+
 async def test_a_tampered_blob_is_an_invalid_ciphertext(kms: Kms) -> None:
     raw = bytearray(base64.b64decode((await kms.generate()).json()["ciphertext_blob"]))
     raw[-1] ^= 1
@@ -379,5 +387,5 @@ def test_the_standalone_app_refuses_to_start_without_its_peers(tmp_path: Path) -
     with pytest.raises(KeyServiceConfigError) as refused:
         create_kms_app(settings)
     message = str(refused.value)
-    for name in ("SEALCHAT_JWKS_URL", "SEALCHAT_KMS_GRANT_JWKS_URL", "SEALCHAT_TOKEN_ISSUER"):
+    for name in ("SEALCHAT_JWKS_URL", "SEALCHAT_KMS_GRANT_JWKS_URL"):
         assert name in message

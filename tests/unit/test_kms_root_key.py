@@ -8,13 +8,13 @@ import stat
 from pathlib import Path
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import delete, select
 
 from sealchat.kms.errors import RootKeyError
 from sealchat.kms.models import Actor
 from sealchat.kms.root_key import RootKey, load_root_key
 from sealchat.kms.runtime import open_kms_engine, open_local_key_service
-from sealchat.kms.tables import kms_key_versions
+from sealchat.kms.tables import kms_key_versions, kms_meta
 from sealchat.settings import Settings
 
 
@@ -64,6 +64,27 @@ async def test_another_root_key_file_refuses_to_start(tmp_path: Path) -> None:
     other = settings_for(tmp_path / "other")
     await start(other)
     path = settings.resolved_kms_root_key_file()
+    path.write_bytes(other.resolved_kms_root_key_file().read_bytes())
+    with pytest.raises(RootKeyError, match="root key file does not match the key store"):
+        await start(settings)
+
+
+async def test_without_a_recorded_check_value_the_root_key_must_open_the_stored_keys(
+    tmp_path: Path,
+) -> None:
+    settings = settings_for(tmp_path)
+    await start(settings)
+    async with open_kms_engine(settings) as engine, engine.begin() as conn:
+        await conn.execute(delete(kms_meta).where(kms_meta.c.name == "root_key_check"))
+    path = settings.resolved_kms_root_key_file()
+    original = path.read_bytes()
+    other = settings_for(tmp_path / "other")
+    await start(other)
+    path.write_bytes(other.resolved_kms_root_key_file().read_bytes())
+    with pytest.raises(RootKeyError, match="root key file does not match the key store"):
+        await start(settings)
+    path.write_bytes(original)
+    await start(settings)  # the right file opens them, and its check value is recorded again
     path.write_bytes(other.resolved_kms_root_key_file().read_bytes())
     with pytest.raises(RootKeyError, match="root key file does not match the key store"):
         await start(settings)

@@ -87,7 +87,9 @@ async def test_oversized_envelope_is_refused_and_nothing_stored(world) -> None: 
     store, _, rooms, messages = world
     room = (await rooms.create(ALICE, "r", "public")).room
     with pytest.raises(PayloadTooLarge):
-        await messages.send(ALICE.id, room.id, "c", opaque_envelope("é" * 600))  # 1200 bytes in UTF-8
+        await messages.send(
+            ALICE.id, room.id, "c", opaque_envelope("é" * 600)
+        )  # 1200 bytes in UTF-8
     assert store.messages[room.id] == []
 
 
