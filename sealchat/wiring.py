@@ -14,6 +14,7 @@ from fastapi import APIRouter
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from sealchat.adapters.jwt_verifier import HttpJwks, JwksTokenVerifier, StaticJwks
+from sealchat.adapters.kms_revoker import HttpRevoker, InProcessRevoker
 from sealchat.adapters.socketio_fanout import BroadcastManager, SocketIoFanout
 from sealchat.adapters.sql.engine import create_engine
 from sealchat.adapters.sql.migrate import upgrade_to_head
@@ -26,8 +27,9 @@ from sealchat.identity.provider import EmbeddedIdentityProvider, build_identity_
 from sealchat.kms.api import build_kms_router
 from sealchat.kms.grants import GrantVerifier
 from sealchat.kms.runtime import kms_grant_verifier, kms_user_verifier, open_key_service
+from sealchat.ports.key_access import KeyAccessRevoker
 from sealchat.ports.tokens import TokenVerifier
-from sealchat.services.grants import GrantIssuer
+from sealchat.services.grants import GrantIssuer, GrantSigner
 from sealchat.services.messages import MessageService
 from sealchat.services.presence import PresenceTracker
 from sealchat.services.profiles import ProfileService
@@ -74,7 +76,7 @@ def build_verifier(settings: Settings, identity: EmbeddedIdentityProvider | None
 
 
 def build_kms_verifiers(
-    settings: Settings, identity: EmbeddedIdentityProvider | None, grants: GrantIssuer
+    settings: Settings, identity: EmbeddedIdentityProvider | None, grants: GrantSigner
 ) -> tuple[TokenVerifier, GrantVerifier]:
     """The embedded key service trusts this process's identity provider and grant keys."""
     user_jwks = StaticJwks(identity.jwks) if identity is not None else HttpJwks(settings.jwks_url)
@@ -110,6 +112,29 @@ async def create_embedded_account(settings: Settings, username: str, password: s
         return User(id=account.id, username=account.username)
 
 
+def build_grant_signer(settings: Settings) -> GrantSigner:
+    return GrantSigner(
+        SigningKey.load_or_create(settings.data_dir / "grants" / "signing-key.pem"),
+        issuer=settings.resolved_grant_issuer(),
+        audience=settings.kms_audience,
+        ttl_seconds=settings.grant_ttl_seconds,
+    )
+
+
+@asynccontextmanager
+async def key_service_link(
+    settings: Settings, identity: EmbeddedIdentityProvider | None, signer: GrantSigner
+) -> AsyncIterator[tuple[APIRouter | None, KeyAccessRevoker]]:
+    """The embedded key service's routes (when mounted here) and how to reach it with
+    revocations: in process, or over HTTP to a key service of its own."""
+    if not settings.kms_embedded:
+        yield None, HttpRevoker(settings.resolved_kms_url(), signer)
+        return
+    user_verifier, grant_verifier = build_kms_verifiers(settings, identity, signer)
+    async with open_key_service(settings, user_verifier, grant_verifier) as kms:
+        yield build_kms_router(kms), InProcessRevoker(kms, signer)
+
+
 @asynccontextmanager
 async def runtime(settings: Settings, sio: socketio.AsyncServer) -> AsyncIterator[Runtime]:
     """Build every adapter and service on a migrated database; close them at the end."""
@@ -121,8 +146,12 @@ async def runtime(settings: Settings, sio: socketio.AsyncServer) -> AsyncIterato
             if settings.uses_embedded_identity
             else None
         )
+        signer = build_grant_signer(settings)
+        kms_router, revoker = await stack.enter_async_context(
+            key_service_link(settings, identity, signer)
+        )
         fanout = SocketIoFanout(sio)
-        rooms = RoomService(users, SqlRoomStore(engine), fanout)
+        rooms = RoomService(users, SqlRoomStore(engine), fanout, revoker=revoker)
         limiter = TokenBucketLimiter(settings.message_rate_per_second, settings.message_rate_burst)
         messages = MessageService(
             SqlMessageStore(engine),
@@ -133,33 +162,18 @@ async def runtime(settings: Settings, sio: socketio.AsyncServer) -> AsyncIterato
             history_page_max=settings.history_page_max,
             sync_page_max=settings.sync_page_max,
         )
-        grants = GrantIssuer(
-            rooms,
-            SigningKey.load_or_create(settings.data_dir / "grants" / "signing-key.pem"),
-            issuer=settings.resolved_grant_issuer(),
-            audience=settings.kms_audience,
-            ttl_seconds=settings.grant_ttl_seconds,
-        )
         services = ApiServices(
             verifier=build_verifier(settings, identity),
             profiles=profiles,
             rooms=rooms,
             messages=messages,
             presence=PresenceTracker(),
-            grants=grants,
+            grants=GrantIssuer(rooms, signer),
         )
-        auth_router = build_auth_router(identity) if identity is not None else None
-        kms_router = None
-        if settings.kms_embedded:
-            user_verifier, grant_verifier = build_kms_verifiers(settings, identity, grants)
-            kms = await stack.enter_async_context(
-                open_key_service(settings, user_verifier, grant_verifier)
-            )
-            kms_router = build_kms_router(kms)
         yield Runtime(
             engine=engine,
             services=services,
-            auth_router=auth_router,
+            auth_router=build_auth_router(identity) if identity is not None else None,
             identity=identity,
             kms_router=kms_router,
         )

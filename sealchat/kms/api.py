@@ -49,6 +49,10 @@ class GenerateDataKeyIn(Strict):
     grant: str | None = Field(default=None, max_length=8192)
 
 
+class RevocationIn(Strict):
+    revocation: str = Field(min_length=1, max_length=8192)
+
+
 class DecryptIn(Strict):
     ciphertext_blob: str = Field(max_length=4096, description="base64")
     key_id: str | None = Field(
@@ -131,6 +135,12 @@ def build_kms_router(service: KeyService) -> APIRouter:
     @router.get("/healthz")
     async def healthz() -> dict[str, str]:
         return {"status": "ok"}
+
+    @router.post("/revocations", status_code=204)
+    async def revoke_room_access(body: RevocationIn, who: CallerDep) -> Response:
+        """The chat server ended a membership: grants issued before it stop working."""
+        await service.revoke_room_access(body.revocation, source=who.source)
+        return Response(status_code=204)
 
     @router.post("/generate-data-key", response_model_exclude_none=True)
     async def generate_data_key(

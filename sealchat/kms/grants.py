@@ -18,6 +18,7 @@ from sealchat.domain.errors import Unavailable
 from sealchat.kms.errors import AccessDenied
 
 GRANT_TYPE = "sealchat-room-grant"
+REVOCATION_TYPE = "sealchat-room-revocation"
 GRANT_ALGORITHM = "EdDSA"
 REQUIRED_GRANT_CLAIMS = ["exp", "iat", "sub", "aud", "iss", "jti"]
 
@@ -28,6 +29,15 @@ class RoomGrant:
     room_id: str
     grant_id: str
     expires_at: float
+    # Milliseconds, so a removal in the same second as a grant still orders correctly.
+    issued_at_ms: int
+
+
+@dataclass(frozen=True, slots=True)
+class Revocation:
+    user_id: str
+    room_id: str
+    revoked_at_ms: int
 
 
 class GrantVerifier:
@@ -48,6 +58,19 @@ class GrantVerifier:
 
     async def verify(self, grant: str) -> RoomGrant:
         """The grant's user and room; ``AccessDenied`` saying why for anything else."""
+        return self._checked(await self._verified_claims(grant))
+
+    async def verify_revocation(self, notice: str) -> Revocation:
+        """A revocation notice from the chat server (signed with its grant key)."""
+        claims = await self._verified_claims(notice)
+        user_id, room_id, at_ms = claims["sub"], claims.get("room_id"), claims.get("revoked_at_ms")
+        if claims.get("typ") != REVOCATION_TYPE:
+            raise AccessDenied("the token is not a room-access revocation")
+        if not (_is_text(user_id) and _is_text(room_id) and isinstance(at_ms, int)):
+            raise AccessDenied("the revocation has no user, room or time")
+        return Revocation(user_id, room_id, at_ms)
+
+    async def _verified_claims(self, grant: str) -> dict[str, Any]:
         try:
             header = jwt.get_unverified_header(grant)
         except jwt.PyJWTError:
@@ -67,7 +90,7 @@ class GrantVerifier:
             raise AccessDenied("the room-access grant's algorithm does not match its key")
         if jwk.get("use", "sig") != "sig":
             raise AccessDenied("the room-access grant is signed by a key not meant for signing")
-        return self._checked(self._decode(grant, jwk))
+        return self._decode(grant, jwk)
 
     def _decode(self, grant: str, jwk: Any) -> dict[str, Any]:
         try:
@@ -101,7 +124,10 @@ class GrantVerifier:
                 "the room-access grant lives longer than this key service allows "
                 f"({self._max_lifetime:.0f} s; see SEALCHAT_GRANT_TTL_SECONDS)"
             )
-        return RoomGrant(user_id, room_id, grant_id, float(claims["exp"]))
+        issued_at_ms = claims.get("iat_ms")
+        if not isinstance(issued_at_ms, int):
+            issued_at_ms = int(claims["iat"]) * 1000
+        return RoomGrant(user_id, room_id, grant_id, float(claims["exp"]), issued_at_ms)
 
 
 def _is_text(value: object) -> TypeGuard[str]:

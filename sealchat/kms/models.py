@@ -16,6 +16,7 @@ class Operation(StrEnum):
     ROTATE_KEY = "rotate-key"
     LIST_KEYS = "list-keys"
     DESCRIBE_KEY = "describe-key"
+    REVOKE = "revoke-room-access"
 
 
 @dataclass(frozen=True, slots=True)

@@ -29,6 +29,7 @@ from sealchat.kms.crypto import Keyring
 from sealchat.kms.errors import KeyServiceConfigError, RootKeyError
 from sealchat.kms.grants import GrantVerifier
 from sealchat.kms.models import AuditRecord
+from sealchat.kms.revocations import RevocationStore
 from sealchat.kms.root_key import RootKey, ensure_private_directory, load_root_key
 from sealchat.kms.service import KeyService
 from sealchat.kms.store import KeyStore, create_schema
@@ -113,6 +114,7 @@ async def open_key_service(
             limiter=TokenBucketLimiter(settings.kms_rate_per_second, settings.kms_rate_burst),
             admins=settings.kms_admins,
             default_key_id=settings.kms_default_key_id,
+            revocations=RevocationStore(engine),
         )
         await service.ensure_key(settings.kms_default_key_id, DEFAULT_KEY_DESCRIPTION)
         yield service

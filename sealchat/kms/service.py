@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import logging
 from collections.abc import Collection
+from dataclasses import replace
 
 from sealchat.domain.errors import RateLimited, SealchatError, Unauthorized
 from sealchat.kms.audit import AuditLog
@@ -25,6 +26,7 @@ from sealchat.kms.models import (
     MasterKey,
     Operation,
 )
+from sealchat.kms.revocations import RevocationStore
 from sealchat.kms.store import KeyStore
 from sealchat.ports.tokens import TokenVerifier
 from sealchat.services.rate_limit import TokenBucketLimiter
@@ -46,6 +48,7 @@ class KeyService:
         limiter: TokenBucketLimiter,
         admins: Collection[str],
         default_key_id: str,
+        revocations: RevocationStore,
     ) -> None:
         self._keyring = keyring
         self._store = store
@@ -53,6 +56,7 @@ class KeyService:
         self._users = user_verifier
         self._grants = grant_verifier
         self._limiter = limiter
+        self._revocations = revocations
         self._admins = frozenset(name.lower() for name in admins)
         self.default_key_id = default_key_id
 
@@ -161,6 +165,24 @@ class KeyService:
             )
         verified = await self._grants.verify(grant)
         check_grant_covers(verified, actor.user_id or "", room_id)
+        revoked_at_ms = await self._revocations.revoked_at_ms(verified.user_id, room_id)
+        if revoked_at_ms is not None and revoked_at_ms >= verified.issued_at_ms:
+            raise AccessDenied(
+                "your membership of this room ended after this grant was issued; "
+                "the chat server no longer grants you this room"
+            )
+
+    async def revoke_room_access(self, notice: str, source: str | None = None) -> None:
+        """Record a revocation notice from the chat server (authenticated by its signature)."""
+        actor = Actor(user_id=None, username="chat-server", source=source)
+        async with self._audit.operation(actor, Operation.REVOKE, None, None) as draft:
+            revocation = await self._grants.verify_revocation(notice)
+            context = {ROOM_ID: revocation.room_id, "user_id": revocation.user_id}
+            entry = replace(draft.entry, encryption_context=context)
+            await self._revocations.record(
+                revocation.user_id, revocation.room_id, revocation.revoked_at_ms, entry
+            )
+            draft.written = True
 
     def _authorize_admin(self, actor: Actor) -> None:
         if not (actor.local or actor.username.lower() in self._admins):

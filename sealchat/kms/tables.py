@@ -74,3 +74,14 @@ kms_audit = Table(
     Column("source", String(64), nullable=True),
 )
 Index("ix_kms_audit_at", kms_audit.c.at)
+
+# When the chat server last ended a user's membership of a room: grants issued before
+# then are refused, so a removed member cannot use a grant fetched while still a member.
+kms_revocations = Table(
+    "kms_revocations",
+    metadata,
+    Column("user_id", String(128), nullable=False),
+    Column("room_id", String(128), nullable=False),
+    Column("revoked_at_ms", BigInteger, nullable=False),
+    PrimaryKeyConstraint("user_id", "room_id", name="pk_kms_revocations"),
+)

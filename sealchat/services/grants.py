@@ -1,6 +1,8 @@
 """Room-access grants: short-lived statements, signed by the chat server, that a user is
 a member of a room right now. The key service issues or unwraps a room's data keys only
-for a caller presenting a grant for that room (see docs/key-service.md).
+for a caller presenting a grant for that room; when a membership ends, the chat server
+sends the key service a signed revocation so older grants stop working at once
+(see docs/key-service.md).
 """
 
 from __future__ import annotations
@@ -13,9 +15,8 @@ from typing import Any
 
 from sealchat.domain.models import User
 from sealchat.identity.keys import SigningKey
+from sealchat.kms.grants import GRANT_TYPE, REVOCATION_TYPE
 from sealchat.services.rooms import RoomService
-
-GRANT_TYPE = "sealchat-room-grant"
 
 
 @dataclass(frozen=True, slots=True)
@@ -25,10 +26,11 @@ class RoomGrant:
     expires_in: int
 
 
-class GrantIssuer:
+class GrantSigner:
+    """Signs grants and revocations with the chat server's grant key."""
+
     def __init__(
         self,
-        rooms: RoomService,
         signing_key: SigningKey,
         *,
         issuer: str,
@@ -36,28 +38,50 @@ class GrantIssuer:
         ttl_seconds: int,
         clock: Callable[[], float] = time.time,
     ) -> None:
-        self._rooms = rooms
         self._key = signing_key
         self._issuer = issuer
         self._audience = audience
-        self._ttl = ttl_seconds
+        self.ttl_seconds = ttl_seconds
         self._clock = clock
 
-    async def issue(self, actor: User, room_id: str) -> RoomGrant:
-        """A grant for a current member; non-members get the room's usual refusal."""
-        await self._rooms.require_member(actor.id, room_id)
-        now = int(self._clock())
-        claims = {
-            "iss": self._issuer,
-            "aud": self._audience,
-            "sub": actor.id,
-            "room_id": room_id,
-            "iat": now,
-            "exp": now + self._ttl,
-            "jti": str(uuid.uuid4()),
-            "typ": GRANT_TYPE,
-        }
-        return RoomGrant(self._key.sign(claims), room_id, self._ttl)
+    def grant(self, user_id: str, room_id: str) -> str:
+        return self._sign(GRANT_TYPE, user_id, room_id, self.ttl_seconds)
+
+    def revocation(self, user_id: str, room_id: str) -> str:
+        return self._sign(REVOCATION_TYPE, user_id, room_id, 300)
 
     def jwks(self) -> dict[str, Any]:
         return {"keys": [self._key.jwk()]}
+
+    def _sign(self, kind: str, user_id: str, room_id: str, ttl: int) -> str:
+        now = self._clock()
+        claims = {
+            "iss": self._issuer,
+            "aud": self._audience,
+            "sub": user_id,
+            "room_id": room_id,
+            "iat": int(now),
+            "iat_ms": int(now * 1000),
+            "exp": int(now) + ttl,
+            "jti": str(uuid.uuid4()),
+            "typ": kind,
+        }
+        if kind == REVOCATION_TYPE:
+            claims["revoked_at_ms"] = claims["iat_ms"]
+        return self._key.sign(claims)
+
+
+class GrantIssuer:
+    """Grants for current members only; everyone else gets the room's usual refusal."""
+
+    def __init__(self, rooms: RoomService, signer: GrantSigner) -> None:
+        self._rooms = rooms
+        self._signer = signer
+
+    async def issue(self, actor: User, room_id: str) -> RoomGrant:
+        await self._rooms.require_member(actor.id, room_id)
+        token = self._signer.grant(actor.id, room_id)
+        return RoomGrant(token, room_id, self._signer.ttl_seconds)
+
+    def jwks(self) -> dict[str, Any]:
+        return self._signer.jwks()

@@ -6,16 +6,20 @@ non-members (``not_found``), so room ids cannot be probed.
 
 from __future__ import annotations
 
+import logging
 import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime
 
-from sealchat.domain.errors import Forbidden, InvalidInput, NotFound
+from sealchat.domain.errors import Forbidden, InvalidInput, NotFound, SealchatError
 from sealchat.domain.models import DirectoryEntry, Member, MyRoom, Role, Room, User, Visibility
 from sealchat.domain.rules import direct_room_key, normalize_room_name, normalize_username
 from sealchat.ports.fanout import Fanout, room_channel, user_channel
+from sealchat.ports.key_access import KeyAccessRevoker
 from sealchat.ports.storage import RoomStore, UserStore
 from sealchat.services import events
+
+log = logging.getLogger(__name__)
 
 
 def _utcnow() -> datetime:
@@ -29,11 +33,13 @@ class RoomService:
         rooms: RoomStore,
         fanout: Fanout,
         clock: Callable[[], datetime] = _utcnow,
+        revoker: KeyAccessRevoker | None = None,
     ) -> None:
         self._users = users
         self._rooms = rooms
         self._fanout = fanout
         self._clock = clock
+        self._revoker = revoker
 
     # -- reading -------------------------------------------------------------------
 
@@ -174,6 +180,15 @@ class RoomService:
         if others and not any(m.role is Role.OWNER for m in others):
             await self._rooms.set_role(room_id, others[0].user.id, Role.OWNER)
 
+    async def _revoke_key_access(self, user_id: str, room_id: str) -> None:
+        if self._revoker is None:
+            return
+        try:
+            await self._revoker.revoke(user_id, room_id)
+        except SealchatError as exc:
+            # The membership change stands; the leaver's grants still expire on their own.
+            log.warning("could not revoke key access for a room: %s", exc.message)
+
     async def _announce_joined(
         self, user: User, my_room: MyRoom, *, announce_to_room: bool = True
     ) -> None:
@@ -190,6 +205,7 @@ class RoomService:
             )
 
     async def _announce_left(self, room_id: str, user_id: str, reason: str) -> None:
+        await self._revoke_key_access(user_id, room_id)
         await self._fanout.unsubscribe_user(user_id, room_id)
         await self._fanout.publish(
             events.ROOM_LEFT, {"room_id": room_id, "reason": reason}, [user_channel(user_id)]

@@ -10,7 +10,7 @@ from pathlib import Path
 import httpx
 
 from sealchat.client import SealchatClient
-from tests.integration.conftest import ClientFactory
+from tests.integration.conftest import PASSWORD, ClientFactory
 from tests.live_server import LiveServer
 
 SECRET = "the eagle lands at midnight 7f3a9c"
@@ -137,17 +137,38 @@ async def test_removed_member_cannot_open_new_or_old_messages(
 ) -> None:
     alice, bob, room_id = await private_pair(new_client)
     before = await alice.send_text(room_id, "before removal")
+    kept_grant = await bob.grants.get(room_id)  # fetched while still a member
     await alice.remove_member(room_id, bob.user["id"])  # type: ignore[index]
     after = await alice.send_text(room_id, "after removal")
     assert after["envelope"]["edk"] != before["envelope"]["edk"]  # a fresh data key
 
     # Bob kept copies and tries with a fresh client (no cached keys).
     fresh = SealchatClient(bob.api.base_url)
-    fresh.api = bob.api
+    await fresh.login(bob.user["username"], PASSWORD)  # type: ignore[index]
     for message in (before, after):
         opened = await fresh.open(message)
         assert not opened.ok, message["client_msg_id"]
     await fresh.close()
+
+    # The grant bob kept from before his removal is refused at once, not at its expiry.
+    kms = (await bob.api.public_get("/api/config"))["kms_url"]
+    async with httpx.AsyncClient() as http:
+        refused = await http.post(
+            f"{kms}/decrypt",
+            headers={"Authorization": f"Bearer {bob.api.kms_access_token}"},
+            json={
+                "ciphertext_blob": before["envelope"]["edk"],
+                "encryption_context": {"room_id": room_id},
+                "grant": kept_grant,
+            },
+        )
+    assert refused.status_code == 403
+    assert "membership" in refused.json()["error"]["message"]
+
+    # Added back, bob gets new grants and can read the room again.
+    await alice.add_member(room_id, bob.user["username"])  # type: ignore[index]
+    bob.grants.forget(room_id)
+    assert (await bob.open(after)).text == "after removal"
 
 
 async def test_tampering_and_replay_are_detected(new_client: ClientFactory) -> None:

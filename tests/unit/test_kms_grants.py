@@ -13,7 +13,7 @@ from sealchat.domain.models import User
 from sealchat.identity.keys import SigningKey
 from sealchat.kms.errors import AccessDenied
 from sealchat.kms.grants import GRANT_TYPE, GrantVerifier, RoomGrant, check_grant_covers
-from sealchat.services.grants import GrantIssuer
+from sealchat.services.grants import GrantIssuer, GrantSigner
 
 ISSUER = "http://chat.test"
 AUDIENCE = "sealchat-kms"
@@ -55,16 +55,20 @@ async def test_grants_from_the_chat_servers_issuer_are_accepted() -> None:
         async def require_member(self, actor_id: str, room_id: str) -> None:
             return None
 
-    issuer = GrantIssuer(
-        Members(),  # type: ignore[arg-type]
-        CHAT_KEY,
-        issuer=ISSUER,
-        audience=AUDIENCE,
-        ttl_seconds=120,
-    )
+    signer = GrantSigner(CHAT_KEY, issuer=ISSUER, audience=AUDIENCE, ttl_seconds=120)
+    issuer = GrantIssuer(Members(), signer)  # type: ignore[arg-type]
     issued = await issuer.issue(User(id="user-1", username="alice"), "room-1")
     grant = await verifier().verify(issued.token)
     assert (grant.user_id, grant.room_id) == ("user-1", "room-1")
+    assert abs(grant.issued_at_ms - time.time() * 1000) < 5000
+
+    revocation = await verifier().verify_revocation(signer.revocation("user-1", "room-1"))
+    assert (revocation.user_id, revocation.room_id) == ("user-1", "room-1")
+    assert revocation.revoked_at_ms >= grant.issued_at_ms
+    with pytest.raises(AccessDenied, match="not a room-access grant"):
+        await verifier().verify(signer.revocation("user-1", "room-1"))
+    with pytest.raises(AccessDenied, match="not a room-access revocation"):
+        await verifier().verify_revocation(issued.token)
 
 
 @pytest.mark.parametrize(
@@ -119,7 +123,9 @@ async def test_malformed_grants_are_refused(token: str) -> None:
 
 
 def test_a_grant_covers_only_its_user_and_room() -> None:
-    grant = RoomGrant(user_id="user-1", room_id="room-1", grant_id="g", expires_at=0)
+    grant = RoomGrant(
+        user_id="user-1", room_id="room-1", grant_id="g", expires_at=0, issued_at_ms=0
+    )
     check_grant_covers(grant, "user-1", "room-1")
     with pytest.raises(AccessDenied, match="another user"):
         check_grant_covers(grant, "user-2", "room-1")
