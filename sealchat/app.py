@@ -15,6 +15,7 @@ from sealchat.api import keys, rooms, system
 from sealchat.api.body_limit import BodySizeLimit
 from sealchat.api.errors import install_error_handlers
 from sealchat.api.realtime import RealtimeGateway
+from sealchat.api.web import content_security_policy, mount_web_client
 from sealchat.kms.api import install_kms_error_handlers
 from sealchat.settings import Settings
 from sealchat.wiring import build_socketio_server, runtime
@@ -34,6 +35,11 @@ def create_app(settings: Settings) -> Any:
                 app.include_router(built.auth_router)
             if built.kms_router is not None:
                 app.include_router(built.kms_router)
+            # Last: its catch-all route must not shadow any API route.
+            csp = content_security_policy(
+                settings.resolved_kms_url(), settings.resolved_public_url()
+            )
+            mount_web_client(app, settings.resolved_web_dir(), csp)
             RealtimeGateway(sio, built.services)
             log.info("Sealchat %s is ready at %s", __version__, settings.resolved_public_url())
             yield

@@ -66,6 +66,12 @@ class Settings(BaseSettings):
     kms_grant_issuer: str = ""  # empty: this server's public URL
     kms_grant_jwks_url: str = ""  # empty: the in-process chat server's grant keys
 
+    # The built web client; empty: web/dist of this checkout.
+    web_dir: Path | None = None
+
+    def resolved_web_dir(self) -> Path:
+        return self.web_dir or Path(__file__).resolve().parent.parent / "web" / "dist"
+
     def resolved_database_url(self) -> str:
         if self.database_url:
             return self.database_url

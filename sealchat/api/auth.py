@@ -8,10 +8,17 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from fastapi import APIRouter, Response
+from fastapi import APIRouter, Request, Response
 from pydantic import BaseModel, Field
 
+from sealchat.domain.errors import Unauthorized
 from sealchat.identity.provider import EmbeddedIdentityProvider, TokenPair
+
+# Browsers keep the refresh token in this cookie: httpOnly (no script can read it),
+# SameSite=Strict (no other site can make the browser send it), scoped to /api/auth.
+REFRESH_COOKIE = "sealchat_refresh"
+COOKIE_PATH = "/api/auth"
+Session = Literal["body", "cookie"]
 
 # Discovery documents change only with the key; a short cache spares the issuer.
 DISCOVERY_CACHE = "public, max-age=300"
@@ -20,10 +27,14 @@ DISCOVERY_CACHE = "public, max-age=300"
 class Credentials(BaseModel):
     username: str = Field(min_length=1, max_length=64)
     password: str = Field(min_length=1, max_length=1024)
+    # "cookie": the refresh token goes into an httpOnly cookie, not the JSON body.
+    session: Session = "body"
 
 
 class RefreshTokenBody(BaseModel):
-    refresh_token: str = Field(min_length=1, max_length=256)
+    # Absent: the refresh token comes from the cookie (browsers).
+    refresh_token: str | None = Field(default=None, min_length=1, max_length=256)
+    session: Session | None = None
 
 
 class UserOut(BaseModel):
@@ -33,7 +44,7 @@ class UserOut(BaseModel):
 
 class TokenResponse(BaseModel):
     access_token: str
-    refresh_token: str
+    refresh_token: str | None
     token_type: Literal["Bearer"] = "Bearer"  # noqa: S105 (a scheme name)
     expires_in: int
     user: UserOut
@@ -57,28 +68,65 @@ def _no_store(response: Response) -> None:
     response.headers["Pragma"] = "no-cache"
 
 
+def _issue(
+    pair: TokenPair, session: Session, request: Request, response: Response
+) -> TokenResponse:
+    _no_store(response)
+    tokens = TokenResponse.of(pair)
+    if session == "cookie":
+        response.set_cookie(
+            REFRESH_COOKIE,
+            pair.refresh_token,
+            httponly=True,
+            samesite="strict",
+            secure=request.url.scheme == "https",
+            path=COOKIE_PATH,
+            max_age=30 * 24 * 3600,
+        )
+        tokens.refresh_token = None
+    return tokens
+
+
+def _refresh_token(body: RefreshTokenBody, request: Request) -> tuple[str, Session]:
+    if body.refresh_token is not None:
+        return body.refresh_token, body.session or "body"
+    cookie = request.cookies.get(REFRESH_COOKIE)
+    if not cookie:
+        raise Unauthorized("no refresh token: sign in again")
+    return cookie, "cookie"
+
+
 def build_auth_router(provider: EmbeddedIdentityProvider) -> APIRouter:
     router = APIRouter(tags=["auth"])
 
     @router.post("/api/auth/register", status_code=201)
-    async def register(body: Credentials, response: Response) -> TokenResponse:
-        _no_store(response)
-        return TokenResponse.of(await provider.register(body.username, body.password))
+    async def register(body: Credentials, request: Request, response: Response) -> TokenResponse:
+        pair = await provider.register(body.username, body.password)
+        return _issue(pair, body.session, request, response)
 
     @router.post("/api/auth/login")
-    async def login(body: Credentials, response: Response) -> TokenResponse:
-        _no_store(response)
-        return TokenResponse.of(await provider.login(body.username, body.password))
+    async def login(body: Credentials, request: Request, response: Response) -> TokenResponse:
+        pair = await provider.login(body.username, body.password)
+        return _issue(pair, body.session, request, response)
 
     @router.post("/api/auth/refresh")
-    async def refresh(body: RefreshTokenBody, response: Response) -> TokenResponse:
-        _no_store(response)
-        return TokenResponse.of(await provider.refresh(body.refresh_token))
+    async def refresh(
+        body: RefreshTokenBody, request: Request, response: Response
+    ) -> TokenResponse:
+        token, session = _refresh_token(body, request)
+        return _issue(await provider.refresh(token), session, request, response)
 
     @router.post("/api/auth/logout", status_code=204)
-    async def logout(body: RefreshTokenBody) -> Response:
-        await provider.logout(body.refresh_token)
-        return Response(status_code=204)
+    async def logout(body: RefreshTokenBody, request: Request) -> Response:
+        response = Response(status_code=204)
+        try:
+            token, _ = _refresh_token(body, request)
+        except Unauthorized:
+            token = None  # nothing to revoke; signing out is idempotent
+        if token is not None:
+            await provider.logout(token)
+        response.delete_cookie(REFRESH_COOKIE, path=COOKIE_PATH)
+        return response
 
     @router.get("/.well-known/openid-configuration")
     async def openid_configuration(response: Response) -> dict[str, Any]:

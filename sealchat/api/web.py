@@ -1,0 +1,73 @@
+"""Serve the built web client (web/dist) at ``/``, with a Content-Security-Policy.
+
+Unknown paths outside the API get ``index.html`` so client-side routes survive a reload.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from fastapi import FastAPI, HTTPException
+from fastapi.responses import FileResponse, PlainTextResponse, Response
+
+API_PREFIXES = ("api/", "kms/", ".well-known/", "socket.io/", "docs", "openapi.json", "healthz")
+
+
+def content_security_policy(kms_url: str, public_url: str) -> str:
+    """No inline script, nothing from elsewhere: only this origin (and the key service)."""
+    connect = ["'self'"]
+    kms_origin = _origin(kms_url)
+    if kms_origin != _origin(public_url):
+        connect.append(kms_origin)
+    return "; ".join(
+        [
+            "default-src 'self'",
+            "script-src 'self'",
+            "style-src 'self'",
+            "img-src 'self' data:",
+            "font-src 'self'",
+            f"connect-src {' '.join(connect)}",
+            "object-src 'none'",
+            "base-uri 'none'",
+            "form-action 'self'",
+            "frame-ancestors 'none'",
+        ]
+    )
+
+
+def _origin(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}"
+
+
+def mount_web_client(app: FastAPI, web_dir: Path, csp: str) -> None:
+    root = web_dir.resolve()
+    security_headers = {
+        "Content-Security-Policy": csp,
+        "X-Content-Type-Options": "nosniff",
+        "Referrer-Policy": "no-referrer",
+        "X-Frame-Options": "DENY",
+    }
+
+    @app.get("/{path:path}", include_in_schema=False)
+    async def web_client(path: str) -> Response:
+        if path.startswith(API_PREFIXES):
+            raise HTTPException(404, "no such route")
+        index = root / "index.html"
+        if not index.is_file():
+            return PlainTextResponse(
+                "The web client is not built yet: run tools/run (it builds web/).",
+                status_code=503,
+                headers=security_headers,
+            )
+        candidate = (root / path).resolve()
+        if path and candidate.is_relative_to(root) and candidate.is_file():
+            # Vite names assets by content hash, so they never change under one name.
+            cache = (
+                "public, max-age=31536000, immutable"
+                if "assets" in candidate.parts
+                else ("no-cache")
+            )
+            return FileResponse(candidate, headers={**security_headers, "Cache-Control": cache})
+        return FileResponse(index, headers={**security_headers, "Cache-Control": "no-cache"})

@@ -1,0 +1,45 @@
+"""The server hands out the built web client with a strict Content-Security-Policy."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import httpx
+
+from tests.live_server import start_server
+
+
+def test_web_client_is_served_with_csp_and_spa_fallback(tmp_path: Path) -> None:
+    dist = tmp_path / "dist"
+    (dist / "assets").mkdir(parents=True)
+    (dist / "index.html").write_text(
+        '<!doctype html><script type="module" src="/assets/app-1a2b.js"></script>'
+    )
+    (dist / "assets" / "app-1a2b.js").write_text("console.log('hi')")
+    (tmp_path / "secret.txt").write_text("not for the web")
+    server = start_server(tmp_path / "data", {"SEALCHAT_WEB_DIR": str(dist)})
+    try:
+        with httpx.Client(base_url=server.url) as http:
+            index = http.get("/")
+            assert index.status_code == 200 and "app-1a2b.js" in index.text
+            csp = index.headers["content-security-policy"]
+            assert "script-src 'self'" in csp and "unsafe-inline" not in csp
+            assert "object-src 'none'" in csp and "frame-ancestors 'none'" in csp
+            assert index.headers["x-content-type-options"] == "nosniff"
+
+            asset = http.get("/assets/app-1a2b.js")
+            assert asset.text == "console.log('hi')"
+            assert "immutable" in asset.headers["cache-control"]
+
+            deep_link = http.get("/rooms/some-room")
+            assert deep_link.text == index.text  # client-side routes survive a reload
+
+            for sneaky in ("/../secret.txt", "/%2e%2e/secret.txt", "/assets/../../secret.txt"):
+                assert "not for the web" not in http.get(sneaky).text
+
+            missing_api = http.get("/api/no/such/route")
+            assert missing_api.status_code == 404
+            assert missing_api.json()["error"]["code"] == "not_found"
+            assert http.get("/healthz").json()["status"] == "ok"
+    finally:
+        server.stop()
