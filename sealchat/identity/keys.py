@@ -20,6 +20,8 @@ from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
+from sealchat.adapters.secret_files import create_secret_file
+
 log = logging.getLogger(__name__)
 
 
@@ -69,31 +71,13 @@ class SigningKey:
 
     @classmethod
     def _create(cls, path: Path) -> None:
-        directory = path.parent
-        if not directory.exists():
-            directory.mkdir(mode=0o700, parents=True)
-            os.chmod(directory, 0o700)  # mkdir's mode is filtered by the umask
         pem = Ed25519PrivateKey.generate().private_bytes(
             serialization.Encoding.PEM,
             serialization.PrivateFormat.PKCS8,
             serialization.NoEncryption(),
         )
-        # Write a complete file beside the target, then link it into place: a crash never
-        # leaves a half-written key, and of two servers starting at once only one key wins.
-        partial = directory / f".{path.name}.{os.getpid()}.tmp"
-        fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        try:
-            with os.fdopen(fd, "wb") as file:
-                file.write(pem)
-                file.flush()
-                os.fsync(file.fileno())
-            try:
-                os.link(partial, path)
-                log.info("created the identity signing key %s", path)
-            except FileExistsError:
-                pass  # another process created it first; load theirs
-        finally:
-            partial.unlink(missing_ok=True)
+        if create_secret_file(path, pem):
+            log.info("created the signing key %s", path)
 
     @classmethod
     def _load(cls, path: Path) -> SigningKey:

@@ -20,6 +20,7 @@ from pathlib import Path
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
+from sealchat.adapters.secret_files import create_secret_file
 from sealchat.kms.errors import RootKeyError
 
 log = logging.getLogger(__name__)
@@ -86,32 +87,10 @@ def load_root_key(path: Path, *, expected_check: str | None, store_is_empty: boo
     return key
 
 
-def ensure_private_directory(directory: Path) -> None:
-    """Create ``directory`` readable by this user only, if it does not exist yet."""
-    if not directory.exists():
-        directory.mkdir(mode=0o700, parents=True)
-        os.chmod(directory, 0o700)  # mkdir's mode is filtered by the umask
-
-
 def _create(path: Path) -> None:
-    ensure_private_directory(path.parent)
     text = f"{FILE_HEADER}\n{base64.b64encode(secrets.token_bytes(ROOT_KEY_BYTES)).decode()}\n"
-    # A complete file beside the target, linked into place: never half-written, and of
-    # two processes starting at once only one root key wins.
-    partial = path.parent / f".{path.name}.{os.getpid()}.tmp"
-    fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    try:
-        with os.fdopen(fd, "w", encoding="ascii") as file:
-            file.write(text)
-            file.flush()
-            os.fsync(file.fileno())
-        try:
-            os.link(partial, path)
-            log.info("created the key service's root key %s", path)
-        except FileExistsError:
-            pass  # another process created it first; use theirs
-    finally:
-        partial.unlink(missing_ok=True)
+    if create_secret_file(path, text.encode("ascii")):
+        log.info("created the key service's root key %s", path)
 
 
 def _read(path: Path) -> RootKey:

@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from sealchat import __version__
 from sealchat.adapters.jwt_verifier import HttpJwks, JwksSource, JwksTokenVerifier
+from sealchat.adapters.secret_files import ensure_private_directory
 from sealchat.adapters.sql.engine import create_engine
 from sealchat.api.body_limit import BodySizeLimit
 from sealchat.api.errors import install_error_handlers
@@ -30,7 +31,7 @@ from sealchat.kms.errors import KeyServiceConfigError, RootKeyError
 from sealchat.kms.grants import GrantVerifier
 from sealchat.kms.models import AuditRecord
 from sealchat.kms.revocations import RevocationStore
-from sealchat.kms.root_key import RootKey, ensure_private_directory, load_root_key
+from sealchat.kms.root_key import RootKey, load_root_key
 from sealchat.kms.service import KeyService
 from sealchat.kms.store import KeyStore, create_schema
 from sealchat.ports.tokens import TokenVerifier, VerifiedIdentity

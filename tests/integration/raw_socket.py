@@ -6,6 +6,7 @@ import asyncio
 from collections.abc import Callable
 from typing import Any
 
+import httpx
 import socketio
 
 
@@ -54,3 +55,16 @@ class RawSocket:
 
     async def close(self) -> None:
         await self.sio.disconnect()
+
+
+async def register_with_room(url: str, username: str, room_name: str) -> tuple[str, str]:
+    """Sign up ``username`` and create a room; returns (access token, room id)."""
+    async with httpx.AsyncClient(base_url=url) as http:
+        signed_up = await http.post(
+            "/api/auth/register", json={"username": username, "password": "x" * 12}
+        )
+        token = signed_up.json()["access_token"]
+        created = await http.post(
+            "/api/rooms", json={"name": room_name}, headers={"Authorization": f"Bearer {token}"}
+        )
+    return token, created.json()["room"]["id"]

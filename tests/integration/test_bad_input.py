@@ -7,7 +7,7 @@ import pytest
 
 from tests.envelopes import opaque_envelope
 from tests.integration.conftest import ClientFactory
-from tests.integration.raw_socket import RawSocket
+from tests.integration.raw_socket import RawSocket, register_with_room
 from tests.live_server import LiveServer, start_server
 
 
@@ -100,20 +100,13 @@ async def test_rate_limit_gives_a_clear_error(tmp_path_factory: pytest.TempPathF
         {"SEALCHAT_MESSAGE_RATE_PER_SECOND": "1", "SEALCHAT_MESSAGE_RATE_BURST": "3"},
     )
     try:
-        async with httpx.AsyncClient(base_url=limited.url) as http:
-            tokens = (
-                await http.post(
-                    "/api/auth/register", json={"username": "speedy", "password": "x" * 12}
-                )
-            ).json()
-            headers = {"Authorization": f"Bearer {tokens['access_token']}"}
-            room = (await http.post("/api/rooms", json={"name": "fast"}, headers=headers)).json()
+        token, room_id = await register_with_room(limited.url, "speedy", "fast")
         sock = RawSocket()
-        await sock.connect(limited.url, tokens["access_token"])
+        await sock.connect(limited.url, token)
         acks = [
             await sock.call(
                 "message:send",
-                {"room_id": room["room"]["id"], "client_msg_id": f"m{i}", "envelope": GOOD},
+                {"room_id": room_id, "client_msg_id": f"m{i}", "envelope": GOOD},
             )
             for i in range(5)
         ]

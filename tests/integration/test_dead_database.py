@@ -9,7 +9,7 @@ import httpx
 import pytest
 
 from tests.envelopes import opaque_envelope
-from tests.integration.raw_socket import RawSocket
+from tests.integration.raw_socket import RawSocket, register_with_room
 from tests.live_server import start_server
 from tests.pg_support import create_temp_database, drop_database
 
@@ -20,16 +20,11 @@ async def test_requests_fail_cleanly_while_the_database_is_gone(tmp_path: Path) 
     url = await create_temp_database()
     server = start_server(tmp_path, {"SEALCHAT_DATABASE_URL": url})
     try:
+        token, room_id = await register_with_room(server.url, "survivor", "r")
+        headers = {"Authorization": f"Bearer {token}"}
         async with httpx.AsyncClient(base_url=server.url) as http:
-            tokens = (
-                await http.post(
-                    "/api/auth/register", json={"username": "survivor", "password": "x" * 12}
-                )
-            ).json()
-            headers = {"Authorization": f"Bearer {tokens['access_token']}"}
-            room = (await http.post("/api/rooms", json={"name": "r"}, headers=headers)).json()
             sock = RawSocket()
-            await sock.connect(server.url, tokens["access_token"])
+            await sock.connect(server.url, token)
 
             await drop_database(url)  # the database server forgets us entirely
 
@@ -43,7 +38,7 @@ async def test_requests_fail_cleanly_while_the_database_is_gone(tmp_path: Path) 
             ack = await sock.call(
                 "message:send",
                 {
-                    "room_id": room["room"]["id"],
+                    "room_id": room_id,
                     "client_msg_id": "m1",
                     "envelope": opaque_envelope("m1"),
                 },

@@ -6,6 +6,7 @@ import base64
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -44,6 +45,23 @@ def kms_audit(server: LiveServer) -> str:
     )
     assert done.returncode == 0, done.stderr
     return done.stdout
+
+
+async def kms_decrypt(
+    client: SealchatClient, message: dict[str, Any], room_id: str, grant: str
+) -> httpx.Response:
+    """Ask the key service directly (no client-side checks) to unwrap a message's key."""
+    kms = (await client.api.public_get("/api/config"))["kms_url"]
+    async with httpx.AsyncClient() as http:
+        return await http.post(
+            f"{kms}/decrypt",
+            headers={"Authorization": f"Bearer {client.api.kms_access_token}"},
+            json={
+                "ciphertext_blob": message["envelope"]["edk"],
+                "encryption_context": {"room_id": room_id},
+                "grant": grant,
+            },
+        )
 
 
 async def private_pair(new_client: ClientFactory) -> tuple[SealchatClient, SealchatClient, str]:
@@ -92,17 +110,7 @@ async def test_outsider_with_copied_envelopes_cannot_open_them(
     # Eve goes to the key service directly, with a genuine grant for her own room.
     own_room = await eve.create_room("eve's own")
     grant = await eve.grants.get(own_room["id"])
-    kms = (await eve.api.public_get("/api/config"))["kms_url"]
-    async with httpx.AsyncClient() as http:
-        refused = await http.post(
-            f"{kms}/decrypt",
-            headers={"Authorization": f"Bearer {eve.api.kms_access_token}"},
-            json={
-                "ciphertext_blob": stolen["envelope"]["edk"],
-                "encryption_context": {"room_id": room_id},
-                "grant": grant,
-            },
-        )
+    refused = await kms_decrypt(eve, stolen, room_id, grant)
     assert refused.status_code == 403
     assert refused.json()["error"]["code"] == "access_denied"
     audit = kms_audit(server)
@@ -151,17 +159,7 @@ async def test_removed_member_cannot_open_new_or_old_messages(
     await fresh.close()
 
     # The grant bob kept from before his removal is refused at once, not at its expiry.
-    kms = (await bob.api.public_get("/api/config"))["kms_url"]
-    async with httpx.AsyncClient() as http:
-        refused = await http.post(
-            f"{kms}/decrypt",
-            headers={"Authorization": f"Bearer {bob.api.kms_access_token}"},
-            json={
-                "ciphertext_blob": before["envelope"]["edk"],
-                "encryption_context": {"room_id": room_id},
-                "grant": kept_grant,
-            },
-        )
+    refused = await kms_decrypt(bob, before, room_id, kept_grant)
     assert refused.status_code == 403
     assert "membership" in refused.json()["error"]["message"]
 

@@ -1,0 +1,86 @@
+// Wire shapes of docs/protocol.md §3.2 and §4.4.
+
+export interface User {
+  id: string;
+  username: string;
+}
+
+export type Visibility = "public" | "private" | "direct";
+
+export interface Room {
+  id: string;
+  name: string;
+  visibility: Visibility;
+  created_by: string;
+  created_at: string;
+  last_seq: number;
+}
+
+export interface MyRoom extends Room {
+  role: "owner" | "member";
+}
+
+export interface DirectoryRoom extends Room {
+  member_count: number;
+}
+
+export interface Member {
+  user: User;
+  role: "owner" | "member";
+  joined_at: string;
+  online: boolean;
+}
+
+export interface Message {
+  id: string;
+  room_id: string;
+  seq: number;
+  sender_id: string;
+  client_msg_id: string;
+  envelope: unknown;
+  created_at: string;
+}
+
+export interface ErrorBody {
+  code: string;
+  message: string;
+  retry_after?: number;
+}
+
+export interface ClientConfig {
+  version: string;
+  kms_url: string;
+  kms_key_id: string;
+  kms_audience: string;
+  max_envelope_bytes: number;
+}
+
+export interface MemberJoined {
+  room_id: string;
+  user: User;
+  role: "owner" | "member";
+}
+
+export interface MemberLeft {
+  room_id: string;
+  user_id: string;
+  reason: "left" | "removed";
+}
+
+export interface RoomLeft {
+  room_id: string;
+  reason: "left" | "removed";
+}
+
+export interface Presence {
+  user_id: string;
+  username: string;
+  status: "online" | "offline";
+}
+
+export interface Typing {
+  room_id: string;
+  user_id: string;
+  username: string;
+  typing: boolean;
+}
