@@ -9,6 +9,7 @@ import sys
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 
 from sealchat.client import ClientError, SealchatClient
@@ -59,6 +60,23 @@ async def test_messages_seal_and_open_through_a_separate_key_service(
         sent = await alice.send_text(room["id"], "across two processes")
         opened = await bob.open(sent)
         assert opened.text == "across two processes"
+
+        # Removing bob reaches the separate key service over HTTP: the grant he holds
+        # stops working at once.
+        kept_grant = await bob.grants.get(room["id"])
+        await alice.remove_member(room["id"], bob.user["id"])  # type: ignore[index]
+        async with httpx.AsyncClient() as http:
+            refused = await http.post(
+                f"{kms.url}/kms/decrypt",
+                headers={"Authorization": f"Bearer {bob.api.kms_access_token}"},
+                json={
+                    "ciphertext_blob": sent["envelope"]["edk"],
+                    "encryption_context": {"room_id": room["id"]},
+                    "grant": kept_grant,
+                },
+            )
+        assert refused.status_code == 403
+        assert "membership" in refused.json()["error"]["message"]
 
         # The key service goes down: sending fails clearly and nothing is stored.
         kms.stop()
