@@ -11,6 +11,7 @@ from typing import Any
 import httpx
 
 from sealchat.client import SealchatClient
+from sealchat.kms.blob import parse_blob
 from tests.integration.conftest import PASSWORD, ClientFactory
 from tests.live_server import LiveServer
 
@@ -218,3 +219,37 @@ async def test_key_service_calls_are_amortized(new_client: ClientFactory) -> Non
         before_seq = page[0]["seq"]
     assert len(opened) == 1000 and all(o.ok for o in opened)
     assert reader.key_calls.decrypt <= 10
+
+
+async def test_messages_sealed_before_and_after_key_rotation_both_open(
+    server: LiveServer, new_client: ClientFactory
+) -> None:
+    alice, bob, room_id = await private_pair(new_client)
+    before = await alice.send_text(room_id, "sealed before rotation")
+    rotated = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "sealchat",
+            "kms",
+            "key",
+            "rotate",
+            "sealchat-messages",
+            "--data-dir",
+            str(server.data_dir),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=server.env,
+    )
+    assert rotated.returncode == 0, rotated.stderr
+    (await alice.sealer()).keyring.retire_sending_key(room_id)
+    after = await alice.send_text(room_id, "sealed after rotation")
+
+    versions = [parse_blob(base64.b64decode(m["envelope"]["edk"])).version for m in (before, after)]
+    assert versions[1] == versions[0] + 1
+    assert [(await bob.open(m)).text for m in (before, after)] == [
+        "sealed before rotation",
+        "sealed after rotation",
+    ]
