@@ -173,7 +173,11 @@ async def runtime(settings: Settings, sio: socketio.AsyncServer) -> AsyncIterato
         yield Runtime(
             engine=engine,
             services=services,
-            auth_router=build_auth_router(identity) if identity is not None else None,
+            auth_router=(
+                build_auth_router(identity, settings.refresh_token_ttl_seconds)
+                if identity is not None
+                else None
+            ),
             identity=identity,
             kms_router=kms_router,
         )

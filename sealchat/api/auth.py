@@ -69,7 +69,7 @@ def _no_store(response: Response) -> None:
 
 
 def _issue(
-    pair: TokenPair, session: Session, request: Request, response: Response
+    pair: TokenPair, session: Session, request: Request, response: Response, max_age: int
 ) -> TokenResponse:
     _no_store(response)
     tokens = TokenResponse.of(pair)
@@ -81,7 +81,7 @@ def _issue(
             samesite="strict",
             secure=request.url.scheme == "https",
             path=COOKIE_PATH,
-            max_age=30 * 24 * 3600,
+            max_age=max_age,
         )
         tokens.refresh_token = None
     return tokens
@@ -96,31 +96,35 @@ def _refresh_token(body: RefreshTokenBody, request: Request) -> tuple[str, Sessi
     return cookie, "cookie"
 
 
-def build_auth_router(provider: EmbeddedIdentityProvider) -> APIRouter:
+def build_auth_router(
+    provider: EmbeddedIdentityProvider, cookie_max_age: int = 30 * 24 * 3600
+) -> APIRouter:
+    """``cookie_max_age``: the refresh cookie's lifetime (the refresh token's TTL)."""
     router = APIRouter(tags=["auth"])
 
     @router.post("/api/auth/register", status_code=201)
     async def register(body: Credentials, request: Request, response: Response) -> TokenResponse:
         pair = await provider.register(body.username, body.password)
-        return _issue(pair, body.session, request, response)
+        return _issue(pair, body.session, request, response, cookie_max_age)
 
     @router.post("/api/auth/login")
     async def login(body: Credentials, request: Request, response: Response) -> TokenResponse:
         pair = await provider.login(body.username, body.password)
-        return _issue(pair, body.session, request, response)
+        return _issue(pair, body.session, request, response, cookie_max_age)
 
     @router.post("/api/auth/refresh")
     async def refresh(
-        body: RefreshTokenBody, request: Request, response: Response
+        request: Request, response: Response, body: RefreshTokenBody | None = None
     ) -> TokenResponse:
-        token, session = _refresh_token(body, request)
-        return _issue(await provider.refresh(token), session, request, response)
+        token, session = _refresh_token(body or RefreshTokenBody(), request)
+        pair = await provider.refresh(token)
+        return _issue(pair, session, request, response, cookie_max_age)
 
     @router.post("/api/auth/logout", status_code=204)
-    async def logout(body: RefreshTokenBody, request: Request) -> Response:
+    async def logout(request: Request, body: RefreshTokenBody | None = None) -> Response:
         response = Response(status_code=204)
         try:
-            token, _ = _refresh_token(body, request)
+            token, _ = _refresh_token(body or RefreshTokenBody(), request)
         except Unauthorized:
             token = None  # nothing to revoke; signing out is idempotent
         if token is not None:

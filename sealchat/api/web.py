@@ -64,10 +64,14 @@ def mount_web_client(app: FastAPI, web_dir: Path, csp: str) -> None:
         candidate = (root / path).resolve()
         if path and candidate.is_relative_to(root) and candidate.is_file():
             # Vite names assets by content hash, so they never change under one name.
-            cache = (
-                "public, max-age=31536000, immutable"
-                if "assets" in candidate.parts
-                else ("no-cache")
-            )
+            hashed = candidate.relative_to(root).parts[0] == "assets"
+            cache = "public, max-age=31536000, immutable" if hashed else "no-cache"
             return FileResponse(candidate, headers={**security_headers, "Cache-Control": cache})
         return FileResponse(index, headers={**security_headers, "Cache-Control": "no-cache"})
+
+    @app.api_route(
+        "/{path:path}", methods=["POST", "PUT", "PATCH", "DELETE"], include_in_schema=False
+    )
+    async def no_such_route(path: str) -> Response:
+        # Without this, the web client's GET catch-all would turn these into 405s.
+        raise HTTPException(404, "no such route")

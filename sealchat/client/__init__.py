@@ -6,8 +6,8 @@ Example::
         await chat.login("alice", "correct horse battery")
         room = await chat.create_room("general")
         await chat.connect()
-        await chat.send(room["id"], {"v": 1, "ct": "..."})
-        message = await chat.next_message()
+        await chat.send_text(room["id"], "hello")   # sealed here, in the client
+        opened = await chat.next_opened()           # every message once, in order
 """
 
 from sealchat.client.client import SealchatClient

@@ -334,6 +334,10 @@ class SealchatClient:
 
     async def _on_connect(self) -> None:
         self._dropped.clear()
+        # Someone may have left a room while we were away (sync does not replay
+        # member:left): seal what follows with fresh data keys.
+        if self._sealer is not None:
+            self._sealer.keyring.retire_all_sending_keys()
         self._spawn(self._resume())
 
     async def _resume(self) -> None:

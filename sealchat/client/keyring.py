@@ -78,6 +78,9 @@ class Keyring:
         """Someone left the room: the next message gets a new data key."""
         self._sending.pop(room_id, None)
 
+    def retire_all_sending_keys(self) -> None:
+        self._sending.clear()
+
     def forget_room(self, room_id: str) -> None:
         """We left the room: drop every key we hold for it."""
         self.retire_sending_key(room_id)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import time
 from collections.abc import Collection
 from dataclasses import replace
 
@@ -34,6 +35,8 @@ from sealchat.services.rate_limit import TokenBucketLimiter
 log = logging.getLogger(__name__)
 
 ROOM_ID = "room_id"
+# A notice dated later than this would lock a user out of a room until that date.
+REVOCATION_CLOCK_SKEW_MS = 60_000
 
 
 class KeyService:
@@ -174,9 +177,14 @@ class KeyService:
 
     async def revoke_room_access(self, notice: str, source: str | None = None) -> None:
         """Record a revocation notice from the chat server (authenticated by its signature)."""
-        actor = Actor(user_id=None, username="chat-server", source=source)
+        # Anonymous until its signature checks out: limited per address like other
+        # unauthenticated callers, so junk notices cannot flood the audit log.
+        self._take_token(f"address:{source}")
+        actor = Actor(user_id=None, username="revocation notice", source=source)
         async with self._audit.operation(actor, Operation.REVOKE, None, None) as draft:
             revocation = await self._grants.verify_revocation(notice)
+            if revocation.revoked_at_ms > time.time() * 1000 + REVOCATION_CLOCK_SKEW_MS:
+                raise AccessDenied("the revocation is dated in the future")
             context = {ROOM_ID: revocation.room_id, "user_id": revocation.user_id}
             entry = replace(draft.entry, encryption_context=context)
             await self._revocations.record(

@@ -1,0 +1,129 @@
+"""A person using Sealchat in a browser tab: what they see and what they do, by role and
+accessible name (the same names a screen reader announces)."""
+
+from __future__ import annotations
+
+import re
+import uuid
+from dataclasses import dataclass, field
+from typing import Any
+
+from playwright.async_api import BrowserContext, Locator, Page, expect
+
+PASSWORD = "correct horse battery staple"
+
+
+def unique_name(prefix: str) -> str:
+    return f"{prefix}-{uuid.uuid4().hex[:8]}"
+
+
+@dataclass
+class ChatPage:
+    page: Page
+    context: BrowserContext
+    base_url: str
+    username: str = ""
+    dialogs: list[str] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
+
+    @classmethod
+    async def open(cls, browser: Any, base_url: str, **context_options: Any) -> ChatPage:
+        context = await browser.new_context(
+            viewport=context_options.pop("viewport", {"width": 1280, "height": 800}),
+            **context_options,
+        )
+        page = await context.new_page()
+        chat = cls(page, context, base_url)
+        page.on("dialog", chat._on_dialog)
+        page.on("pageerror", lambda error: chat.problems.append(f"page error: {error}"))
+        page.on("console", chat._on_console)
+        await page.goto(base_url)
+        return chat
+
+    async def _on_dialog(self, dialog: Any) -> None:
+        self.dialogs.append(f"{dialog.type}: {dialog.message}")
+        await dialog.dismiss()
+
+    def _on_console(self, message: Any) -> None:
+        # The page's Content-Security-Policy must never have to block anything we ship.
+        if "Content Security Policy" in message.text or "Content-Security-Policy" in message.text:
+            self.problems.append(f"CSP: {message.text}")
+
+    # -- what is on screen ---------------------------------------------------------------
+
+    @property
+    def log(self) -> Locator:
+        return self.page.get_by_role("log")
+
+    @property
+    def composer(self) -> Locator:
+        return self.page.get_by_role("textbox", name="Message")
+
+    @property
+    def sidebar(self) -> Locator:
+        return self.page.get_by_role("navigation", name="Rooms")
+
+    @property
+    def banner(self) -> Locator:
+        return self.page.get_by_test_id("connection-banner")
+
+    def message(self, text: str) -> Locator:
+        return self.log.locator(".message__text").filter(
+            has_text=re.compile(f"^{re.escape(text)}$")
+        )
+
+    async def message_texts(self) -> list[str]:
+        return await self.log.locator(".message__text").all_inner_texts()
+
+    # -- what the person does ----------------------------------------------------------------
+
+    async def sign_up(self, username: str | None = None) -> None:
+        self.username = username or unique_name("user")
+        await self.page.get_by_label("Username").fill(self.username)
+        await self.page.get_by_label("Password").fill(PASSWORD)
+        await self.page.get_by_role("button", name="Create account").click()
+        await expect(self.sidebar).to_be_visible()
+        await expect(self.page.get_by_text(self.username, exact=True).first).to_be_visible()
+
+    async def sign_in(self, username: str) -> None:
+        self.username = username
+        await self.page.get_by_label("Username").fill(username)
+        await self.page.get_by_label("Password").fill(PASSWORD)
+        await self.page.get_by_role("button", name="Sign in").click()
+        await expect(self.sidebar).to_be_visible()
+
+    async def create_room(self, name: str, *, private: bool = True) -> None:
+        await self.sidebar.get_by_role("button", name="Create room").click()
+        dialog = self.page.get_by_role("dialog")
+        await dialog.get_by_label("Room name").fill(name)
+        if private:
+            await dialog.get_by_label(re.compile("^Private")).check()
+        await dialog.get_by_role("button", name="Create room").click()
+        await expect(dialog).to_be_hidden()
+        await expect(self.page.get_by_role("heading", name=name, level=1)).to_be_visible()
+
+    async def add_member(self, username: str) -> None:
+        await self.page.get_by_role("button", name="Add member").click()
+        dialog = self.page.get_by_role("dialog")
+        await dialog.get_by_label("Username").fill(username)
+        await dialog.get_by_role("button", name="Add member").click()
+        await expect(dialog).to_be_hidden()
+
+    async def open_room(self, name: str) -> None:
+        await self.sidebar.get_by_role("button", name=re.compile(f"^{re.escape(name)}")).click()
+        await expect(self.page.get_by_role("heading", name=name, level=1)).to_be_visible()
+        await expect(self.composer).to_be_visible()
+
+    async def send(self, text: str) -> None:
+        await self.composer.fill(text)
+        await self.composer.press("Enter")
+
+    async def wait_until_sent(self, count: int | None = None) -> None:
+        """Every message of mine has its ack (none sending or failed)."""
+        await expect(self.log.locator("[data-delivery=sending]")).to_have_count(0)
+        await expect(self.log.locator("[data-delivery=failed]")).to_have_count(0)
+        if count is not None:
+            await expect(self.log.locator("[data-delivery=sent]")).to_have_count(count)
+
+    async def close(self) -> None:
+        await self.context.close()
