@@ -10,6 +10,8 @@ from typing import Any
 
 from playwright.async_api import BrowserContext, Locator, Page, expect
 
+from tests.browser.conftest import OPEN_PAGES
+
 PASSWORD = "correct horse battery staple"
 
 
@@ -25,6 +27,7 @@ class ChatPage:
     username: str = ""
     dialogs: list[str] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
+    console: list[str] = field(default_factory=list)
 
     @classmethod
     async def open(cls, browser: Any, base_url: str, **context_options: Any) -> ChatPage:
@@ -34,6 +37,7 @@ class ChatPage:
         )
         page = await context.new_page()
         chat = cls(page, context, base_url)
+        OPEN_PAGES.append(chat)
         page.on("dialog", chat._on_dialog)
         page.on("pageerror", lambda error: chat.problems.append(f"page error: {error}"))
         page.on("console", chat._on_console)
@@ -45,6 +49,7 @@ class ChatPage:
         await dialog.dismiss()
 
     def _on_console(self, message: Any) -> None:
+        self.console.append(f"{message.type}: {message.text}")
         # The page's Content-Security-Policy must never have to block anything we ship.
         if "Content Security Policy" in message.text or "Content-Security-Policy" in message.text:
             self.problems.append(f"CSP: {message.text}")

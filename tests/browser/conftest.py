@@ -3,6 +3,7 @@ the built web client (web/dist). Browser downloads are never used."""
 
 from __future__ import annotations
 
+import importlib.util
 import os
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -16,6 +17,9 @@ ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = Path("/usr/bin/chromium")
 WEB_DIST = ROOT / "web" / "dist" / "index.html"
 ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
+FAILED = pytest.StashKey[bool]()
+# The pages (ChatPage) of the running test, for the failure report below.
+OPEN_PAGES: list[Any] = []
 LAUNCH_ARGS = [
     "--no-sandbox",
     "--disable-gpu",
@@ -26,6 +30,10 @@ LAUNCH_ARGS = [
     "--disable-quic",
 ]
 
+if importlib.util.find_spec("playwright") is None:
+    # The test modules import Playwright; test_prerequisites.py alone says why they cannot run.
+    collect_ignore_glob = ["test_[!p]*.py"]
+
 
 def _missing(reason: str) -> None:
     """In CI a missing prerequisite is a failure; on a developer's machine, a skip."""
@@ -34,19 +42,21 @@ def _missing(reason: str) -> None:
     pytest.skip(f"browser tests skipped: {reason}")
 
 
-@pytest.fixture(scope="session", autouse=True)
-def browser_prerequisites() -> None:
+def check_prerequisites() -> None:
     if not CHROMIUM.exists():
         _missing(f"{CHROMIUM} is missing (apt-get install chromium)")
-    try:
-        import playwright.async_api  # noqa: F401
-    except ImportError:
+    if importlib.util.find_spec("playwright") is None:
         _missing("the Python package playwright is not installed (pip install -e '.[dev]')")
     if not WEB_DIST.exists():
         _missing(
             f"{WEB_DIST.relative_to(ROOT)} is missing: "
             "build it with `cd web && npm ci && npm run build`"
         )
+
+
+@pytest.fixture(scope="session", autouse=True)
+def browser_prerequisites() -> None:
+    check_prerequisites()
 
 
 @pytest.fixture(scope="module")
@@ -57,14 +67,17 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
 
 
 @pytest.fixture
-async def browser() -> AsyncIterator[Any]:
+async def browser(request: pytest.FixtureRequest) -> AsyncIterator[Any]:
     from playwright.async_api import async_playwright
 
+    OPEN_PAGES.clear()
     async with async_playwright() as playwright:
         launched = await playwright.chromium.launch(
             executable_path=str(CHROMIUM), headless=True, args=LAUNCH_ARGS
         )
         yield launched
+        if request.node.stash.get(FAILED, False):
+            await report_pages(request.node.name)
         await launched.close()
 
 
@@ -72,3 +85,25 @@ async def browser() -> AsyncIterator[Any]:
 def artifacts() -> Path:
     ARTIFACTS.mkdir(exist_ok=True)
     return ARTIFACTS
+
+
+@pytest.hookimpl(wrapper=True, tryfirst=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Any:
+    report = yield
+    if report.when == "call":
+        item.stash[FAILED] = report.failed
+    return report
+
+
+async def report_pages(test_name: str) -> None:
+    """Keep a screenshot, the text and the console of each page of a failed test."""
+    ARTIFACTS.mkdir(exist_ok=True)
+    for index, chat in enumerate(OPEN_PAGES):
+        stem = ARTIFACTS / f"failed-{test_name}-{index}-{chat.username or 'page'}"
+        try:
+            await chat.page.screenshot(path=f"{stem}.png")
+            text = await chat.page.inner_text("body")
+        except Exception as exc:  # a closed page: report what we have
+            text = f"(page unavailable: {exc})"
+        lines = [f"url: {chat.page.url}", text, "", "console:", *chat.console]
+        Path(f"{stem}.txt").write_text("\n".join(lines))

@@ -58,13 +58,11 @@ async def test_screenshot_of_a_conversation(
     await carol.send("Anyone up for lunch at the new ramen place?")
     await carol.send("They have vegan options too.")
     await carol.open_room("launch-planning")
-    await carol.composer.fill("Sounds good, I'll bring")  # typing, not sent
-    await carol.composer.press("End")
-    await carol.composer.type("!")
-
     await expect(alice.sidebar.get_by_test_id("unread-badge")).to_have_count(2)
-    await expect(alice.page.get_by_text("carol is typing…")).to_be_visible()
+
     await alice.composer.click()
+    await carol.composer.press_sequentially("Sounds good, I'll bring")  # typing, not sent
+    await expect(alice.page.get_by_text("carol is typing…")).to_be_visible()
 
     path = artifacts / "conversation.png"
     await alice.page.screenshot(path=str(path))

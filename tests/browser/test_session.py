@@ -75,7 +75,7 @@ async def test_reload_resumes_and_sign_out_ends_the_session(
     await expect(alice.message("a note to self")).to_be_visible()
 
     await alice.page.get_by_role("button", name="Sign out").click()
-    await expect(alice.page.get_by_role("button", name="Sign in")).to_be_visible()
+    await expect(alice.page.get_by_role("button", name="Sign in")).to_be_enabled()
     await alice.page.reload()
     await expect(alice.page.get_by_role("button", name="Sign in")).to_be_visible()
     assert not [c for c in await alice.context.cookies() if c["name"] == "sealchat_refresh"]

@@ -1,0 +1,35 @@
+// One RoomStore per room opened in this session, kept while the room stays in my list,
+// so switching rooms keeps timelines, scroll-back and pending sends.
+
+import { RoomStore } from "@/features/room/stores/room-store";
+import type { ChatSession } from "@/lib/chat-session";
+
+export class RoomStores {
+  private readonly stores = new Map<string, RoomStore>();
+
+  constructor(private readonly session: ChatSession) {}
+
+  get(roomId: string): RoomStore {
+    let store = this.stores.get(roomId);
+    if (!store) {
+      store = new RoomStore(roomId, this.session);
+      this.stores.set(roomId, store);
+    }
+    return store;
+  }
+
+  /** Drop the stores of rooms no longer mine. */
+  keepOnly(roomIds: Set<string>): void {
+    for (const [roomId, store] of this.stores) {
+      if (!roomIds.has(roomId)) {
+        store.dispose();
+        this.stores.delete(roomId);
+      }
+    }
+  }
+
+  dispose(): void {
+    for (const store of this.stores.values()) store.dispose();
+    this.stores.clear();
+  }
+}

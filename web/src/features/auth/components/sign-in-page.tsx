@@ -1,0 +1,84 @@
+import { useState, type FormEvent } from "react";
+
+import { LockIcon } from "@/components/icons";
+import "@/features/auth/components/sign-in-page.css";
+
+interface Props {
+  busy: boolean;
+  error: string | null;
+  onSignIn: (username: string, password: string) => void;
+  onRegister: (username: string, password: string) => void;
+}
+
+export function SignInPage({ busy, error, onSignIn, onRegister }: Props) {
+  const [username, setUsername] = useState("");
+  const [password, setPassword] = useState("");
+
+  const submit = (event: FormEvent) => {
+    event.preventDefault();
+    onSignIn(username, password);
+  };
+  const register = () => {
+    // The browser's own checks (required, length) before asking the server.
+    const form = document.getElementById("sign-in-form") as HTMLFormElement | null;
+    if (form && !form.reportValidity()) return;
+    onRegister(username, password);
+  };
+
+  return (
+    <main className="sign-in">
+      <form id="sign-in-form" className="sign-in__card" onSubmit={submit} aria-labelledby="sign-in-title">
+        <div className="sign-in__brand">
+          <span className="sign-in__logo">
+            <LockIcon />
+          </span>
+          <h1 id="sign-in-title">Sealchat</h1>
+        </div>
+        <p className="sign-in__tagline">Team chat sealed in your browser. The server only ever sees ciphertext.</p>
+        <label className="field">
+          <span className="field__label">Username</span>
+          <input
+            className="field__input"
+            name="username"
+            autoComplete="username"
+            autoCapitalize="none"
+            spellCheck={false}
+            required
+            minLength={2}
+            maxLength={32}
+            value={username}
+            onChange={(event) => setUsername(event.target.value)}
+          />
+        </label>
+        <label className="field">
+          <span className="field__label">Password</span>
+          <input
+            className="field__input"
+            name="password"
+            type="password"
+            autoComplete="current-password"
+            required
+            minLength={8}
+            maxLength={1024}
+            value={password}
+            onChange={(event) => setPassword(event.target.value)}
+          />
+        </label>
+        {error && (
+          <p className="sign-in__error" role="alert">
+            {error}
+          </p>
+        )}
+        <div className="sign-in__actions">
+          <button type="submit" className="button button--primary" disabled={busy}>
+            Sign in
+          </button>
+          <button type="button" className="button button--secondary" disabled={busy} onClick={register}>
+            Create account
+          </button>
+        </div>
+        <p className="sign-in__hint">New here? Choose a username (2-32 letters, digits, . _ -) and a password of 8 characters or more, then Create account.</p>
+      </form>
+    </main>
+  );
+}

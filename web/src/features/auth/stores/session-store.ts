@@ -1,0 +1,76 @@
+// View model of signing in and out. The session itself is the refresh cookie (httpOnly,
+// set by the server); on start we try to resume it silently.
+
+import type { ApiClient } from "@/lib/api-client";
+import { ChatSession } from "@/lib/chat-session";
+import { errorMessage } from "@/lib/errors";
+import { Store } from "@/lib/store";
+
+export type SessionState =
+  | { status: "resuming" }
+  | { status: "signed-out"; error: string | null; busy: boolean }
+  | { status: "signed-in"; session: ChatSession };
+
+export class SessionStore {
+  readonly store = new Store<{ current: SessionState }>({ current: { status: "resuming" } });
+
+  constructor(private readonly api: ApiClient) {
+    api.onSignedOut(() => this.ended("Your session has ended. Please sign in again."));
+  }
+
+  async resume(): Promise<void> {
+    try {
+      const user = await this.api.resume();
+      if (user) await this.start();
+      else this.signedOut(null);
+    } catch (error) {
+      this.signedOut(errorMessage(error));
+    }
+  }
+
+  signIn(username: string, password: string): Promise<void> {
+    return this.attempt(() => this.api.login(username, password));
+  }
+
+  register(username: string, password: string): Promise<void> {
+    return this.attempt(() => this.api.register(username, password));
+  }
+
+  /** End the session on the server (revoke it, clear the cookie), then show the sign-in page. */
+  async signOut(): Promise<void> {
+    const current = this.store.get().current;
+    if (current.status === "signed-in") current.session.dispose();
+    this.store.set({ current: { status: "signed-out", error: null, busy: true } });
+    try {
+      await this.api.logout();
+    } catch {
+      // Signed out here either way; the server forgets unused sessions at their expiry.
+    }
+    this.signedOut(null);
+  }
+
+  private async attempt(call: () => Promise<unknown>): Promise<void> {
+    this.store.set({ current: { status: "signed-out", error: null, busy: true } });
+    try {
+      await call();
+      await this.start();
+    } catch (error) {
+      this.signedOut(errorMessage(error));
+    }
+  }
+
+  private async start(): Promise<void> {
+    const session = await ChatSession.start(this.api);
+    this.store.set({ current: { status: "signed-in", session } });
+  }
+
+  private ended(error: string | null): void {
+    const current = this.store.get().current;
+    if (current.status === "signed-in") current.session.dispose();
+    this.signedOut(error);
+  }
+
+  private signedOut(error: string | null): void {
+    this.store.set({ current: { status: "signed-out", error, busy: false } });
+  }
+}

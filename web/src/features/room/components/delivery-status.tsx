@@ -1,0 +1,29 @@
+import { CheckIcon, ClockIcon } from "@/components/icons";
+import type { Delivery } from "@/features/room/stores/timeline-item";
+
+interface Props {
+  delivery: Delivery;
+  error: string | null;
+  onRetry: () => void;
+}
+
+/** Where one of my messages stands: sending, sent, or failed with a retry. */
+export function DeliveryStatus({ delivery, error, onRetry }: Props) {
+  if (delivery === "failed") {
+    return (
+      <span className="delivery delivery--failed" data-delivery="failed" role="alert">
+        Not sent{error ? `: ${error}` : ""}
+        <button type="button" className="link-button" onClick={onRetry}>
+          Retry
+        </button>
+      </span>
+    );
+  }
+  const sending = delivery === "sending";
+  return (
+    <span className={`delivery delivery--${delivery}`} data-delivery={delivery} title={sending ? "Sending" : "Sent"}>
+      {sending ? <ClockIcon className="icon icon--tiny" /> : <CheckIcon className="icon icon--tiny" />}
+      <span className="visually-hidden">{sending ? "Sending" : "Sent"}</span>
+    </span>
+  );
+}

@@ -1,0 +1,30 @@
+import { AlertIcon } from "@/components/icons";
+import { explainReason, isTransient, type MessageBody as Body } from "@/features/room/stores/timeline-item";
+
+/** The message's content, always rendered as text (never as HTML). */
+export function MessageBody({ body, onReopen }: { body: Body; onReopen: () => void }) {
+  switch (body.kind) {
+    case "text":
+      return <p className="message__text">{body.text}</p>;
+    case "opening":
+      return <p className="message__text message__text--muted">Decrypting…</p>;
+    case "unsupported":
+      return <p className="message__text message__text--muted">This message needs a newer version of Sealchat.</p>;
+    case "undecryptable":
+      return (
+        <p className="message__text message__undecryptable" title={body.detail}>
+          <AlertIcon className="icon icon--inline" />
+          <strong>Unable to decrypt</strong>
+          <span>
+            {" "}
+            — {explainReason(body.reason)} <code className="message__reason">{body.reason}</code>
+          </span>
+          {isTransient(body.reason) && (
+            <button type="button" className="link-button" onClick={onReopen}>
+              Try again
+            </button>
+          )}
+        </p>
+      );
+  }
+}

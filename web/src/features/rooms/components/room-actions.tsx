@@ -1,0 +1,31 @@
+import { useState } from "react";
+
+import { DoorIcon, UserPlusIcon } from "@/components/icons";
+import { AddMemberDialog } from "@/features/rooms/components/add-member-dialog";
+import { LeaveRoomDialog } from "@/features/rooms/components/leave-room-dialog";
+import { roomTitle, type RoomsStore } from "@/features/rooms/stores/rooms-store";
+import type { MyRoom, User } from "@/lib/types";
+
+/** The header buttons that change membership: add someone (owners), leave. */
+export function RoomActions({ room, rooms, me }: { room: MyRoom; rooms: RoomsStore; me: User }) {
+  const [dialog, setDialog] = useState<"add" | "leave" | null>(null);
+  const close = () => setDialog(null);
+  const title = roomTitle(room, me.username);
+  const canAdd = room.role === "owner" && room.visibility !== "direct";
+  return (
+    <>
+      {canAdd && (
+        <button type="button" className="icon-button" aria-label="Add member" title="Add member" onClick={() => setDialog("add")}>
+          <UserPlusIcon />
+        </button>
+      )}
+      <button type="button" className="icon-button" aria-label="Leave room" title="Leave room" onClick={() => setDialog("leave")}>
+        <DoorIcon />
+      </button>
+      {dialog === "add" && <AddMemberDialog roomName={title} onAdd={(username) => rooms.addMember(room.id, username)} onClose={close} />}
+      {dialog === "leave" && (
+        <LeaveRoomDialog roomName={title} isPrivate={room.visibility !== "public"} onLeave={() => rooms.leaveRoom(room.id)} onClose={close} />
+      )}
+    </>
+  );
+}

@@ -1,0 +1,64 @@
+// Everything a signed-in person needs, built once after sign-in: the key service, the
+// keyring and sealer, and the realtime client. Disposed on sign-out.
+
+import type { ApiClient } from "@/lib/api-client";
+import { ChatClient } from "@/lib/chat-client";
+import { EmbeddedKeyService } from "@/lib/key-service";
+import { Keyring } from "@/lib/keyring";
+import { RoomGrants } from "@/lib/room-grants";
+import { Sealer } from "@/lib/sealer";
+import type { ClientConfig, User } from "@/lib/types";
+
+export class ChatSession {
+  private readonly cleanups: Array<() => void> = [];
+
+  private constructor(
+    readonly api: ApiClient,
+    readonly me: User,
+    readonly config: ClientConfig,
+    readonly grants: RoomGrants,
+    readonly sealer: Sealer,
+    readonly client: ChatClient,
+  ) {
+    const keyring = sealer.keyring;
+    const events = client.events;
+    // Someone left: they saw the current data key, so what follows gets a fresh one.
+    this.cleanups.push(events.on("member:left", ({ room_id }) => keyring.retireSendingKey(room_id)));
+    // We left or were removed: drop the room's grant and every key we hold for it.
+    const forget = (roomId: string) => {
+      grants.forget(roomId);
+      keyring.forgetRoom(roomId);
+    };
+    this.cleanups.push(events.on("room:left", ({ room_id }) => forget(room_id)));
+    this.cleanups.push(events.on("room:gone", forget));
+  }
+
+  static async start(api: ApiClient): Promise<ChatSession> {
+    const me = api.user;
+    if (!me) throw new Error("sign in first");
+    if (!globalThis.crypto?.subtle) {
+      throw new Error("This browser offers no WebCrypto here: open Sealchat over HTTPS (or on localhost).");
+    }
+    const config = await api.publicGet<ClientConfig>("/api/config");
+    const grants = new RoomGrants(api);
+    // A relative kms_url ("/kms") means the key service shares the page's origin.
+    const kmsUrl = new URL(config.kms_url, api.baseUrl).toString();
+    const keyService = new EmbeddedKeyService(kmsUrl, () => api.freshKmsToken(), grants.get, () => api.refresh());
+    const sealer = new Sealer(new Keyring(keyService, config.kms_key_id), me.id);
+    const session = new ChatSession(api, me, config, grants, sealer, new ChatClient(api));
+    session.client.connect();
+    return session;
+  }
+
+  /** We left a room ourselves (the room:left event will follow; act now anyway). */
+  leftRoom(roomId: string): void {
+    this.grants.forget(roomId);
+    this.sealer.keyring.forgetRoom(roomId);
+    this.client.forget(roomId);
+  }
+
+  dispose(): void {
+    for (const cleanup of this.cleanups.splice(0)) cleanup();
+    this.client.close();
+  }
+}

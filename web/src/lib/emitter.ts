@@ -1,0 +1,28 @@
+/** A small typed event emitter; `on` returns the function that removes the handler. */
+export class Emitter<Events extends Record<string, unknown>> {
+  private readonly handlers = new Map<keyof Events, Set<(payload: never) => void>>();
+
+  on<K extends keyof Events>(event: K, handler: (payload: Events[K]) => void): () => void {
+    let set = this.handlers.get(event);
+    if (!set) {
+      set = new Set();
+      this.handlers.set(event, set);
+    }
+    set.add(handler as (payload: never) => void);
+    return () => set.delete(handler as (payload: never) => void);
+  }
+
+  emit<K extends keyof Events>(event: K, payload: Events[K]): void {
+    for (const handler of [...(this.handlers.get(event) ?? [])]) {
+      try {
+        (handler as (payload: Events[K]) => void)(payload);
+      } catch (error) {
+        console.error(`handler for ${String(event)} failed`, error);
+      }
+    }
+  }
+
+  clear(): void {
+    this.handlers.clear();
+  }
+}
