@@ -17,9 +17,17 @@ router = APIRouter(tags=["keys"])
 async def client_config(request: Request) -> dict[str, Any]:
     """Public settings a client needs before it can seal a message."""
     settings: Settings = request.app.state.settings
+    # The embedded key service lives on this very origin: name it by the host the client
+    # used, so a browser at localhost is not sent to 127.0.0.1 (cross-origin, CSP-blocked).
+    embedded_here = settings.kms_embedded and not settings.kms_url
+    kms_url = (
+        f"{str(request.base_url).rstrip('/')}/kms"
+        if embedded_here
+        else (settings.resolved_kms_url())
+    )
     return {
         "version": __version__,
-        "kms_url": settings.resolved_kms_url(),
+        "kms_url": kms_url,
         "kms_key_id": settings.kms_default_key_id,
         "kms_audience": settings.kms_audience,
         "max_envelope_bytes": settings.max_envelope_bytes,

@@ -35,7 +35,7 @@ if importlib.util.find_spec("playwright") is None:
     collect_ignore_glob = ["test_[!p]*.py"]
 
 
-def _missing(reason: str) -> None:
+def missing(reason: str) -> None:
     """In CI a missing prerequisite is a failure; on a developer's machine, a skip."""
     if os.environ.get("CI") == "true":
         pytest.fail(f"browser tests cannot run: {reason}", pytrace=False)
@@ -44,11 +44,11 @@ def _missing(reason: str) -> None:
 
 def check_prerequisites() -> None:
     if not CHROMIUM.exists():
-        _missing(f"{CHROMIUM} is missing (apt-get install chromium)")
+        missing(f"{CHROMIUM} is missing (apt-get install chromium)")
     if importlib.util.find_spec("playwright") is None:
-        _missing("the Python package playwright is not installed (pip install -e '.[dev]')")
+        missing("the Python package playwright is not installed (pip install -e '.[dev]')")
     if not WEB_DIST.exists():
-        _missing(
+        missing(
             f"{WEB_DIST.relative_to(ROOT)} is missing: "
             "build it with `cd web && npm ci && npm run build`"
         )

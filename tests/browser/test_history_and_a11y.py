@@ -9,7 +9,7 @@ from playwright.async_api import Page, expect
 
 from sealchat.client import SealchatClient
 from tests.browser.chat_page import PASSWORD, ChatPage, unique_name
-from tests.browser.conftest import ROOT
+from tests.browser.conftest import ROOT, missing
 from tests.live_server import LiveServer
 
 AXE = ROOT / "web" / "node_modules" / "axe-core" / "axe.min.js"
@@ -48,6 +48,8 @@ async def test_older_pages_load_when_scrolling_up(browser: object, server: LiveS
 
 async def axe_violations(page: Page) -> list[dict[str, Any]]:
     """axe-core's WCAG A/AA findings (serious and critical) on the page as it is now."""
+    if not AXE.exists():
+        missing(f"{AXE.relative_to(ROOT)} is missing: run `cd web && npm ci`")
     # Evaluated through the DevTools protocol: the page's CSP rightly blocks inline scripts.
     await page.evaluate(AXE.read_text())
     result = await page.evaluate(

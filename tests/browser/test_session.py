@@ -45,9 +45,9 @@ async def test_tokens_refresh_silently_in_every_tab(browser: object, server: Liv
 
     # Still signed in everywhere, sockets still live, the key service still answers.
     await alice.send("after three lifetimes")
-    await expect(bob.message("after three lifetimes")).to_be_visible(timeout=2000)
+    await expect(bob.message("after three lifetimes")).to_be_visible(timeout=3000)
     await bob.send("still here")
-    await expect(alice.message("still here")).to_be_visible(timeout=2000)
+    await expect(alice.message("still here")).to_be_visible(timeout=3000)
     await expect(second_tab.get_by_role("log").get_by_text("still here")).to_be_visible()
     for page in (alice.page, bob.page, second_tab):
         await expect(page.get_by_role("button", name="Sign in")).to_have_count(0)

@@ -43,3 +43,14 @@ def test_web_client_is_served_with_csp_and_spa_fallback(tmp_path: Path) -> None:
             assert http.get("/healthz").json()["status"] == "ok"
     finally:
         server.stop()
+
+
+def test_embedded_key_service_is_named_by_the_host_the_client_used(tmp_path: Path) -> None:
+    server = start_server(tmp_path)
+    try:
+        port = server.url.rsplit(":", 1)[1]
+        for host in (f"127.0.0.1:{port}", f"localhost:{port}"):
+            config = httpx.get(f"{server.url}/api/config", headers={"Host": host}).json()
+            assert config["kms_url"] == f"http://{host}/kms"
+    finally:
+        server.stop()

@@ -41,8 +41,7 @@ export class ChatSession {
     }
     const config = await api.publicGet<ClientConfig>("/api/config");
     const grants = new RoomGrants(api);
-    // A relative kms_url ("/kms") means the key service shares the page's origin.
-    const kmsUrl = new URL(config.kms_url, api.baseUrl).toString();
+    const kmsUrl = keyServiceUrl(config.kms_url, api.baseUrl);
     const keyService = new EmbeddedKeyService(kmsUrl, () => api.freshKmsToken(), grants.get, () => api.refresh());
     const sealer = new Sealer(new Keyring(keyService, config.kms_key_id), me.id);
     const session = new ChatSession(api, me, config, grants, sealer, new ChatClient(api));
@@ -61,4 +60,21 @@ export class ChatSession {
     for (const cleanup of this.cleanups.splice(0)) cleanup();
     this.client.close();
   }
+}
+
+const LOOPBACK = new Set(["localhost", "127.0.0.1", "[::1]"]);
+
+/**
+ * Where to reach the key service from this page. A relative kms_url ("/kms") shares the
+ * page's origin. The server names itself by its configured URL (say 127.0.0.1:8000) while
+ * the page may have been opened as localhost:8000: the same server, but another origin to
+ * the browser (CSP, CORS), so a loopback alias on the same port is read as the page's own.
+ */
+export function keyServiceUrl(configured: string, pageOrigin: string): string {
+  const url = new URL(configured, pageOrigin);
+  const page = new URL(pageOrigin);
+  const sameServer =
+    LOOPBACK.has(url.hostname) && LOOPBACK.has(page.hostname) && url.port === page.port && url.protocol === page.protocol;
+  if (url.origin !== page.origin && sameServer) url.host = page.host;
+  return url.toString().replace(/\/+$/, "");
 }
