@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -41,6 +42,9 @@ def create_app(settings: Settings) -> Any:
             )
             mount_web_client(app, settings.resolved_web_dir(), csp)
             RealtimeGateway(sio, built.services)
+            # Everything built so far lives as long as the server: keep it out of the
+            # garbage collector's full passes, which otherwise stall broadcasts.
+            gc.freeze()
             log.info("Sealchat %s is ready at %s", __version__, settings.resolved_public_url())
             yield
 

@@ -58,6 +58,9 @@ def serve(host: HostOption = None, port: PortOption = None, data_dir: DataDirOpt
         log_level=settings.log_level,
         proxy_headers=False,
         ws="websockets-sansio",
+        # Compressing every frame for every recipient costs 13-38 % of the CPU of a
+        # broadcast (docs/benchmarks.md); socket.io leaves it off by default too.
+        ws_per_message_deflate=False,
     )
 
 
