@@ -132,3 +132,18 @@ class ChatPage:
 
     async def close(self) -> None:
         await self.context.close()
+
+
+async def two_people_in_a_room(
+    browser: object, url: str, room_prefix: str, *, private: bool = True
+) -> tuple[ChatPage, ChatPage, str]:
+    """Alice and Bob sign up in browser contexts of their own; Alice creates a room and
+    adds Bob. Returns (alice, bob, room name)."""
+    alice = await ChatPage.open(browser, url)
+    bob = await ChatPage.open(browser, url)
+    await alice.sign_up(unique_name("alice"))
+    await bob.sign_up(unique_name("bob"))
+    room = unique_name(room_prefix)
+    await alice.create_room(room, private=private)
+    await alice.add_member(bob.username)
+    return alice, bob, room

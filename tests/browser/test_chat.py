@@ -6,20 +6,14 @@ import time
 
 from playwright.async_api import expect
 
-from tests.browser.chat_page import ChatPage, unique_name
+from tests.browser.chat_page import ChatPage, two_people_in_a_room, unique_name
 from tests.live_server import LiveServer
 
 
 async def pair_in_private_room(
     browser: object, server: LiveServer
 ) -> tuple[ChatPage, ChatPage, str]:
-    alice = await ChatPage.open(browser, server.url)
-    bob = await ChatPage.open(browser, server.url)
-    await alice.sign_up(unique_name("alice"))
-    await bob.sign_up(unique_name("bob"))
-    room = unique_name("plans")
-    await alice.create_room(room, private=True)
-    await alice.add_member(bob.username)
+    alice, bob, room = await two_people_in_a_room(browser, server.url, "plans")
     await bob.open_room(room)
     return alice, bob, room
 

@@ -8,7 +8,7 @@ from typing import Any
 
 from playwright.async_api import WebSocketRoute, expect
 
-from tests.browser.chat_page import ChatPage, unique_name
+from tests.browser.chat_page import two_people_in_a_room
 from tests.live_server import LiveServer
 
 
@@ -27,13 +27,7 @@ def send_payload(frame: str | bytes) -> dict[str, Any] | None:
 async def test_a_failed_send_retries_with_the_same_id_and_envelope(
     browser: object, server: LiveServer
 ) -> None:
-    alice = await ChatPage.open(browser, server.url)
-    bob = await ChatPage.open(browser, server.url)
-    await alice.sign_up(unique_name("alice"))
-    await bob.sign_up(unique_name("bob"))
-    room = unique_name("retry")
-    await alice.create_room(room, private=True)
-    await alice.add_member(bob.username)
+    alice, bob, room = await two_people_in_a_room(browser, server.url, "retry")
     await bob.open_room(room)
 
     sends: list[dict[str, Any]] = []

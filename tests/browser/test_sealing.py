@@ -8,7 +8,7 @@ import asyncio
 from playwright.async_api import expect
 
 from sealchat.client import SealchatClient
-from tests.browser.chat_page import PASSWORD, ChatPage, unique_name
+from tests.browser.chat_page import PASSWORD, ChatPage, two_people_in_a_room, unique_name
 from tests.live_server import LiveServer
 
 SECRET = "the eagle lands at midnight 3f9a7c"
@@ -45,13 +45,7 @@ async def test_browser_and_python_open_each_others_messages(
 async def test_message_text_is_shown_as_text_and_runs_nothing(
     browser: object, server: LiveServer
 ) -> None:
-    alice = await ChatPage.open(browser, server.url)
-    bob = await ChatPage.open(browser, server.url)
-    await alice.sign_up(unique_name("alice"))
-    await bob.sign_up(unique_name("bob"))
-    room = unique_name("xss")
-    await alice.create_room(room, private=True)
-    await alice.add_member(bob.username)
+    alice, bob, room = await two_people_in_a_room(browser, server.url, "xss")
     await bob.open_room(room)
 
     await alice.send(HOSTILE)
@@ -73,13 +67,7 @@ async def test_message_text_is_shown_as_text_and_runs_nothing(
 async def test_the_database_holds_no_plaintext_of_what_was_typed(
     browser: object, server: LiveServer
 ) -> None:
-    alice = await ChatPage.open(browser, server.url)
-    bob = await ChatPage.open(browser, server.url)
-    await alice.sign_up(unique_name("alice"))
-    await bob.sign_up(unique_name("bob"))
-    room = unique_name("vault")
-    await alice.create_room(room, private=True)
-    await alice.add_member(bob.username)
+    alice, bob, room = await two_people_in_a_room(browser, server.url, "vault")
     await bob.open_room(room)
 
     typed = [SECRET, "Grüße aus Köln, 你好 👋 b71e2d", "second secret 9c04aa\nwith a line break"]

@@ -9,7 +9,7 @@ from collections.abc import Iterator
 import pytest
 from playwright.async_api import expect
 
-from tests.browser.chat_page import ChatPage, unique_name
+from tests.browser.chat_page import ChatPage, two_people_in_a_room, unique_name
 from tests.live_server import LiveServer, start_server
 
 ACCESS_TOKEN_TTL = 6  # seconds: several silent refreshes during one test
@@ -26,13 +26,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
 
 
 async def test_tokens_refresh_silently_in_every_tab(browser: object, server: LiveServer) -> None:
-    alice = await ChatPage.open(browser, server.url)
-    bob = await ChatPage.open(browser, server.url)
-    await alice.sign_up(unique_name("alice"))
-    await bob.sign_up(unique_name("bob"))
-    room = unique_name("long-talk")
-    await alice.create_room(room)
-    await alice.add_member(bob.username)
+    alice, bob, room = await two_people_in_a_room(browser, server.url, "long-talk")
     await bob.open_room(room)
     # A second tab of Alice's shares her refresh cookie: refreshes must not collide.
     second_tab = await alice.context.new_page()
