@@ -50,7 +50,7 @@ def mount_web_client(app: FastAPI, web_dir: Path, csp: str) -> None:
         "X-Frame-Options": "DENY",
     }
 
-    @app.get("/{path:path}", include_in_schema=False)
+    @app.api_route("/{path:path}", methods=["GET", "HEAD"], include_in_schema=False)
     async def web_client(path: str) -> Response:
         if path.startswith(API_PREFIXES):
             raise HTTPException(404, "no such route")

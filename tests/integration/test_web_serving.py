@@ -26,6 +26,8 @@ def test_web_client_is_served_with_csp_and_spa_fallback(tmp_path: Path) -> None:
             assert "script-src 'self'" in csp and "unsafe-inline" not in csp
             assert "object-src 'none'" in csp and "frame-ancestors 'none'" in csp
             assert index.headers["x-content-type-options"] == "nosniff"
+            head = http.head("/")
+            assert head.status_code == 200 and head.headers["content-security-policy"] == csp
 
             asset = http.get("/assets/app-1a2b.js")
             assert asset.text == "console.log('hi')"
