@@ -10,6 +10,7 @@ from typing import Any
 
 from playwright.async_api import BrowserContext, Locator, Page, expect
 
+from sealchat.client import SealchatClient
 from tests.browser.conftest import OPEN_PAGES
 
 PASSWORD = "correct horse battery staple"
@@ -147,3 +148,18 @@ async def two_people_in_a_room(
     await alice.create_room(room, private=private)
     await alice.add_member(bob.username)
     return alice, bob, room
+
+
+async def page_with_python_member(
+    browser: object, url: str, python: SealchatClient, room_prefix: str
+) -> tuple[ChatPage, str]:
+    """Alice signs up in the browser and creates a private room; ``python`` (a signed-up
+    SealchatClient) is added to it and connected. Returns (alice, room id)."""
+    alice = await ChatPage.open(browser, url)
+    await alice.sign_up(unique_name("alice"))
+    room = unique_name(room_prefix)
+    await alice.create_room(room, private=True)
+    await alice.add_member(python.user["username"])  # type: ignore[index]
+    room_id = next(r["id"] for r in await python.rooms() if r["name"] == room)
+    await python.connect()
+    return alice, room_id

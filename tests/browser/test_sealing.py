@@ -8,7 +8,12 @@ import asyncio
 from playwright.async_api import expect
 
 from sealchat.client import SealchatClient
-from tests.browser.chat_page import PASSWORD, ChatPage, two_people_in_a_room, unique_name
+from tests.browser.chat_page import (
+    PASSWORD,
+    page_with_python_member,
+    two_people_in_a_room,
+    unique_name,
+)
 from tests.live_server import LiveServer
 
 SECRET = "the eagle lands at midnight 3f9a7c"
@@ -18,15 +23,9 @@ HOSTILE = "<img src=x onerror=alert(1)>"
 async def test_browser_and_python_open_each_others_messages(
     browser: object, server: LiveServer
 ) -> None:
-    alice = await ChatPage.open(browser, server.url)
-    await alice.sign_up(unique_name("alice"))
     async with SealchatClient(server.url) as carol:
         await carol.register(unique_name("carol"), PASSWORD)
-        room = unique_name("interop")
-        await alice.create_room(room, private=True)
-        await alice.add_member(carol.user["username"])  # type: ignore[index]
-        room_id = next(r["id"] for r in await carol.rooms() if r["name"] == room)
-        await carol.connect()
+        alice, room_id = await page_with_python_member(browser, server.url, carol, "interop")
 
         sent = await carol.send_text(room_id, "sealed in Python, opened in Chromium ✓")
         assert sent["envelope"]["v"] == 1
@@ -93,15 +92,9 @@ async def test_the_database_holds_no_plaintext_of_what_was_typed(
 async def test_a_message_that_cannot_be_opened_is_shown_with_its_reason(
     browser: object, server: LiveServer
 ) -> None:
-    alice = await ChatPage.open(browser, server.url)
-    await alice.sign_up(unique_name("alice"))
     async with SealchatClient(server.url) as mallory:
         await mallory.register(unique_name("mallory"), PASSWORD)
-        room = unique_name("tamper")
-        await alice.create_room(room, private=True)
-        await alice.add_member(mallory.user["username"])  # type: ignore[index]
-        room_id = next(r["id"] for r in await mallory.rooms() if r["name"] == room)
-        await mallory.connect()
+        alice, room_id = await page_with_python_member(browser, server.url, mallory, "tamper")
         genuine = await mallory.send_text(room_id, "a genuine message")
         # The same envelope under another client message id: the tag no longer verifies.
         await mallory.send(room_id, genuine["envelope"], "replayed-elsewhere")
