@@ -44,17 +44,34 @@ class GrantSigner:
         self.ttl_seconds = ttl_seconds
         self._clock = clock
 
-    def grant(self, user_id: str, room_id: str) -> str:
-        return self._sign(GRANT_TYPE, user_id, room_id, self.ttl_seconds)
+    def now(self) -> float:
+        """The signer's clock (seconds): take an issue time before deciding to issue."""
+        return self._clock()
 
-    def revocation(self, user_id: str, room_id: str) -> str:
-        return self._sign(REVOCATION_TYPE, user_id, room_id, 300)
+    def grant(self, user_id: str, room_id: str, *, issued_at: float | None = None) -> str:
+        """A grant stamped ``issued_at`` (default: now). Pass the time taken *before* the
+        membership check, so that a removal committed after the check is always dated
+        later than the grant."""
+        return self._sign(GRANT_TYPE, user_id, room_id, self.ttl_seconds, issued_at)
+
+    def revocation(self, user_id: str, room_id: str, *, revoked_at_ms: int | None = None) -> str:
+        """A notice signed now; ``revoked_at_ms`` defaults to its issue time (a notice
+        re-sent later keeps the time the membership ended)."""
+        return self._sign(REVOCATION_TYPE, user_id, room_id, 300, None, revoked_at_ms)
 
     def jwks(self) -> dict[str, Any]:
         return {"keys": [self._key.jwk()]}
 
-    def _sign(self, kind: str, user_id: str, room_id: str, ttl: int) -> str:
-        now = self._clock()
+    def _sign(
+        self,
+        kind: str,
+        user_id: str,
+        room_id: str,
+        ttl: int,
+        issued_at: float | None = None,
+        revoked_at_ms: int | None = None,
+    ) -> str:
+        now = self._clock() if issued_at is None else issued_at
         claims = {
             "iss": self._issuer,
             "aud": self._audience,
@@ -67,7 +84,7 @@ class GrantSigner:
             "typ": kind,
         }
         if kind == REVOCATION_TYPE:
-            claims["revoked_at_ms"] = claims["iat_ms"]
+            claims["revoked_at_ms"] = claims["iat_ms"] if revoked_at_ms is None else revoked_at_ms
         return self._key.sign(claims)
 
 
@@ -79,8 +96,13 @@ class GrantIssuer:
         self._signer = signer
 
     async def issue(self, actor: User, room_id: str) -> RoomGrant:
+        # The issue time is taken before the membership check: a removal that commits
+        # after the check (and the revocation dated after that commit) is then always
+        # later than the grant, so the key service refuses the grant. Stamping after the
+        # check would let a grant carry a later time than the revocation.
+        issued_at = self._signer.now()
         await self._rooms.require_member(actor.id, room_id)
-        token = self._signer.grant(actor.id, room_id)
+        token = self._signer.grant(actor.id, room_id, issued_at=issued_at)
         return RoomGrant(token, room_id, self._signer.ttl_seconds)
 
     def jwks(self) -> dict[str, Any]:
