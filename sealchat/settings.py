@@ -69,6 +69,24 @@ class Settings(BaseSettings):
     # The built web client; empty: web/dist of this checkout.
     web_dir: Path | None = None
 
+    # key-service revocations
+    # On the key service: valid revocation notices (signature checked first) draw from a
+    # budget of their own, never from the per-address buckets of anonymous callers.
+    kms_revocation_rate_per_second: float = Field(default=100.0, gt=0)
+    kms_revocation_burst: int = Field(default=1000, ge=1)
+    # On the key service: refusals written to the audit log one by one, per address
+    # (anonymous callers) or per user; past that, they are counted into one summary row
+    # per address or user at most every kms_audit_summary_seconds.
+    kms_audit_refusal_rate_per_second: float = Field(default=1.0, gt=0)
+    kms_audit_refusal_burst: int = Field(default=20, ge=1)
+    kms_audit_summary_seconds: float = Field(default=10.0, gt=0)
+    # On the chat server: a notice the key service has not accepted stays in the
+    # revocation_outbox table and is re-sent with exponential backoff between these
+    # delays (also after a restart); each attempt times out after the third.
+    revocation_retry_initial_seconds: float = Field(default=1.0, gt=0)
+    revocation_retry_max_seconds: float = Field(default=60.0, gt=0)
+    revocation_timeout_seconds: float = Field(default=5.0, gt=0)
+
     def resolved_web_dir(self) -> Path:
         return self.web_dir or Path(__file__).resolve().parent.parent / "web" / "dist"
 

@@ -9,15 +9,18 @@ from __future__ import annotations
 
 import base64
 import binascii
+from collections.abc import Callable, Coroutine
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, FastAPI, Request, Response
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from fastapi.routing import APIRoute
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel, ConfigDict, Field
 
-from sealchat.api.errors import error_body
+from sealchat.api.errors import error_body, validation_message
 from sealchat.kms.errors import InvalidCiphertext
 from sealchat.kms.models import Caller, DataKey, MasterKey, Operation
 from sealchat.kms.service import KeyService
@@ -33,6 +36,49 @@ def caller(
 ) -> Caller:
     token = credentials.credentials if credentials is not None else None
     return Caller(token=token, source=request.client.host if request.client else None)
+
+
+def _raw_caller(request: Request) -> Caller:
+    """The caller of a request whose parameters did not validate (no dependency ran)."""
+    scheme, _, token = request.headers.get("authorization", "").partition(" ")
+    bearer = token.strip() if scheme.lower() == "bearer" and token.strip() else None
+    return Caller(token=bearer, source=request.client.host if request.client else None)
+
+
+# The audited operation of each route, by the name of its handler.
+ROUTE_OPERATIONS = {
+    "generate_data_key": Operation.GENERATE_DATA_KEY,
+    "decrypt": Operation.DECRYPT,
+    "list_keys": Operation.LIST_KEYS,
+    "describe_key": Operation.DESCRIBE_KEY,
+    "create_key": Operation.CREATE_KEY,
+    "rotate_key": Operation.ROTATE_KEY,
+    "revoke_room_access": Operation.REVOKE,
+}
+
+
+def audited_route_class(service: KeyService) -> type[APIRoute]:
+    """Routes whose malformed requests (answered 422 before any handler runs) are
+    refusals like any other: audited, within the caller's audit budget."""
+
+    class AuditedRoute(APIRoute):
+        def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+            handler = super().get_route_handler()
+            operation = ROUTE_OPERATIONS.get(self.name)
+            if operation is None:
+                return handler
+
+            async def audited(request: Request) -> Response:
+                try:
+                    return await handler(request)
+                except RequestValidationError as exc:
+                    message = validation_message(exc)
+                    await service.refuse_invalid_request(_raw_caller(request), operation, message)
+                    raise
+
+            return audited
+
+    return AuditedRoute
 
 
 CallerDep = Annotated[Caller, Depends(caller)]
@@ -130,7 +176,9 @@ def _blob_bytes(text: str) -> bytes:
 
 
 def build_kms_router(service: KeyService) -> APIRouter:
-    router = APIRouter(prefix="/kms", tags=["key service"])
+    router = APIRouter(
+        prefix="/kms", tags=["key service"], route_class=audited_route_class(service)
+    )
 
     @router.get("/healthz")
     async def healthz() -> dict[str, str]:

@@ -17,6 +17,8 @@ class Operation(StrEnum):
     LIST_KEYS = "list-keys"
     DESCRIBE_KEY = "describe-key"
     REVOKE = "revoke-room-access"
+    # One row counting refusals past an address's or user's audit budget.
+    SUPPRESSED_REFUSALS = "suppressed-refusals"
 
 
 @dataclass(frozen=True, slots=True)

@@ -7,6 +7,8 @@ sure the default key exists.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 from collections.abc import AsyncIterator
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
@@ -23,7 +25,7 @@ from sealchat.adapters.secret_files import ensure_private_directory
 from sealchat.adapters.sql.engine import create_engine
 from sealchat.api.body_limit import BodySizeLimit
 from sealchat.api.errors import install_error_handlers
-from sealchat.domain.errors import Unauthorized
+from sealchat.domain.errors import SealchatError, Unauthorized
 from sealchat.kms.api import build_kms_router, install_kms_error_handlers
 from sealchat.kms.audit import AuditLog
 from sealchat.kms.crypto import Keyring
@@ -106,19 +108,51 @@ async def open_key_service(
     """A ready key service on its own storage; the engine is disposed at the end."""
     async with open_kms_engine(settings) as engine:
         store = KeyStore(engine)
+        audit = AuditLog(
+            engine,
+            refusal_budget=TokenBucketLimiter(
+                settings.kms_audit_refusal_rate_per_second, settings.kms_audit_refusal_burst
+            ),
+            summary_seconds=settings.kms_audit_summary_seconds,
+        )
         service = KeyService(
             keyring=Keyring(store, await unlock_root_key(settings, store)),
             store=store,
-            audit=AuditLog(engine),
+            audit=audit,
             user_verifier=user_verifier,
             grant_verifier=grant_verifier,
             limiter=TokenBucketLimiter(settings.kms_rate_per_second, settings.kms_rate_burst),
             admins=settings.kms_admins,
             default_key_id=settings.kms_default_key_id,
             revocations=RevocationStore(engine),
+            notice_limiter=TokenBucketLimiter(
+                settings.kms_revocation_rate_per_second, settings.kms_revocation_burst
+            ),
         )
         await service.ensure_key(settings.kms_default_key_id, DEFAULT_KEY_DESCRIPTION)
-        yield service
+        summaries = asyncio.create_task(
+            write_refusal_summaries(audit, settings.kms_audit_summary_seconds)
+        )
+        try:
+            yield service
+        finally:
+            summaries.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await summaries
+            try:
+                await audit.flush_suppressed(force=True)
+            except SealchatError as exc:
+                log.warning("could not write the audit log's refusal summaries: %s", exc)
+
+
+async def write_refusal_summaries(audit: AuditLog, interval: float) -> None:
+    """Write the summary rows of refusals past the audit budget, at most every ``interval``."""
+    while True:
+        await asyncio.sleep(max(0.1, interval / 2))
+        try:
+            await audit.flush_suppressed()
+        except SealchatError as exc:
+            log.warning("could not write the audit log's refusal summaries: %s", exc)
 
 
 class NoRemoteCallers:

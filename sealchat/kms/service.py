@@ -10,9 +10,14 @@ import contextlib
 import logging
 import time
 from collections.abc import Collection
-from dataclasses import replace
 
-from sealchat.domain.errors import RateLimited, SealchatError, Unauthorized
+from sealchat.domain.errors import (
+    InvalidInput,
+    RateLimited,
+    SealchatError,
+    Unauthorized,
+    Unavailable,
+)
 from sealchat.kms.audit import AuditLog
 from sealchat.kms.blob import check_context, check_key_id, parse_blob
 from sealchat.kms.crypto import Keyring
@@ -35,6 +40,9 @@ from sealchat.services.rate_limit import TokenBucketLimiter
 log = logging.getLogger(__name__)
 
 ROOM_ID = "room_id"
+# The audit log's actor for a validly signed revocation notice.
+CHAT_SERVER = "chat-server"
+NOTICES_BUCKET = "revocation-notices"
 # A notice dated later than this would lock a user out of a room until that date.
 REVOCATION_CLOCK_SKEW_MS = 60_000
 
@@ -52,6 +60,7 @@ class KeyService:
         admins: Collection[str],
         default_key_id: str,
         revocations: RevocationStore,
+        notice_limiter: TokenBucketLimiter | None = None,
     ) -> None:
         self._keyring = keyring
         self._store = store
@@ -60,6 +69,8 @@ class KeyService:
         self._grants = grant_verifier
         self._limiter = limiter
         self._revocations = revocations
+        # Validly signed revocation notices have a budget of their own.
+        self._notice_limiter = notice_limiter or TokenBucketLimiter(100.0, 1000)
         self._admins = frozenset(name.lower() for name in admins)
         self.default_key_id = default_key_id
 
@@ -76,24 +87,57 @@ class KeyService:
                 raise Unauthorized("missing bearer token (the key service's access token)")
             identity = await self._users.verify(caller.token)
         except Unauthorized as exc:
-            # Anonymous refusals are limited per address so that a flood of them cannot
-            # flood the audit log: past the limit they are refused without an entry.
-            self._take_token(f"address:{caller.source}")
             anonymous = Actor(user_id=None, username="", source=caller.source)
-            await self._audit.refusal(anonymous, operation, key_id, _valid_or_none(context), exc)
+            await self._refuse_anonymous(anonymous, operation, key_id, context, exc)
             raise
         return Actor(identity.user_id, identity.username, source=caller.source)
+
+    async def refuse_invalid_request(
+        self, caller: Caller, operation: Operation, message: str
+    ) -> None:
+        """Audit a request refused before it reached the service (a malformed body, e.g.
+        a nested encryption context): the caller's user when its token is valid, else
+        its address."""
+        actor = Actor(user_id=None, username="", source=caller.source)
+        if caller.token:
+            with contextlib.suppress(SealchatError):
+                identity = await self._users.verify(caller.token)
+                actor = Actor(identity.user_id, identity.username, source=caller.source)
+        refusal = InvalidInput(message)
+        if actor.user_id is None:
+            await self._refuse_anonymous(actor, operation, None, None, refusal)
+        else:
+            await self._audit.refusal(actor, operation, None, None, refusal)
+
+    async def _refuse_anonymous(
+        self,
+        actor: Actor,
+        operation: Operation,
+        key_id: str | None,
+        context: EncryptionContext | None,
+        refusal: SealchatError,
+    ) -> None:
+        """An unauthenticated caller's refusal: limited per address (past the limit the
+        answer is ``rate_limited``), and audited within the address's audit budget."""
+        context = _valid_or_none(context)
+        try:
+            self._take_token(f"address:{actor.source}")
+        except RateLimited as limited:
+            await self._audit.refusal(actor, operation, key_id, context, limited)
+            raise
+        await self._audit.refusal(actor, operation, key_id, context, refusal)
 
     async def generate_data_key(
         self, actor: Actor, key_id: str | None, context: EncryptionContext, grant: str | None
     ) -> DataKey:
         """A fresh data key for the room in ``context``, if ``grant`` covers it."""
         key_id = key_id or self.default_key_id
-        context = check_context(context)
-        self._take_token(f"user:{actor.user_id}")
+        operation = Operation.GENERATE_DATA_KEY
         async with self._audit.operation(
-            actor, Operation.GENERATE_DATA_KEY, key_id, context
+            actor, operation, key_id, _valid_or_none(context)
         ) as draft:
+            context = check_context(context)  # an invalid context is a refusal, audited
+            self._take_token(f"user:{actor.user_id}")
             await self._authorize_room(actor, context, grant)
             data_key = await self._keyring.generate_data_key(key_id, context)
             draft.learn(data_key.key_id, data_key.key_version)
@@ -109,9 +153,10 @@ class KeyService:
     ) -> DataKey:
         """The data key in ``ciphertext_blob``, if ``grant`` covers the room in ``context``
         (and the blob was made with ``expected_key_id``, when given)."""
-        context = check_context(context)
-        self._take_token(f"user:{actor.user_id}")
-        async with self._audit.operation(actor, Operation.DECRYPT, None, context) as draft:
+        audited_context = _valid_or_none(context)
+        async with self._audit.operation(actor, Operation.DECRYPT, None, audited_context) as draft:
+            context = check_context(context)  # an invalid context is a refusal, audited
+            self._take_token(f"user:{actor.user_id}")
             blob = parse_blob(ciphertext_blob)
             draft.learn(blob.key_id, blob.version)
             if expected_key_id is not None and expected_key_id != blob.key_id:
@@ -176,19 +221,30 @@ class KeyService:
             )
 
     async def revoke_room_access(self, notice: str, source: str | None = None) -> None:
-        """Record a revocation notice from the chat server (authenticated by its signature)."""
-        # Anonymous until its signature checks out: limited per address like other
-        # unauthenticated callers, so junk notices cannot flood the audit log.
-        self._take_token(f"address:{source}")
-        actor = Actor(user_id=None, username="revocation notice", source=source)
-        async with self._audit.operation(actor, Operation.REVOKE, None, None) as draft:
+        """Record a revocation notice from the chat server (authenticated by its signature).
+
+        The signature is checked before any rate limit: a valid notice draws from the
+        notices' own budget, so junk requests from the chat server's address (which empty
+        that address's bucket) cannot make the key service refuse it. An invalid notice
+        is an anonymous caller's refusal like any other: limited per address, audited
+        within the address's audit budget.
+        """
+        try:
             revocation = await self._grants.verify_revocation(notice)
             if revocation.revoked_at_ms > time.time() * 1000 + REVOCATION_CLOCK_SKEW_MS:
                 raise AccessDenied("the revocation is dated in the future")
-            context = {ROOM_ID: revocation.room_id, "user_id": revocation.user_id}
-            entry = replace(draft.entry, encryption_context=context)
+        except Unavailable:
+            raise  # the chat server's keys are unreachable: nothing was decided
+        except SealchatError as exc:
+            anonymous = Actor(user_id=None, username="", source=source)
+            await self._refuse_anonymous(anonymous, Operation.REVOKE, None, None, exc)
+            raise
+        actor = Actor(user_id=None, username=CHAT_SERVER, source=source)
+        context = {ROOM_ID: revocation.room_id, "user_id": revocation.user_id}
+        async with self._audit.operation(actor, Operation.REVOKE, None, context) as draft:
+            self._take_token(NOTICES_BUCKET, self._notice_limiter)
             await self._revocations.record(
-                revocation.user_id, revocation.room_id, revocation.revoked_at_ms, entry
+                revocation.user_id, revocation.room_id, revocation.revoked_at_ms, draft.entry
             )
             draft.written = True
 
@@ -196,9 +252,9 @@ class KeyService:
         if not (actor.local or actor.username.lower() in self._admins):
             raise AccessDenied("only key service administrators may create and rotate keys")
 
-    def _take_token(self, bucket: str) -> None:
+    def _take_token(self, bucket: str, limiter: TokenBucketLimiter | None = None) -> None:
         try:
-            self._limiter.check(bucket)
+            (limiter or self._limiter).check(bucket)
         except RateLimited as exc:
             log.debug("key service rate limit reached for %s", bucket)
             raise RateLimited(
