@@ -18,6 +18,7 @@ from sealchat.adapters.kms_revoker import HttpRevoker, InProcessRevoker
 from sealchat.adapters.socketio_fanout import BroadcastManager, SocketIoFanout
 from sealchat.adapters.sql.engine import create_engine
 from sealchat.adapters.sql.migrate import upgrade_to_head
+from sealchat.adapters.sql.revocation_outbox import SqlRevocationOutbox
 from sealchat.adapters.sql.storage import SqlMessageStore, SqlRoomStore, SqlUserStore
 from sealchat.api.auth import build_auth_router
 from sealchat.api.deps import ApiServices
@@ -27,13 +28,14 @@ from sealchat.identity.provider import EmbeddedIdentityProvider, build_identity_
 from sealchat.kms.api import build_kms_router
 from sealchat.kms.grants import GrantVerifier
 from sealchat.kms.runtime import kms_grant_verifier, kms_user_verifier, open_key_service
-from sealchat.ports.key_access import KeyAccessRevoker
+from sealchat.ports.key_access import RevocationSender
 from sealchat.ports.tokens import TokenVerifier
 from sealchat.services.grants import GrantIssuer, GrantSigner
 from sealchat.services.messages import MessageService
 from sealchat.services.presence import PresenceTracker
 from sealchat.services.profiles import ProfileService
 from sealchat.services.rate_limit import TokenBucketLimiter
+from sealchat.services.revocations import RevocationDelivery
 from sealchat.services.rooms import RoomService
 from sealchat.settings import Settings
 
@@ -124,15 +126,28 @@ def build_grant_signer(settings: Settings) -> GrantSigner:
 @asynccontextmanager
 async def key_service_link(
     settings: Settings, identity: EmbeddedIdentityProvider | None, signer: GrantSigner
-) -> AsyncIterator[tuple[APIRouter | None, KeyAccessRevoker]]:
+) -> AsyncIterator[tuple[APIRouter | None, RevocationSender]]:
     """The embedded key service's routes (when mounted here) and how to reach it with
     revocations: in process, or over HTTP to a key service of its own."""
     if not settings.kms_embedded:
-        yield None, HttpRevoker(settings.resolved_kms_url(), signer)
+        yield None, HttpRevoker(settings.resolved_kms_url(), settings.revocation_timeout_seconds)
         return
     user_verifier, grant_verifier = build_kms_verifiers(settings, identity, signer)
     async with open_key_service(settings, user_verifier, grant_verifier) as kms:
-        yield build_kms_router(kms), InProcessRevoker(kms, signer)
+        yield build_kms_router(kms), InProcessRevoker(kms)
+
+
+def build_revocation_delivery(
+    settings: Settings, engine: AsyncEngine, sender: RevocationSender, signer: GrantSigner
+) -> RevocationDelivery:
+    return RevocationDelivery(
+        SqlRevocationOutbox(engine),
+        sender,
+        signer,
+        initial_delay=settings.revocation_retry_initial_seconds,
+        max_delay=settings.revocation_retry_max_seconds,
+        attempt_timeout=settings.revocation_timeout_seconds,
+    )
 
 
 @asynccontextmanager
@@ -147,9 +162,12 @@ async def runtime(settings: Settings, sio: socketio.AsyncServer) -> AsyncIterato
             else None
         )
         signer = build_grant_signer(settings)
-        kms_router, revoker = await stack.enter_async_context(
+        kms_router, sender = await stack.enter_async_context(
             key_service_link(settings, identity, signer)
         )
+        # Pending revocations are re-sent from start-up on, and retried until accepted.
+        revoker = build_revocation_delivery(settings, engine, sender, signer)
+        await stack.enter_async_context(revoker.running())
         fanout = SocketIoFanout(sio)
         rooms = RoomService(users, SqlRoomStore(engine), fanout, revoker=revoker)
         limiter = TokenBucketLimiter(settings.message_rate_per_second, settings.message_rate_burst)

@@ -131,3 +131,23 @@ idp_refresh_tokens = Table(
     Column("revoked_at", UTCDateTime(), nullable=True),
 )
 Index("ix_idp_refresh_tokens_family_id", idp_refresh_tokens.c.family_id)
+
+# Revocation notices the key service has not accepted yet (docs/key-service.md §4.1):
+# a row is written right after a membership ends and deleted once the key service
+# accepts the notice; until then it is re-sent with backoff, also after a restart.
+revocation_outbox = Table(
+    "revocation_outbox",
+    metadata,
+    # SQLite autoincrements only INTEGER PRIMARY KEY.
+    Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True),
+    Column("user_id", ID, nullable=False),
+    Column("room_id", ID, nullable=False),
+    # When the membership ended (the chat server's clock, ms): grants issued at or
+    # before it are refused by the key service.
+    Column("revoked_at_ms", BigInteger, nullable=False),
+    Column("created_at", UTCDateTime(), nullable=False),
+    Column("attempts", Integer, nullable=False, server_default="0"),
+    Column("next_attempt_at", UTCDateTime(), nullable=False),
+    Column("last_error", Text, nullable=True),
+)
+Index("ix_revocation_outbox_next_attempt_at", revocation_outbox.c.next_attempt_at)
