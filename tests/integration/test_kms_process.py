@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import os
+import sqlite3
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -17,33 +23,69 @@ from tests.integration.conftest import PASSWORD, unique_name
 from tests.live_server import TEST_ENV, LiveServer, free_port, start_server
 
 
-@pytest.fixture
-def split_deployment(tmp_path: Path) -> Iterator[tuple[LiveServer, LiveServer]]:
-    chat_port, kms_port = free_port(), free_port()
-    chat_url, kms_url = f"http://127.0.0.1:{chat_port}", f"http://127.0.0.1:{kms_port}"
-    chat = start_server(
-        tmp_path / "chat",
-        {
+@dataclass
+class Split:
+    """A chat server and a separate key service on fixed loopback ports, restartable."""
+
+    tmp_path: Path
+    chat_port: int = field(default_factory=free_port)
+    kms_port: int = field(default_factory=free_port)
+    chat_env: dict[str, str] = field(default_factory=dict)
+    kms_env: dict[str, str] = field(default_factory=dict)
+    chat: LiveServer | None = None
+    kms: LiveServer | None = None
+
+    def start_chat(self) -> LiveServer:
+        env = {
             "SEALCHAT_KMS_EMBEDDED": "false",
-            "SEALCHAT_KMS_URL": f"{kms_url}/kms",
-        },
-        port=chat_port,
-    )
-    kms = start_server(
-        tmp_path / "kms",
-        {
+            "SEALCHAT_KMS_URL": f"http://127.0.0.1:{self.kms_port}/kms",
+            **self.chat_env,
+        }
+        self.chat = start_server(self.tmp_path / "chat", env, port=self.chat_port)
+        return self.chat
+
+    def start_kms(self) -> LiveServer:
+        chat_url = f"http://127.0.0.1:{self.chat_port}"
+        env = {
             "SEALCHAT_TOKEN_ISSUER": chat_url,
             "SEALCHAT_JWKS_URL": f"{chat_url}/.well-known/jwks.json",
             "SEALCHAT_KMS_GRANT_ISSUER": chat_url,
             "SEALCHAT_KMS_GRANT_JWKS_URL": f"{chat_url}/.well-known/sealchat-grant-jwks.json",
-        },
-        command=("kms", "serve"),
-        health_path="/kms/healthz",
-        port=kms_port,
-    )
-    yield chat, kms
-    kms.stop()
-    chat.stop()
+            **self.kms_env,
+        }
+        self.kms = start_server(
+            self.tmp_path / "kms",
+            env,
+            command=("kms", "serve"),
+            health_path="/kms/healthz",
+            port=self.kms_port,
+        )
+        return self.kms
+
+    def stop(self) -> None:
+        for server in (self.kms, self.chat):
+            if server is not None:
+                server.stop()
+
+
+@contextmanager
+def split(
+    tmp_path: Path, chat_env: dict[str, str] | None = None, kms_env: dict[str, str] | None = None
+) -> Iterator[Split]:
+    deployment = Split(tmp_path, chat_env=chat_env or {}, kms_env=kms_env or {})
+    try:
+        deployment.start_chat()
+        deployment.start_kms()
+        yield deployment
+    finally:
+        deployment.stop()
+
+
+@pytest.fixture
+def split_deployment(tmp_path: Path) -> Iterator[tuple[LiveServer, LiveServer]]:
+    with split(tmp_path) as deployment:
+        assert deployment.chat is not None and deployment.kms is not None
+        yield deployment.chat, deployment.kms
 
 
 async def test_messages_seal_and_open_through_a_separate_key_service(
@@ -139,3 +181,145 @@ def test_missing_or_wrong_root_key_refuses_to_start(tmp_path: Path) -> None:
     assert mismatched.returncode != 0
     assert "does not match the key store" in mismatched.stdout + mismatched.stderr
     assert "Traceback" not in mismatched.stdout + mismatched.stderr
+
+
+async def kms_decrypt(
+    kms_url: str, client: SealchatClient, sent: Any, grant: str
+) -> httpx.Response:
+    """Unwrap the data key of ``sent`` at the key service as ``client``, with ``grant``."""
+    async with httpx.AsyncClient() as http:
+        return await http.post(
+            f"{kms_url}/kms/decrypt",
+            headers={"Authorization": f"Bearer {client.api.kms_access_token}"},
+            json={
+                "ciphertext_blob": sent["envelope"]["edk"],
+                "encryption_context": {"room_id": sent["room_id"]},
+                "grant": grant,
+            },
+        )
+
+
+async def junk_until_refused(kms_url: str) -> list[int]:
+    """Anonymous junk from this host, the chat server's address, until the key service
+    answers 429 to its address."""
+    statuses: list[int] = []
+    async with httpx.AsyncClient() as http:
+        while not statuses or statuses[-1] != 429:
+            assert len(statuses) < 500, "the key service never limited the junk"
+            junk = await http.post(
+                f"{kms_url}/kms/decrypt",
+                headers={"Authorization": "Bearer junk"},
+                json={"ciphertext_blob": "AAAA", "encryption_context": {"room_id": "r"}},
+            )
+            statuses.append(junk.status_code)
+    return statuses
+
+
+async def room_with_bob(
+    chat_url: str, alice: SealchatClient, bob: SealchatClient
+) -> tuple[dict[str, Any], Any]:
+    """alice's private room with bob in it and one sealed message bob can open."""
+    await alice.register(unique_name(), PASSWORD)
+    await bob.register(unique_name(), PASSWORD)
+    room = await alice.create_room("split", visibility="private")
+    await alice.add_member(room["id"], bob.user["username"])  # type: ignore[index]
+    await alice.connect()
+    sent = await alice.send_text(room["id"], "before the removal")
+    assert (await bob.open(sent)).text == "before the removal"
+    return room, sent
+
+
+async def test_junk_from_the_chat_servers_address_cannot_suppress_a_revocation(
+    tmp_path: Path,
+) -> None:
+    # A small per-address budget, so that junk reaches it quickly.
+    limits = {"SEALCHAT_KMS_RATE_BURST": "20", "SEALCHAT_KMS_RATE_PER_SECOND": "0.01"}
+    with split(tmp_path, kms_env=limits) as deployment:
+        assert deployment.chat is not None and deployment.kms is not None
+        chat, kms = deployment.chat, deployment.kms
+        async with SealchatClient(chat.url) as alice, SealchatClient(chat.url) as bob:
+            room, sent = await room_with_bob(chat.url, alice, bob)
+            kept_grant = await bob.grants.get(room["id"])
+
+            # This test and the chat server share 127.0.0.1: the junk empties the
+            # bucket of the chat server's address.
+            assert (await junk_until_refused(kms.url))[-1] == 429
+            await alice.remove_member(room["id"], bob.user["id"])  # type: ignore[index]
+
+            refused = await kms_decrypt(kms.url, bob, sent, kept_grant)
+            assert refused.status_code == 403, refused.text
+            assert "membership" in refused.json()["error"]["message"]
+
+
+def outbox_rows(chat_dir: Path) -> list[tuple[str, str, int]]:
+    with sqlite3.connect(chat_dir / "sealchat.db") as db:
+        query = "SELECT user_id, room_id, attempts FROM revocation_outbox"
+        return [(str(u), str(r), int(a)) for u, r, a in db.execute(query).fetchall()]
+
+
+async def test_a_revocation_pending_while_the_key_service_is_down_survives_a_restart(
+    tmp_path: Path,
+) -> None:
+    retries = {
+        "SEALCHAT_REVOCATION_RETRY_INITIAL_SECONDS": "0.5",
+        "SEALCHAT_REVOCATION_RETRY_MAX_SECONDS": "2",
+    }
+    with split(tmp_path, chat_env=retries) as deployment:
+        assert deployment.chat is not None and deployment.kms is not None
+        chat = deployment.chat
+        async with SealchatClient(chat.url) as alice, SealchatClient(chat.url) as bob:
+            room, sent = await room_with_bob(chat.url, alice, bob)
+            kept_grant = await bob.grants.get(room["id"])
+            bob_id = bob.user["id"]  # type: ignore[index]
+
+            # The key service is down when bob is removed: the removal stands, the
+            # notice waits in the chat database.
+            deployment.kms.stop()
+            await alice.remove_member(room["id"], bob_id)
+            assert [(u, r) for u, r, _ in outbox_rows(chat.data_dir)] == [(bob_id, room["id"])]
+            await alice.close()
+
+            # The chat server stops before the key service is back; both then start.
+            chat.stop()
+            kms = deployment.start_kms()
+            deployment.start_chat()
+
+            deadline = time.monotonic() + 45
+            while True:
+                answer = await kms_decrypt(kms.url, bob, sent, kept_grant)
+                if answer.status_code == 403 or time.monotonic() > deadline:
+                    break
+                await asyncio.sleep(0.25)
+            assert answer.status_code == 403, answer.text
+            assert "membership" in answer.json()["error"]["message"]
+            assert outbox_rows(chat.data_dir) == []
+
+
+async def test_no_grant_requested_during_a_removal_outlives_it(tmp_path: Path) -> None:
+    """25 grant requests race a removal; every grant bob got must be refused afterwards."""
+    limits = {"SEALCHAT_KMS_RATE_BURST": "1000", "SEALCHAT_KMS_RATE_PER_SECOND": "1000"}
+    with split(tmp_path, kms_env=limits) as deployment:
+        assert deployment.chat is not None and deployment.kms is not None
+        chat, kms = deployment.chat, deployment.kms
+        async with (
+            SealchatClient(chat.url) as alice,
+            SealchatClient(chat.url) as bob,
+            httpx.AsyncClient(base_url=chat.url) as http,
+        ):
+            room, sent = await room_with_bob(chat.url, alice, bob)
+            bob_id, bob_name = bob.user["id"], bob.user["username"]  # type: ignore[index]
+            headers = {"Authorization": f"Bearer {bob.api.access_token}"}
+
+            async def grant() -> str | None:
+                answer = await http.post(f"/api/rooms/{room['id']}/key-grant", headers=headers)
+                return str(answer.json()["grant"]) if answer.status_code == 200 else None
+
+            for _ in range(5):
+                requests = [asyncio.create_task(grant()) for _ in range(25)]
+                await asyncio.sleep(0.005)
+                await alice.remove_member(room["id"], bob_id)
+                grants = [g for g in await asyncio.gather(*requests) if g is not None]
+                for kept in grants:
+                    answer = await kms_decrypt(kms.url, bob, sent, kept)
+                    assert answer.status_code == 403, answer.text
+                await alice.add_member(room["id"], bob_name)
