@@ -116,6 +116,10 @@ class RevocationDelivery:
         except (SealchatError, TimeoutError) as exc:
             await self._failed(pending, exc)
             return False
+        except Exception as exc:  # a bug in a sender must not lose the notice
+            log.exception("revocation sender failed")
+            await self._failed(pending, exc)
+            return False
         await self._outbox.delivered(pending.id)
         if pending.attempts:
             log.info(
@@ -129,7 +133,12 @@ class RevocationDelivery:
         delay = backoff_delay(attempts, self._initial, self._max)
         if isinstance(exc, RateLimited):
             delay = min(self._max, max(delay, exc.retry_after))
-        reason = exc.message if isinstance(exc, SealchatError) else "timed out"
+        if isinstance(exc, SealchatError):
+            reason = exc.message
+        elif isinstance(exc, TimeoutError):
+            reason = "timed out"
+        else:
+            reason = f"unexpected error: {exc!r}"
         log.warning(
             "could not revoke key access for a room (attempt %d, retrying in %.1f s): %s",
             attempts,
