@@ -15,7 +15,8 @@ proxy-headers middleware when that is on). python-engineio's ASGI environ always
 ``REMOTE_ADDR = 127.0.0.1``, so it is not used.
 
 These hooks override python-socketio internals (``_handle_eio_connect``,
-``_handle_eio_disconnect``, ``_handle_connect``, ``_handle_disconnect``) pinned to
+``_handle_eio_disconnect``, ``_handle_connect``, ``_handle_disconnect``) and use the
+Engine.IO socket's outgoing ``queue`` (a ``None`` there ends a websocket), pinned to
 python-socketio 5.18 / python-engineio 4.15; tests/unit/test_socketio_guard.py fails
 loudly when an upgrade changes them.
 """
@@ -146,8 +147,13 @@ class GuardedAsyncServer(socketio.AsyncServer):  # type: ignore[misc]
         task.add_done_callback(self._closing.discard)
 
     async def _close_unauthenticated(self, eio_sid: str) -> None:
-        log.info("closing a connection that did not authenticate in %.0f s", self.auth_deadline)
+        log.info("closing a connection that did not authenticate in %g s", self.auth_deadline)
+        socket = self.eio.sockets.get(eio_sid)
         try:
             await self.eio.disconnect(eio_sid)
         except Exception:  # pragma: no cover - the transport is already gone
             log.debug("closing %s failed", eio_sid, exc_info=True)
+        if socket is not None and socket.upgraded:
+            # python-engineio only sends a CLOSE packet and waits for the client to hang
+            # up; None stops the websocket writer, which then closes the websocket.
+            await socket.queue.put(None)

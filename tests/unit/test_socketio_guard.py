@@ -45,6 +45,17 @@ def test_engineio_refuses_a_handshake_its_connect_handler_declines() -> None:
     assert "self._unauthorized(" in source
 
 
+def test_a_none_in_the_socket_queue_ends_its_websocket_writer() -> None:
+    from engineio.async_socket import AsyncSocket
+
+    poll = inspect.getsource(AsyncSocket.poll)
+    assert "self.queue.get()" in poll and "if packets == [None]:" in poll
+    handler = inspect.getsource(AsyncSocket._websocket_handler)
+    assert "if not packets:" in handler and "await ws.close()" in handler
+    socket = AsyncSocket(engineio.AsyncServer(async_mode="asgi"), "sid")
+    assert socket.upgraded is False and hasattr(socket.queue, "put")
+
+
 def test_manager_lookups_exist() -> None:
     manager = socketio.AsyncManager()
     assert params(manager.sid_from_eio_sid) == ["eio_sid", "namespace"]
