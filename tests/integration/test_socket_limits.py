@@ -17,9 +17,11 @@ import websockets
 from websockets.asyncio.client import ClientConnection
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 
+from sealchat.client import SealchatClient
+from sealchat.client.errors import ClientError
 from sealchat.services.messages import MESSAGE_ALLOWANCE_BYTES
 from tests.envelopes import opaque_envelope
-from tests.integration.conftest import unique_name
+from tests.integration.conftest import PASSWORD, unique_name
 from tests.integration.raw_socket import RawSocket, register_with_room
 from tests.live_server import LiveServer, start_server
 
@@ -57,6 +59,9 @@ def capped(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
         {
             "SEALCHAT_MAX_CONNECTIONS_PER_ADDRESS": str(CAP),
             "SEALCHAT_SOCKET_AUTH_DEADLINE_SECONDS": "60",
+            # For the client's sync loop: one sync, then one more every 0.2 s.
+            "SEALCHAT_SYNC_RATE_PER_SECOND": "5",
+            "SEALCHAT_SYNC_RATE_BURST": "1",
         },
     )
     yield live
@@ -153,6 +158,23 @@ async def test_an_authenticated_connection_stays_until_it_leaves_the_namespace(
     await ws.send("41")
     await wait_closed(ws, DEADLINE + 10)
     assert time.monotonic() - left >= DEADLINE * 0.9
+
+
+# -- the Python client waits out a rate-limited sync ------------------------------------
+
+
+async def test_the_client_sync_loop_waits_out_rate_limited(capped: LiveServer) -> None:
+    client = SealchatClient(capped.url)
+    try:
+        await client.register(unique_name(), PASSWORD)
+        await client.connect()  # its resume sync took the only token
+        with pytest.raises(ClientError) as refused:
+            await client.emit("sync", {"cursors": {}})
+        assert refused.value.code == "rate_limited"
+        assert refused.value.retry_after is not None and refused.value.retry_after > 0
+        assert await client.sync() == 0
+    finally:
+        await client.close()
 
 
 # -- connections per address -----------------------------------------------------------
