@@ -19,7 +19,7 @@ from sealchat.api.realtime import RealtimeGateway
 from sealchat.api.web import content_security_policy, mount_web_client
 from sealchat.kms.api import install_kms_error_handlers
 from sealchat.settings import Settings
-from sealchat.wiring import build_socketio_server, runtime
+from sealchat.wiring import build_realtime_limits, build_socketio_server, runtime
 
 log = logging.getLogger("sealchat")
 
@@ -41,7 +41,7 @@ def create_app(settings: Settings) -> Any:
                 settings.resolved_kms_url(), settings.resolved_public_url()
             )
             mount_web_client(app, settings.resolved_web_dir(), csp)
-            RealtimeGateway(sio, built.services)
+            RealtimeGateway(sio, built.services, build_realtime_limits(settings))
             # Everything built so far lives as long as the server: keep it out of the
             # garbage collector's full passes, which otherwise stall broadcasts.
             gc.freeze()

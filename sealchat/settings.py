@@ -87,6 +87,23 @@ class Settings(BaseSettings):
     revocation_retry_max_seconds: float = Field(default=60.0, gt=0)
     revocation_timeout_seconds: float = Field(default=5.0, gt=0)
 
+    # socket resource limits
+    # A sync reply (and a history page) stops adding messages once their stored envelopes,
+    # plus a fixed allowance per message, pass this many bytes; at least one message always.
+    sync_reply_max_bytes: int = Field(default=1024 * 1024, ge=1024)
+    history_reply_max_bytes: int = Field(default=1024 * 1024, ge=1024)
+    # Token buckets per user (per server process), like the message rate.
+    sync_rate_per_second: float = Field(default=5.0, gt=0)
+    sync_rate_burst: int = Field(default=20, ge=1)
+    typing_rate_per_second: float = Field(default=2.0, gt=0)
+    typing_rate_burst: int = Field(default=10, ge=1)
+    # An Engine.IO connection must finish the Socket.IO CONNECT with a valid token in time.
+    socket_auth_deadline_seconds: float = Field(default=10.0, gt=0)
+    # Open Engine.IO connections per client address (uvicorn's client address); 0: no cap.
+    max_connections_per_address: int = Field(default=50, ge=0)
+    # Events of one socket being handled at once; more are refused with ``rate_limited``.
+    socket_max_pending_events: int = Field(default=128, ge=1)
+
     def resolved_web_dir(self) -> Path:
         return self.web_dir or Path(__file__).resolve().parent.parent / "web" / "dist"
 

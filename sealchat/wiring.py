@@ -16,12 +16,14 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from sealchat.adapters.jwt_verifier import HttpJwks, JwksTokenVerifier, StaticJwks
 from sealchat.adapters.kms_revoker import HttpRevoker, InProcessRevoker
 from sealchat.adapters.socketio_fanout import BroadcastManager, SocketIoFanout
+from sealchat.adapters.socketio_guard import GuardedAsyncServer
 from sealchat.adapters.sql.engine import create_engine
 from sealchat.adapters.sql.migrate import upgrade_to_head
 from sealchat.adapters.sql.revocation_outbox import SqlRevocationOutbox
 from sealchat.adapters.sql.storage import SqlMessageStore, SqlRoomStore, SqlUserStore
 from sealchat.api.auth import build_auth_router
 from sealchat.api.deps import ApiServices
+from sealchat.api.realtime import RealtimeLimits
 from sealchat.domain.models import User
 from sealchat.identity.keys import SigningKey
 from sealchat.identity.provider import EmbeddedIdentityProvider, build_identity_provider
@@ -45,13 +47,27 @@ def build_socketio_server(settings: Settings) -> socketio.AsyncServer:
     # (``\u00e9`` is 6 characters for 2 bytes; a control byte is 6 for 1), plus the
     # event's framing. Anything bigger is abuse: engine.io closes that one connection.
     transport_cap = 6 * settings.max_envelope_bytes + 16 * 1024
-    return socketio.AsyncServer(
+    return GuardedAsyncServer(
+        auth_deadline=settings.socket_auth_deadline_seconds,
+        max_per_address=settings.max_connections_per_address,
         async_mode="asgi",
         client_manager=BroadcastManager(),
         max_http_buffer_size=transport_cap,
         logger=False,
         engineio_logger=False,
         cors_allowed_origins=None,
+    )
+
+
+def build_realtime_limits(settings: Settings) -> RealtimeLimits:
+    return RealtimeLimits(
+        sync=TokenBucketLimiter(
+            settings.sync_rate_per_second, settings.sync_rate_burst, what="sync requests"
+        ),
+        typing=TokenBucketLimiter(
+            settings.typing_rate_per_second, settings.typing_rate_burst, what="typing notices"
+        ),
+        max_pending_events=settings.socket_max_pending_events,
     )
 
 
@@ -179,6 +195,8 @@ async def runtime(settings: Settings, sio: socketio.AsyncServer) -> AsyncIterato
             max_envelope_bytes=settings.max_envelope_bytes,
             history_page_max=settings.history_page_max,
             sync_page_max=settings.sync_page_max,
+            sync_reply_max_bytes=settings.sync_reply_max_bytes,
+            history_reply_max_bytes=settings.history_reply_max_bytes,
         )
         services = ApiServices(
             verifier=build_verifier(settings, identity),

@@ -11,6 +11,7 @@ import functools
 import logging
 import time
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from typing import Any
 
 import socketio
@@ -23,6 +24,7 @@ from sealchat.domain.models import User
 from sealchat.ports.fanout import room_channel, user_channel
 from sealchat.ports.tokens import VerifiedIdentity
 from sealchat.services import events
+from sealchat.services.rate_limit import TokenBucketLimiter
 
 log = logging.getLogger(__name__)
 
@@ -44,10 +46,28 @@ def _validation_ack(exc: ValidationError) -> Ack:
     return {"ok": False, "error": {"code": "invalid_input", "message": problems}}
 
 
+@dataclass(frozen=True, slots=True)
+class RealtimeLimits:
+    """Per-user buckets for ``sync`` and ``typing``; events handled at once per socket."""
+
+    sync: TokenBucketLimiter
+    typing: TokenBucketLimiter
+    max_pending_events: int = 128
+
+
+# How long a client refused for too many events in progress on its socket should wait.
+BUSY_RETRY_AFTER = 0.1
+
+
 class RealtimeGateway:
-    def __init__(self, sio: socketio.AsyncServer, found: ApiServices) -> None:
+    def __init__(
+        self, sio: socketio.AsyncServer, found: ApiServices, limits: RealtimeLimits
+    ) -> None:
         self._sio = sio
         self._found = found
+        self._limits = limits
+        # sid -> events of that socket being handled now
+        self._pending: dict[str, int] = {}
         # sid -> (user, token expiry, timer that disconnects the socket at expiry)
         self._sessions: dict[str, tuple[User, float, asyncio.TimerHandle]] = {}
         sio.on("connect", self.connect)
@@ -72,6 +92,7 @@ class RealtimeGateway:
                 exc.message, {"code": exc.code, "message": exc.message}
             ) from None
         self._sessions[sid] = (user, identity.expires_at, self._expiry_timer(sid, identity))
+        self._pending[sid] = 0
         await self._sio.enter_room(sid, user_channel(user.id))
         for room_id in room_ids:
             await self._sio.enter_room(sid, room_channel(room_id))
@@ -82,6 +103,7 @@ class RealtimeGateway:
 
     async def disconnect(self, sid: str, reason: Any = None) -> None:
         session = self._sessions.pop(sid, None)
+        self._pending.pop(sid, None)
         if session is None:
             return
         user, _, timer = session
@@ -124,6 +146,15 @@ class RealtimeGateway:
             user, expires_at, _ = session
             if expires_at <= time.time():
                 return error_ack(TokenExpired("access token expired; renew the session"))
+            pending = self._pending.get(sid, 0)
+            if pending >= self._limits.max_pending_events:
+                return error_ack(
+                    RateLimited(
+                        "too many events in progress on this socket; wait for their acks",
+                        retry_after=BUSY_RETRY_AFTER,
+                    )
+                )
+            self._pending[sid] = pending + 1
             try:
                 return await handler(sid, user, schema.model_validate(data))
             except ValidationError as exc:
@@ -133,6 +164,9 @@ class RealtimeGateway:
             except Exception:
                 log.exception("unexpected error handling a socket event")
                 return {"ok": False, "error": {"code": "internal", "message": "internal error"}}
+            finally:
+                if sid in self._pending:  # not after a disconnect
+                    self._pending[sid] -= 1
 
         return run
 
@@ -145,6 +179,7 @@ class RealtimeGateway:
         return {"ok": True, "message": events.message_payload(result.message, envelope)}
 
     async def sync(self, sid: str, user: User, body: SyncRequest) -> Ack:
+        self._limits.sync.check(user.id)
         result = await self._found.messages.sync(user.id, body.cursors)
         return {
             "ok": True,
@@ -154,6 +189,8 @@ class RealtimeGateway:
         }
 
     async def typing(self, sid: str, user: User, body: TypingNotice) -> Ack:
+        # Over the limit the notice is dropped (not relayed) and the ack says rate_limited.
+        self._limits.typing.check(user.id)
         channel = room_channel(body.room_id)
         if channel not in self._sio.rooms(sid):
             await self._found.rooms.require_member(user.id, body.room_id)

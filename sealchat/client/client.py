@@ -26,6 +26,9 @@ from sealchat.client.sealed import OpenedMessage, RoomGrants, Sealer
 from sealchat.client.timeline import Message, Timeline
 
 log = logging.getLogger(__name__)
+
+# How many times one step of the sync loop waits out a rate_limited refusal before failing.
+SYNC_RATE_LIMIT_RETRIES = 5
 EventHandler = Callable[[Any], Awaitable[None] | None]
 
 
@@ -297,7 +300,7 @@ class SealchatClient:
         async with self._sync_lock:
             released = 0
             while True:
-                ack = await self.emit("sync", {"cursors": dict(self.timeline.cursors)})
+                ack = await self._sync_once()
                 this_round = sum(self._accept(message) for message in ack["messages"])
                 released += this_round
                 for room_id, error in ack.get("errors", {}).items():
@@ -307,6 +310,17 @@ class SealchatClient:
                 # Go on while pages remain, or while a gap that opened meanwhile is filling.
                 if not ack["has_more"] and not (self.timeline.has_gap() and this_round):
                     return released
+
+    async def _sync_once(self) -> dict[str, Any]:
+        """One ``sync`` call; a ``rate_limited`` refusal is waited out and tried again."""
+        for _ in range(SYNC_RATE_LIMIT_RETRIES):
+            try:
+                return await self.emit("sync", {"cursors": dict(self.timeline.cursors)})
+            except ClientError as exc:
+                if exc.code != "rate_limited":
+                    raise
+                await asyncio.sleep(min(exc.retry_after or 1.0, 30.0))
+        return await self.emit("sync", {"cursors": dict(self.timeline.cursors)})
 
     # -- socket plumbing -----------------------------------------------------------------
 

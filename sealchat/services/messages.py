@@ -17,6 +17,30 @@ from sealchat.services import events
 from sealchat.services.rate_limit import TokenBucketLimiter
 from sealchat.services.rooms import RoomService
 
+# What a message adds to a reply besides its envelope (ids, seq, timestamps, JSON keys).
+MESSAGE_ALLOWANCE_BYTES = 256
+
+
+def wire_size(message: Message) -> int:
+    """A message's share of a reply's byte budget: its stored envelope plus an allowance.
+
+    Stored envelopes are compact JSON of base64 and ASCII names, so characters are bytes.
+    """
+    return len(message.envelope_json) + MESSAGE_ALLOWANCE_BYTES
+
+
+def _within_bytes(page: list[Message], budget: int, *, newest: bool) -> list[Message]:
+    """The longest run of ``page`` from its oldest (or newest) end within ``budget``;
+    never empty when ``page`` is not."""
+    order = reversed(range(len(page))) if newest else range(len(page))
+    taken = 0
+    for index in order:
+        budget -= wire_size(page[index])
+        if budget < 0 and taken:
+            break
+        taken += 1
+    return page[len(page) - taken :] if newest else page[:taken]
+
 
 @dataclass(frozen=True, slots=True)
 class SyncResult:
@@ -37,6 +61,8 @@ class MessageService:
         max_envelope_bytes: int,
         history_page_max: int,
         sync_page_max: int,
+        sync_reply_max_bytes: int = 1024 * 1024,
+        history_reply_max_bytes: int = 1024 * 1024,
     ) -> None:
         self._messages = messages
         self._rooms = rooms
@@ -45,6 +71,8 @@ class MessageService:
         self._max_envelope_bytes = max_envelope_bytes
         self._history_page_max = history_page_max
         self._sync_page_max = sync_page_max
+        self._sync_reply_max_bytes = sync_reply_max_bytes
+        self._history_reply_max_bytes = history_reply_max_bytes
 
     async def send(
         self,
@@ -106,32 +134,62 @@ class MessageService:
         page = await self._messages.list_messages(
             room_id, before_seq=before_seq, after_seq=after_seq, limit=limit + 1
         )
-        if len(page) <= limit:
-            return page, False
-        return (page[:limit] if after_seq is not None else page[1:]), True
+        more = len(page) > limit
+        if more:
+            page = page[:limit] if after_seq is not None else page[1:]
+        # Paging forward keeps the oldest messages of the page, paging back the newest.
+        kept = _within_bytes(page, self._history_reply_max_bytes, newest=after_seq is None)
+        return kept, more or len(kept) < len(page)
 
     async def sync(self, reader_id: str, cursors: dict[str, int]) -> SyncResult:
-        """Everything after each ``(room, last_seq)`` cursor, in order, per room."""
+        """Everything after each ``(room, last_seq)`` cursor, in order, per room.
+
+        One budget for the whole reply, in messages and in bytes, so a thousand busy
+        rooms (or a few rooms of big envelopes) stay one bounded page; the first message
+        is always taken, so a client makes progress whatever the budget.
+        """
         found: list[Message] = []
         has_more: list[str] = []
         errors: dict[str, SealchatError] = {}
-        # One budget for the whole reply, so a thousand busy rooms stay one page.
-        budget = self._sync_page_max
+        count_left = self._sync_page_max
+        bytes_left = self._sync_reply_max_bytes
+        # Assume the biggest envelope until sizes are seen: one query then loads little
+        # more than the byte budget, however big the room's envelopes are.
+        per_message = self._max_envelope_bytes + MESSAGE_ALLOWANCE_BYTES
+        # One query for the reader's rooms; only cursors outside them are looked at one by one
+        # (to tell not_found from forbidden), so a thousand cursors cost no thousand checks.
+        mine = set(await self._rooms.my_room_ids(reader_id)) if cursors else set()
         for room_id, last_seq in cursors.items():
-            try:
-                await self._rooms.require_member(reader_id, room_id)
-            except SealchatError as exc:
-                errors[room_id] = exc
-                continue
-            if budget == 0:
+            if room_id not in mine:
+                try:
+                    await self._rooms.require_member(reader_id, room_id)
+                except SealchatError as exc:
+                    errors[room_id] = exc
+                    continue
+            if count_left == 0 or bytes_left <= 0:
                 has_more.append(room_id)
                 continue
-            page = await self._messages.list_messages(room_id, after_seq=last_seq, limit=budget + 1)
-            if len(page) > budget:
-                has_more.append(room_id)
-                page = page[:budget]
-            budget -= len(page)
-            found.extend(page)
+            after = last_seq
+            while True:
+                want = min(count_left, max(1, -(-bytes_left // per_message)))
+                page = await self._messages.list_messages(room_id, after_seq=after, limit=want + 1)
+                cut = False
+                for message in page[:want]:
+                    size = wire_size(message)
+                    if size > bytes_left and found:
+                        cut = True
+                        break
+                    found.append(message)
+                    bytes_left -= size
+                    count_left -= 1
+                    after = message.seq
+                if not cut and len(page) <= want:
+                    break  # this room is caught up
+                if cut or count_left == 0 or bytes_left <= 0:
+                    has_more.append(room_id)
+                    break
+                spent = self._sync_reply_max_bytes - bytes_left
+                per_message = max(MESSAGE_ALLOWANCE_BYTES, spent // len(found))
         return SyncResult(messages=found, has_more=has_more, errors=errors)
 
     def _encode_envelope(self, envelope: dict[str, Any]) -> str:

@@ -1,4 +1,4 @@
-"""Per-user token buckets for message sending (per server node, in memory)."""
+"""Per-user token buckets (per server node, in memory): sends, syncs, typing notices."""
 
 from __future__ import annotations
 
@@ -15,11 +15,14 @@ class TokenBucketLimiter:
         burst: int,
         clock: Callable[[], float] = time.monotonic,
         max_tracked: int = 100_000,
+        *,
+        what: str = "messages",
     ) -> None:
         self._rate = rate_per_second
         self._burst = float(burst)
         self._clock = clock
         self._max_tracked = max_tracked
+        self._what = what  # named in the refusal: "too many {what}"
         # user id -> (tokens left, time of last refill)
         self._buckets: dict[str, tuple[float, float]] = {}
 
@@ -32,7 +35,7 @@ class TokenBucketLimiter:
             self._buckets[key] = (tokens, now)
             retry_after = (1.0 - tokens) / self._rate
             raise RateLimited(
-                f"too many messages; retry in {retry_after:.1f} s", retry_after=retry_after
+                f"too many {self._what}; retry in {retry_after:.1f} s", retry_after=retry_after
             )
         if key not in self._buckets and len(self._buckets) >= self._max_tracked:
             self._forget_full_buckets(now)

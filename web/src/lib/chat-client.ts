@@ -162,7 +162,7 @@ export class ChatClient {
   private async syncLoop(): Promise<number> {
     let released = 0;
     for (;;) {
-      const ack = (await this.emit("sync", { cursors: this.timeline.cursorObject() })) as unknown as SyncAck;
+      const ack = await this.syncOnce();
       const before = released;
       released += this.acceptAll(ack.messages);
       for (const [roomId, error] of Object.entries(ack.errors ?? {})) {
@@ -174,6 +174,19 @@ export class ChatClient {
       }
       // Go on while pages remain, or while a gap that opened meanwhile is filling.
       if (ack.has_more.length === 0 && !(this.timeline.hasGap() && released > before)) return released;
+    }
+  }
+
+  /** One `sync` call; a `rate_limited` refusal is waited out (a few times) and tried again. */
+  private async syncOnce(): Promise<SyncAck> {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return (await this.emit("sync", { cursors: this.timeline.cursorObject() })) as unknown as SyncAck;
+      } catch (error) {
+        if (!(error instanceof ApiError) || error.code !== "rate_limited" || attempt >= 5) throw error;
+        const waitMs = Math.min((error.retryAfter ?? 1) * 1000, 30_000);
+        await new Promise((resolve) => setTimeout(resolve, waitMs));
+      }
     }
   }
 
