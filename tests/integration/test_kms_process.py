@@ -15,6 +15,7 @@ import pytest
 from sealchat.client import ClientError, SealchatClient
 from tests.integration.conftest import PASSWORD, unique_name
 from tests.live_server import TEST_ENV, LiveServer, free_port, start_server
+from tests.membership import add_member
 
 
 @pytest.fixture
@@ -55,7 +56,7 @@ async def test_messages_seal_and_open_through_a_separate_key_service(
         await alice.register(unique_name(), PASSWORD)
         await bob.register(unique_name(), PASSWORD)
         room = await alice.create_room("split", visibility="private")
-        await alice.add_member(room["id"], bob.user["username"])  # type: ignore[index]
+        await add_member(alice, bob, room["id"])
         await alice.connect()
         sent = await alice.send_text(room["id"], "across two processes")
         opened = await bob.open(sent)
