@@ -77,9 +77,9 @@ class MemoryStore:
     async def list_public_rooms(self, limit: int) -> list[DirectoryEntry]:
         public = [r for r in self.rooms.values() if r.visibility is Visibility.PUBLIC]
         public.sort(key=lambda r: (r.name.lower(), r.name, r.id))
-        return [
-            DirectoryEntry(r, len(self.members[r.id]), self._owner(r.id)) for r in public
-        ][:limit]
+        return [DirectoryEntry(r, len(self.members[r.id]), self._owner(r.id)) for r in public][
+            :limit
+        ]
 
     async def get_role(self, room_id: str, user_id: str) -> Role | None:
         entry = self.members.get(room_id, {}).get(user_id)
