@@ -170,7 +170,6 @@ async def test_terminal_control_codes_in_messages_are_shown_escaped(
     for raw in ("\x1b", "\x07", "\r", "\u202e", "\x9b", "\x7f"):
         assert raw not in out
     first, second = out.rstrip("\n").split("\n")
-    assert first.endswith(
-        f"{alice_name}: \\x1b]0;pwned\\x07\\x1b[1A\\x1b[2K\\x0d[2026-01-01 00:00] {bob_name}: I agree"
-    )
+    escaped = "\\x1b]0;pwned\\x07\\x1b[1A\\x1b[2K\\x0d"
+    assert first.endswith(f"{alice_name}: {escaped}[2026-01-01 00:00] {bob_name}: I agree")
     assert second == "  | \\u202etxt.exe\\x9b31m\\x7f"
