@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import httpx
 import pytest
 
@@ -74,12 +76,19 @@ async def test_adding_someone_only_invites_them_until_they_accept(
 async def test_an_invitation_can_be_declined_or_taken_back(
     server: LiveServer, new_client: ClientFactory
 ) -> None:
-    eve, bob = await new_client(), await new_client()
+    eve, bob = await new_client(), await new_client(connect=True)
     bob_name = bob.user["username"]  # type: ignore[index]
     room = await eve.create_room("lure", visibility="private")
+    seen: asyncio.Queue[tuple[str, dict[str, object]]] = asyncio.Queue()
+    for event in ("invitation:new", "invitation:closed"):
+        bob.on(event, lambda payload, event=event: seen.put_nowait((event, payload)))
     await eve.invite(room["id"], bob_name)
+    event, payload = await asyncio.wait_for(seen.get(), 10)
+    assert event == "invitation:new" and payload["room"]["id"] == room["id"]  # type: ignore[index]
 
     await bob.decline_invitation(room["id"])
+    closed = await asyncio.wait_for(seen.get(), 10)
+    assert closed == ("invitation:closed", {"room_id": room["id"], "reason": "declined"})
 
     assert await bob.invitations() == []
     with pytest.raises(ClientError) as refused:
