@@ -16,6 +16,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Literal
 
 from sealchat.domain.errors import Conflict, Forbidden, InvalidInput, NotFound, SealchatError
 from sealchat.domain.models import (
@@ -45,7 +46,7 @@ def _utcnow() -> datetime:
 class InviteResult:
     """``status`` is ``invited`` (new), ``already_invited`` or ``already_member``."""
 
-    status: str
+    status: Literal["invited", "already_invited", "already_member"]
     invitation: Invitation | None = None
     member: Member | None = None
 
@@ -159,23 +160,22 @@ class RoomService:
 
     async def accept_invitation(self, actor: User, room_id: str) -> MyRoom:
         """Become a member of a room one was invited to; accepting twice is harmless."""
-        role = await self._rooms.get_role(room_id, actor.id)
         room = await self._rooms.get_room(room_id)
-        if role is None:
-            # Like joining: the first member of a room everyone left becomes its owner.
-            new_role = Role.MEMBER if await self._rooms.list_members(room_id) else Role.OWNER
-        else:
-            new_role = role
-        if not await self._rooms.accept_invitation(room_id, actor.id, new_role):
-            if room is not None and role is not None:
-                return MyRoom(room=room, role=role)
+        if room is None:
             raise NotFound("no invitation to that room")
-        if room is None:  # pragma: no cover - the invitation went with the room
+        role = await self._rooms.get_role(room_id, actor.id)
+        if role is not None:
+            # Accepted from another tab, or joined the public room meanwhile.
+            if await self._rooms.delete_invitation(room_id, actor.id):
+                await self._invitation_closed(actor.id, room_id, "accepted")
+            return MyRoom(room=room, role=role)
+        # Like joining: the first member of a room everyone left becomes its owner.
+        role = Role.MEMBER if await self._rooms.list_members(room_id) else Role.OWNER
+        if not await self._rooms.accept_invitation(room_id, actor.id, role):
             raise NotFound("no invitation to that room")
-        mine = MyRoom(room=room, role=await self._rooms.get_role(room_id, actor.id) or new_role)
+        mine = MyRoom(room=room, role=role)
         await self._invitation_closed(actor.id, room_id, "accepted")
-        if role is None:
-            await self._announce_joined(actor, mine)
+        await self._announce_joined(actor, mine)
         return mine
 
     async def decline_invitation(self, actor: User, room_id: str) -> None:

@@ -237,3 +237,23 @@ async def test_declining_or_cancelling_an_invitation(world) -> None:  # type: ig
     await rooms.invite(ALICE, room.id, "bob")
     await rooms.join(BOB, room.id)
     assert await rooms.invitations(BOB) == []
+
+
+async def test_accepting_for_an_unknown_room_or_without_an_invitation_is_not_found(world) -> None:  # type: ignore[no-untyped-def]
+    _, _, rooms, _ = world
+    with pytest.raises(NotFound):
+        await rooms.accept_invitation(BOB, "no-such-room")
+    secret = (await rooms.create(ALICE, "secret", "private")).room
+    with pytest.raises(NotFound):
+        await rooms.accept_invitation(BOB, secret.id)
+    with pytest.raises(NotFound):
+        await rooms.decline_invitation(BOB, secret.id)
+
+
+async def test_an_invitation_to_a_room_everyone_left_makes_its_owner(world) -> None:  # type: ignore[no-untyped-def]
+    store, _, rooms, _ = world
+    room = (await rooms.create(ALICE, "town", "public")).room
+    await rooms.invite(ALICE, room.id, "bob")
+    await rooms.leave(ALICE, room.id)
+    assert (await rooms.accept_invitation(BOB, room.id)).role is Role.OWNER
+    assert await store.get_role(room.id, BOB.id) is Role.OWNER
