@@ -283,6 +283,17 @@ async def interactive(url: str, username: str, password: str, room: str) -> None
         where = await describe(client, target)
         typer.echo(f"* {where}: messages are sealed end to end. /quit to leave.")
 
+        async def show_membership(payload: dict[str, Any], what: str) -> None:
+            # Who can read what is typed here changes: say so on the spot.
+            if payload.get("room_id") != target["id"]:
+                return
+            user = payload.get("user") or {}
+            who = user.get("username") or await names.of(str(payload.get("user_id")))
+            typer.echo(f"* {terminal_safe(who)} {what}")
+
+        client.on("member:joined", lambda payload: show_membership(payload, "joined the room"))
+        client.on("member:left", lambda payload: show_membership(payload, "left the room"))
+
         async def show_incoming() -> None:
             while True:
                 message = await client.next_message(timeout=None)

@@ -93,11 +93,16 @@ async def test_interactive_chat_sends_lines_and_shows_incoming(
     )
     assert process.stdin is not None and process.stdout is not None
     banner = await asyncio.wait_for(process.stdout.readline(), 30)
-    assert b"sealed" in banner
+    assert b"sealed" in banner and f"owner: {alice.user['username']}".encode() in banner  # type: ignore[index]
     process.stdin.write(b"hi from the terminal\n")
     await process.stdin.drain()
     shown = await asyncio.wait_for(process.stdout.readline(), 30)
     assert shown.decode().rstrip().endswith("hi terminal, this is alice")
+    # Someone new can read along from now on: the terminal says so.
+    carol = await new_client()
+    await carol.join(room["id"])
+    joined = await asyncio.wait_for(process.stdout.readline(), 30)
+    assert joined.decode().rstrip() == f"* {carol.user['username']} joined the room"  # type: ignore[index]
     process.stdin.write(b"/quit\n")
     await process.stdin.drain()
     assert await asyncio.wait_for(process.wait(), 30) == 0
