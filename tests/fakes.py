@@ -9,6 +9,7 @@ from typing import Any
 from sealchat.domain.models import (
     AppendResult,
     DirectoryEntry,
+    Invitation,
     Member,
     Message,
     MyRoom,
@@ -29,6 +30,8 @@ class MemoryStore:
         self.dm_keys: dict[str, str] = {}
         self.members: dict[str, dict[str, tuple[Role, datetime]]] = {}
         self.messages: dict[str, list[Message]] = {}
+        # (room_id, invitee_id) -> (inviter_id, created_at)
+        self.invitations: dict[tuple[str, str], tuple[str, datetime]] = {}
 
     # UserStore
     async def upsert_user(self, user: User) -> None:
@@ -73,9 +76,10 @@ class MemoryStore:
 
     async def list_public_rooms(self, limit: int) -> list[DirectoryEntry]:
         public = [r for r in self.rooms.values() if r.visibility is Visibility.PUBLIC]
-        return [
-            DirectoryEntry(r, len(self.members[r.id])) for r in sorted(public, key=lambda r: r.name)
-        ][:limit]
+        public.sort(key=lambda r: (r.name.lower(), r.name, r.id))
+        return [DirectoryEntry(r, len(self.members[r.id]), self._owner(r.id)) for r in public][
+            :limit
+        ]
 
     async def get_role(self, room_id: str, user_id: str) -> Role | None:
         entry = self.members.get(room_id, {}).get(user_id)
@@ -97,6 +101,50 @@ class MemoryStore:
     async def list_members(self, room_id: str) -> list[Member]:
         entries = sorted(self.members[room_id].items(), key=lambda kv: kv[1][1])
         return [Member(self.users[uid], role, joined) for uid, (role, joined) in entries]
+
+    def _owner(self, room_id: str) -> User | None:
+        owners = [m for m in self.members[room_id].items() if m[1][0] is Role.OWNER]
+        owners.sort(key=lambda kv: kv[1][1])
+        return self.users[owners[0][0]] if owners else None
+
+    async def create_invitation(
+        self, room_id: str, invitee_id: str, inviter_id: str, created_at: datetime
+    ) -> bool:
+        if (room_id, invitee_id) in self.invitations:
+            return False
+        self.invitations[(room_id, invitee_id)] = (inviter_id, created_at)
+        return True
+
+    async def get_invitation(self, room_id: str, invitee_id: str) -> Invitation | None:
+        entry = self.invitations.get((room_id, invitee_id))
+        if entry is None:
+            return None
+        inviter_id, created_at = entry
+        return Invitation(
+            room=self.rooms[room_id],
+            invitee=self.users[invitee_id],
+            inviter=self.users[inviter_id],
+            created_at=created_at,
+            owner=self._owner(room_id),
+            member_count=len(self.members[room_id]),
+        )
+
+    async def list_invitations(self, invitee_id: str) -> list[Invitation]:
+        found = [
+            await self.get_invitation(room_id, uid)
+            for room_id, uid in self.invitations
+            if uid == invitee_id
+        ]
+        return sorted((i for i in found if i is not None), key=lambda i: i.created_at)
+
+    async def delete_invitation(self, room_id: str, invitee_id: str) -> bool:
+        return self.invitations.pop((room_id, invitee_id), None) is not None
+
+    async def accept_invitation(self, room_id: str, invitee_id: str, role: Role) -> bool:
+        if not await self.delete_invitation(room_id, invitee_id):
+            return False
+        await self.add_member(room_id, invitee_id, role)
+        return True
 
     # MessageStore
     async def append_message(self, new: NewMessage) -> AppendResult | None:

@@ -1,4 +1,4 @@
-"""HTTP routes for rooms, membership, direct rooms and history."""
+"""HTTP routes for rooms, membership, invitations, direct rooms and history."""
 
 from __future__ import annotations
 
@@ -6,9 +6,10 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Response
 
-from sealchat.api.deps import CurrentUser, Services
+from sealchat.api.deps import ApiServices, CurrentUser, Services
 from sealchat.api.schemas import AddMember, CreateRoom, OpenDirect
 from sealchat.services import events
+from sealchat.services.rooms import InviteResult
 
 router = APIRouter(prefix="/api", tags=["rooms"])
 
@@ -56,12 +57,46 @@ async def list_members(room_id: str, user: CurrentUser, found: Services) -> dict
     return {"members": [events.member_payload(m, online(m.user.id)) for m in members]}
 
 
+@router.post("/rooms/{room_id}/invitations", status_code=201)
+async def invite(
+    room_id: str, body: AddMember, user: CurrentUser, found: Services, response: Response
+) -> dict[str, Any]:
+    result = await found.rooms.invite(user, room_id, body.username)
+    return _invite_reply(result, found, response)
+
+
+# Adding a member is inviting them: nobody joins a room without accepting.
 @router.post("/rooms/{room_id}/members", status_code=201)
 async def add_member(
-    room_id: str, body: AddMember, user: CurrentUser, found: Services
+    room_id: str, body: AddMember, user: CurrentUser, found: Services, response: Response
 ) -> dict[str, Any]:
-    member = await found.rooms.add_member(user, room_id, body.username)
-    return {"member": events.member_payload(member, found.presence.is_online(member.user.id))}
+    result = await found.rooms.invite(user, room_id, body.username)
+    return _invite_reply(result, found, response)
+
+
+@router.delete("/rooms/{room_id}/invitations/{user_id}", status_code=204)
+async def cancel_invitation(
+    room_id: str, user_id: str, user: CurrentUser, found: Services
+) -> Response:
+    await found.rooms.cancel_invitation(user, room_id, user_id)
+    return Response(status_code=204)
+
+
+@router.get("/invitations")
+async def my_invitations(user: CurrentUser, found: Services) -> dict[str, Any]:
+    pending = await found.rooms.invitations(user)
+    return {"invitations": [events.invitation_payload(i) for i in pending]}
+
+
+@router.post("/invitations/{room_id}/accept")
+async def accept_invitation(room_id: str, user: CurrentUser, found: Services) -> dict[str, Any]:
+    return {"room": events.my_room_payload(await found.rooms.accept_invitation(user, room_id))}
+
+
+@router.post("/invitations/{room_id}/decline", status_code=204)
+async def decline_invitation(room_id: str, user: CurrentUser, found: Services) -> Response:
+    await found.rooms.decline_invitation(user, room_id)
+    return Response(status_code=204)
 
 
 @router.delete("/rooms/{room_id}/members/{user_id}", status_code=204)
@@ -73,6 +108,18 @@ async def remove_member(room_id: str, user_id: str, user: CurrentUser, found: Se
 @router.post("/dms")
 async def open_direct(body: OpenDirect, user: CurrentUser, found: Services) -> dict[str, Any]:
     return {"room": events.my_room_payload(await found.rooms.open_direct(user, body.username))}
+
+
+def _invite_reply(result: InviteResult, found: ApiServices, response: Response) -> dict[str, Any]:
+    if result.status != "invited":
+        response.status_code = 200
+    reply: dict[str, Any] = {"status": result.status, "invitation": None, "member": None}
+    if result.invitation is not None:
+        reply["invitation"] = events.invitation_payload(result.invitation)
+    if result.member is not None:
+        online = found.presence.is_online(result.member.user.id)
+        reply["member"] = events.member_payload(result.member, online)
+    return reply
 
 
 @router.get("/rooms/{room_id}/messages")

@@ -124,9 +124,30 @@ class SealchatClient:
     async def members(self, room_id: str) -> list[dict[str, Any]]:
         return (await self.api.get(f"/api/rooms/{room_id}/members"))["members"]  # type: ignore[no-any-return]
 
-    async def add_member(self, room_id: str, username: str) -> dict[str, Any]:
+    async def invite(self, room_id: str, username: str) -> dict[str, Any]:
+        """Invite ``username`` to a room (owners only); they join by accepting.
+
+        Returns ``{status, invitation, member}``: ``status`` is ``invited``,
+        ``already_invited`` (``invitation`` set) or ``already_member`` (``member`` set).
+        """
         body = {"username": username}
-        return (await self.api.post(f"/api/rooms/{room_id}/members", body))["member"]  # type: ignore[no-any-return]
+        return await self.api.post(f"/api/rooms/{room_id}/invitations", body)  # type: ignore[no-any-return]
+
+    async def cancel_invitation(self, room_id: str, user_id: str) -> None:
+        """Take back an invitation not yet accepted (owners only)."""
+        await self.api.delete(f"/api/rooms/{room_id}/invitations/{user_id}")
+
+    async def invitations(self) -> list[dict[str, Any]]:
+        """My pending invitations: each names the ``room`` (with its ``owner`` and
+        ``member_count``), the ``inviter`` and when."""
+        return (await self.api.get("/api/invitations"))["invitations"]  # type: ignore[no-any-return]
+
+    async def accept_invitation(self, room_id: str) -> dict[str, Any]:
+        """Accept an invitation: become a member; returns the room as ``rooms()`` does."""
+        return self._track((await self.api.post(f"/api/invitations/{room_id}/accept"))["room"])
+
+    async def decline_invitation(self, room_id: str) -> None:
+        await self.api.post(f"/api/invitations/{room_id}/decline")
 
     async def remove_member(self, room_id: str, user_id: str) -> None:
         await self.api.delete(f"/api/rooms/{room_id}/members/{user_id}")

@@ -49,6 +49,8 @@ class MyRoom:
 class DirectoryEntry:
     room: Room
     member_count: int
+    # The longest-standing owner, so a name alone cannot mislead (None if nobody owns it).
+    owner: User | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,6 +58,22 @@ class Member:
     user: User
     role: Role
     joined_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Invitation:
+    """A pending invitation: ``invitee`` becomes a member of ``room`` only by accepting.
+
+    ``owner`` and ``member_count`` describe the room as it is now, so the invitee can
+    tell two rooms of the same name apart before accepting.
+    """
+
+    room: Room
+    invitee: User
+    inviter: User
+    created_at: datetime
+    owner: User | None = None
+    member_count: int = 0
 
 
 @dataclass(frozen=True, slots=True)

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Protocol
 
 from sealchat.domain.models import (
     AppendResult,
     DirectoryEntry,
+    Invitation,
     Member,
     Message,
     MyRoom,
@@ -56,6 +58,26 @@ class RoomStore(Protocol):
 
     async def list_members(self, room_id: str) -> list[Member]:
         """Members ordered by the time they joined."""
+
+    async def create_invitation(
+        self, room_id: str, invitee_id: str, inviter_id: str, created_at: datetime
+    ) -> bool:
+        """Invite a user to a room; False when already invited (nothing changes)."""
+
+    async def get_invitation(self, room_id: str, invitee_id: str) -> Invitation | None: ...
+
+    async def list_invitations(self, invitee_id: str) -> list[Invitation]:
+        """The user's pending invitations, oldest first."""
+
+    async def delete_invitation(self, room_id: str, invitee_id: str) -> bool:
+        """Drop an invitation (declined, or made moot); False when there was none."""
+
+    async def accept_invitation(self, room_id: str, invitee_id: str, role: Role) -> bool:
+        """Drop the invitation and make the invitee a member, atomically.
+
+        False (nothing changes) when there was no invitation. Already being a member
+        is not an error: the invitation is dropped and the membership kept as it is.
+        """
 
 
 class MessageStore(Protocol):

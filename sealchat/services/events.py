@@ -5,13 +5,23 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from sealchat.domain.models import DirectoryEntry, Member, Message, MyRoom, Room, User
+from sealchat.domain.models import (
+    DirectoryEntry,
+    Invitation,
+    Member,
+    Message,
+    MyRoom,
+    Room,
+    User,
+)
 
 MESSAGE_NEW = "message:new"
 ROOM_JOINED = "room:joined"
 ROOM_LEFT = "room:left"
 MEMBER_JOINED = "member:joined"
 MEMBER_LEFT = "member:left"
+INVITATION_NEW = "invitation:new"
+INVITATION_CLOSED = "invitation:closed"
 PRESENCE = "presence"
 TYPING = "typing"
 SESSION_EXPIRED = "session:expired"
@@ -36,8 +46,34 @@ def my_room_payload(my_room: MyRoom) -> dict[str, Any]:
     return {**room_payload(my_room.room), "role": my_room.role.value}
 
 
+def optional_user_payload(user: User | None) -> dict[str, Any] | None:
+    return None if user is None else user_payload(user)
+
+
 def directory_payload(entry: DirectoryEntry) -> dict[str, Any]:
-    return {**room_payload(entry.room), "member_count": entry.member_count}
+    return {
+        **room_payload(entry.room),
+        "member_count": entry.member_count,
+        "owner": optional_user_payload(entry.owner),
+    }
+
+
+def invitation_payload(invitation: Invitation) -> dict[str, Any]:
+    """What an invitee sees before accepting: who asks, and which room exactly.
+
+    The room's ``last_seq`` is left out: a private room's activity is for its members.
+    """
+    room = {k: v for k, v in room_payload(invitation.room).items() if k != "last_seq"}
+    return {
+        "room": {
+            **room,
+            "owner": optional_user_payload(invitation.owner),
+            "member_count": invitation.member_count,
+        },
+        "inviter": user_payload(invitation.inviter),
+        "invitee": user_payload(invitation.invitee),
+        "created_at": invitation.created_at.isoformat(),
+    }
 
 
 def member_payload(member: Member, online: bool) -> dict[str, Any]:

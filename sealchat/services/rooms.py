@@ -1,7 +1,12 @@
-"""Rooms and membership: create, join, leave, add and remove members, direct rooms.
+"""Rooms and membership: create, join, leave, invite and remove members, direct rooms.
 
 Every operation is authorized here. A private or direct room is invisible to
 non-members (``not_found``), so room ids cannot be probed.
+
+Nobody is put into a room without consent: adding someone creates an invitation,
+and only the invitee's accepting it makes them a member (as in Matrix). Otherwise
+anyone could drop a person into a room named like one they trust and read what
+they send there.
 """
 
 from __future__ import annotations
@@ -9,10 +14,21 @@ from __future__ import annotations
 import logging
 import uuid
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Literal
 
-from sealchat.domain.errors import Forbidden, InvalidInput, NotFound, SealchatError
-from sealchat.domain.models import DirectoryEntry, Member, MyRoom, Role, Room, User, Visibility
+from sealchat.domain.errors import Conflict, Forbidden, InvalidInput, NotFound, SealchatError
+from sealchat.domain.models import (
+    DirectoryEntry,
+    Invitation,
+    Member,
+    MyRoom,
+    Role,
+    Room,
+    User,
+    Visibility,
+)
 from sealchat.domain.rules import direct_room_key, normalize_room_name, normalize_username
 from sealchat.ports.fanout import Fanout, room_channel, user_channel
 from sealchat.ports.key_access import KeyAccessRevoker
@@ -24,6 +40,15 @@ log = logging.getLogger(__name__)
 
 def _utcnow() -> datetime:
     return datetime.now(UTC)
+
+
+@dataclass(frozen=True, slots=True)
+class InviteResult:
+    """``status`` is ``invited`` (new), ``already_invited`` or ``already_member``."""
+
+    status: Literal["invited", "already_invited", "already_member"]
+    invitation: Invitation | None = None
+    member: Member | None = None
 
 
 class RoomService:
@@ -105,16 +130,65 @@ class RoomService:
         role = Role.MEMBER if await self._rooms.list_members(room_id) else Role.OWNER
         if await self._rooms.add_member(room_id, actor.id, role):
             await self._announce_joined(actor, MyRoom(room=room, role=role))
+        if await self._rooms.delete_invitation(room_id, actor.id):
+            await self._invitation_closed(actor.id, room_id, "joined")
         return MyRoom(room=room, role=role)
 
-    async def add_member(self, actor: User, room_id: str, username: str) -> Member:
-        room = await self._require_owner(actor, room_id)
+    async def invite(self, actor: User, room_id: str, username: str) -> InviteResult:
+        """Invite a user (the owner's way to add a member); idempotent."""
+        await self._require_owner(actor, room_id)
         target = await self._users.get_user_by_username(normalize_username(username))
         if target is None:
             raise NotFound("no such user")
-        if await self._rooms.add_member(room_id, target.id, Role.MEMBER):
-            await self._announce_joined(target, MyRoom(room=room, role=Role.MEMBER))
-        return await self._member(room_id, target.id)
+        if await self._rooms.get_role(room_id, target.id) is not None:
+            return InviteResult("already_member", member=await self._member(room_id, target.id))
+        created = await self._rooms.create_invitation(room_id, target.id, actor.id, self._clock())
+        invitation = await self._rooms.get_invitation(room_id, target.id)
+        if invitation is None:  # accepted or declined in between
+            raise Conflict("the invitation changed concurrently; try again")
+        if not created:
+            return InviteResult("already_invited", invitation=invitation)
+        await self._fanout.publish(
+            events.INVITATION_NEW,
+            events.invitation_payload(invitation),
+            [user_channel(target.id)],
+        )
+        return InviteResult("invited", invitation=invitation)
+
+    async def invitations(self, actor: User) -> list[Invitation]:
+        return await self._rooms.list_invitations(actor.id)
+
+    async def accept_invitation(self, actor: User, room_id: str) -> MyRoom:
+        """Become a member of a room one was invited to; accepting twice is harmless."""
+        room = await self._rooms.get_room(room_id)
+        if room is None:
+            raise NotFound("no invitation to that room")
+        role = await self._rooms.get_role(room_id, actor.id)
+        if role is not None:
+            # Accepted from another tab, or joined the public room meanwhile.
+            if await self._rooms.delete_invitation(room_id, actor.id):
+                await self._invitation_closed(actor.id, room_id, "accepted")
+            return MyRoom(room=room, role=role)
+        # Like joining: the first member of a room everyone left becomes its owner.
+        role = Role.MEMBER if await self._rooms.list_members(room_id) else Role.OWNER
+        if not await self._rooms.accept_invitation(room_id, actor.id, role):
+            raise NotFound("no invitation to that room")
+        mine = MyRoom(room=room, role=role)
+        await self._invitation_closed(actor.id, room_id, "accepted")
+        await self._announce_joined(actor, mine)
+        return mine
+
+    async def decline_invitation(self, actor: User, room_id: str) -> None:
+        if not await self._rooms.delete_invitation(room_id, actor.id):
+            raise NotFound("no invitation to that room")
+        await self._invitation_closed(actor.id, room_id, "declined")
+
+    async def cancel_invitation(self, actor: User, room_id: str, user_id: str) -> None:
+        """An owner takes back an invitation that has not been accepted yet."""
+        await self._require_owner(actor, room_id)
+        if not await self._rooms.delete_invitation(room_id, user_id):
+            raise NotFound("that user has no pending invitation to this room")
+        await self._invitation_closed(user_id, room_id, "cancelled")
 
     async def remove_member(self, actor: User, room_id: str, user_id: str) -> None:
         if user_id == actor.id:
@@ -188,6 +262,13 @@ class RoomService:
         except SealchatError as exc:
             # The membership change stands; the leaver's grants still expire on their own.
             log.warning("could not revoke key access for a room: %s", exc.message)
+
+    async def _invitation_closed(self, invitee_id: str, room_id: str, reason: str) -> None:
+        await self._fanout.publish(
+            events.INVITATION_CLOSED,
+            {"room_id": room_id, "reason": reason},
+            [user_channel(invitee_id)],
+        )
 
     async def _announce_joined(
         self, user: User, my_room: MyRoom, *, announce_to_room: bool = True

@@ -108,12 +108,28 @@ class ChatPage:
         await expect(dialog).to_be_hidden()
         await expect(self.page.get_by_role("heading", name=name, level=1)).to_be_visible()
 
-    async def add_member(self, username: str) -> None:
-        await self.page.get_by_role("button", name="Add member").click()
+    async def invite(self, username: str) -> None:
+        """Invite someone to the open room (the owner's way to add a member)."""
+        await self.page.get_by_role("button", name="Invite member").click()
         dialog = self.page.get_by_role("dialog")
         await dialog.get_by_label("Username").fill(username)
-        await dialog.get_by_role("button", name="Add member").click()
+        await dialog.get_by_role("button", name="Send invitation").click()
+        await expect(dialog.get_by_role("status")).to_contain_text(
+            re.compile("Invitation sent|already")
+        )
+        await dialog.get_by_role("button", name="Done").click()
         await expect(dialog).to_be_hidden()
+
+    def invitation(self, room: str) -> Locator:
+        return self.sidebar.get_by_role("listitem", name=f"Invitation to {room}")
+
+    async def accept_invitation(self, room: str) -> None:
+        """Accept the invitation to ``room``; the room opens."""
+        await (
+            self.invitation(room).get_by_role("button", name=f"Accept invitation to {room}").click()
+        )
+        await expect(self.invitation(room)).to_have_count(0)
+        await expect(self.page.get_by_role("heading", name=room, level=1)).to_be_visible()
 
     async def open_room(self, name: str) -> None:
         await self.sidebar.get_by_role("button", name=re.compile(f"^{re.escape(name)}")).click()
@@ -139,14 +155,15 @@ async def two_people_in_a_room(
     browser: object, url: str, room_prefix: str, *, private: bool = True
 ) -> tuple[ChatPage, ChatPage, str]:
     """Alice and Bob sign up in browser contexts of their own; Alice creates a room and
-    adds Bob. Returns (alice, bob, room name)."""
+    invites Bob, who accepts. Returns (alice, bob, room name)."""
     alice = await ChatPage.open(browser, url)
     bob = await ChatPage.open(browser, url)
     await alice.sign_up(unique_name("alice"))
     await bob.sign_up(unique_name("bob"))
     room = unique_name(room_prefix)
     await alice.create_room(room, private=private)
-    await alice.add_member(bob.username)
+    await alice.invite(bob.username)
+    await bob.accept_invitation(room)
     return alice, bob, room
 
 
@@ -154,12 +171,21 @@ async def page_with_python_member(
     browser: object, url: str, python: SealchatClient, room_prefix: str
 ) -> tuple[ChatPage, str]:
     """Alice signs up in the browser and creates a private room; ``python`` (a signed-up
-    SealchatClient) is added to it and connected. Returns (alice, room id)."""
+    SealchatClient) is invited, accepts and connects. Returns (alice, room id)."""
     alice = await ChatPage.open(browser, url)
     await alice.sign_up(unique_name("alice"))
     room = unique_name(room_prefix)
     await alice.create_room(room, private=True)
-    await alice.add_member(python.user["username"])  # type: ignore[index]
-    room_id = next(r["id"] for r in await python.rooms() if r["name"] == room)
+    await alice.invite(python.user["username"])  # type: ignore[index]
+    room_id = await accept_invitation_to(python, room)
     await python.connect()
     return alice, room_id
+
+
+async def accept_invitation_to(client: SealchatClient, room_name: str) -> str:
+    """A Python member accepts its invitation to the room of that name; returns its id."""
+    room_id: str = next(
+        i["room"]["id"] for i in await client.invitations() if i["room"]["name"] == room_name
+    )
+    await client.accept_invitation(room_id)
+    return room_id

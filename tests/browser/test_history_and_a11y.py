@@ -8,7 +8,7 @@ from typing import Any
 from playwright.async_api import Page, expect
 
 from sealchat.client import SealchatClient
-from tests.browser.chat_page import PASSWORD, ChatPage, unique_name
+from tests.browser.chat_page import PASSWORD, ChatPage, accept_invitation_to, unique_name
 from tests.browser.conftest import ROOT, missing
 from tests.live_server import LiveServer
 
@@ -23,8 +23,8 @@ async def test_older_pages_load_when_scrolling_up(browser: object, server: LiveS
     texts = [f"archived message {i:03d}" for i in range(1, 131)]
     async with SealchatClient(server.url) as dave:
         await dave.register(unique_name("dave"), PASSWORD)
-        await alice.add_member(dave.user["username"])  # type: ignore[index]
-        room_id = next(r["id"] for r in await dave.rooms() if r["name"] == room)
+        await alice.invite(dave.user["username"])  # type: ignore[index]
+        room_id = await accept_invitation_to(dave, room)
         await dave.connect()
         for text in texts:
             await dave.send_text(room_id, text)

@@ -1,4 +1,5 @@
-"""Rooms in the browser: the public directory, direct messages, unread counts, leaving."""
+"""Rooms in the browser: the public directory, direct messages, unread counts, leaving,
+invitations."""
 
 from __future__ import annotations
 
@@ -52,3 +53,41 @@ async def test_directory_direct_messages_unread_and_leave(
     await alice.open_room(square)
     await expect(members.get_by_text(bob.username, exact=True)).to_have_count(0)
     assert alice.problems == [] and bob.problems == []
+
+
+async def test_an_invitation_is_accepted_or_declined_and_says_whose_room_it_is(
+    browser: object, server: LiveServer
+) -> None:
+    eve = await ChatPage.open(browser, server.url)
+    bob = await ChatPage.open(browser, server.url)
+    await eve.sign_up(unique_name("eve"))
+    await bob.sign_up(unique_name("bob"))
+    ops, lure = unique_name("OPS"), unique_name("lure")
+    await eve.create_room(lure)
+    await eve.invite(bob.username)
+    await eve.create_room(ops)
+    await eve.invite(bob.username)
+
+    # Bob sees who invites him to which room, and is in neither until he accepts.
+    invitation = bob.invitation(ops)
+    await expect(invitation).to_contain_text(f"private room · owner {eve.username} · 1 member")
+    await expect(invitation).to_contain_text(f"invited by {eve.username}")
+    await expect(bob.sidebar.get_by_role("button", name=ops, exact=True)).to_have_count(0)
+    members = eve.page.get_by_role("complementary", name="Members")
+    await expect(members.get_by_text(bob.username, exact=True)).to_have_count(0)
+
+    await bob.invitation(lure).get_by_role("button", name=f"Decline invitation to {lure}").click()
+    await expect(bob.invitation(lure)).to_have_count(0)
+    await bob.accept_invitation(ops)
+
+    await expect(bob.page.get_by_test_id("room-owner")).to_have_text(
+        f"owner {eve.username} · 2 members"
+    )
+    await expect(members.get_by_text(bob.username, exact=True)).to_be_visible()
+    await bob.send("accepted, hello")
+    await expect(eve.message("accepted, hello")).to_be_visible()
+    await expect(bob.sidebar.get_by_role("button", name=lure, exact=True)).to_have_count(0)
+    await bob.page.reload()
+    await expect(bob.sidebar.get_by_role("button", name=ops, exact=True)).to_be_visible()
+    await expect(bob.sidebar.get_by_role("listitem", name=f"Invitation to {lure}")).to_have_count(0)
+    assert eve.problems == [] and bob.problems == []

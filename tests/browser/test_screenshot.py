@@ -36,10 +36,13 @@ async def test_screenshot_of_a_conversation(
     alice, bob, carol = people["alice"], people["bob"], people["carol"]
 
     await carol.create_room("random", private=False)
-    await carol.add_member("alice")
+    await carol.invite("alice")
+    await alice.accept_invitation("random")
     await alice.create_room("launch-planning", private=False)
-    await alice.add_member("bob")
-    await alice.add_member("carol")
+    await alice.invite("bob")
+    await alice.invite("carol")
+    await bob.accept_invitation("launch-planning")
+    await carol.accept_invitation("launch-planning")
     for person in (bob, carol):
         await person.open_room("launch-planning")
 

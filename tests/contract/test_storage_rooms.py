@@ -273,3 +273,79 @@ async def test_list_members_in_join_order_with_usernames(
     assert [m.role for m in members] == [Role.OWNER] + [Role.MEMBER] * 3
     assert [m.joined_at for m in members] == sorted(m.joined_at for m in members)
     assert await rooms.list_members(str(uuid4())) == []
+
+
+# invitations
+
+
+async def test_an_invitation_is_stored_once_and_lists_with_the_room_owner(
+    rooms: SqlRoomStore, make_user: UserFactory, make_room: RoomFactory
+) -> None:
+    eve, bob, carol = await make_user(), await make_user(), await make_user()
+    ops = await make_room(eve, "OPS", Visibility.PRIVATE)
+    await rooms.add_member(ops.id, carol.id, Role.MEMBER)
+    at = datetime.now(UTC)
+
+    assert await rooms.create_invitation(ops.id, bob.id, eve.id, at) is True
+    assert await rooms.create_invitation(ops.id, bob.id, carol.id, at) is False
+
+    invitation = await rooms.get_invitation(ops.id, bob.id)
+    assert invitation is not None
+    assert invitation.room == ops
+    assert (invitation.invitee, invitation.inviter, invitation.owner) == (bob, eve, eve)
+    assert invitation.member_count == 2
+    assert invitation.created_at == at
+    assert await rooms.list_invitations(bob.id) == [invitation]
+    assert await rooms.list_invitations(eve.id) == []
+    assert await rooms.get_role(ops.id, bob.id) is None
+    assert await rooms.get_invitation(ops.id, carol.id) is None
+
+
+async def test_accepting_an_invitation_makes_a_member_once(
+    rooms: SqlRoomStore, make_user: UserFactory, make_room: RoomFactory
+) -> None:
+    alice, bob = await make_user(), await make_user()
+    room = await make_room(alice, "team", Visibility.PRIVATE)
+    await rooms.create_invitation(room.id, bob.id, alice.id, datetime.now(UTC))
+
+    accepted = await asyncio.gather(
+        *(rooms.accept_invitation(room.id, bob.id, Role.MEMBER) for _ in range(3))
+    )
+
+    assert sorted(accepted) == [False, False, True]
+    assert await rooms.get_role(room.id, bob.id) is Role.MEMBER
+    assert await rooms.list_invitations(bob.id) == []
+    assert await rooms.accept_invitation(room.id, alice.id, Role.MEMBER) is False
+
+
+async def test_declining_an_invitation_and_invitations_going_with_their_room(
+    rooms: SqlRoomStore, make_user: UserFactory, make_room: RoomFactory
+) -> None:
+    alice, bob = await make_user(), await make_user()
+    room = await make_room(alice)
+    await rooms.create_invitation(room.id, bob.id, alice.id, datetime.now(UTC))
+
+    assert await rooms.delete_invitation(room.id, bob.id) is True
+    assert await rooms.delete_invitation(room.id, bob.id) is False
+    assert await rooms.accept_invitation(room.id, bob.id, Role.MEMBER) is False
+    assert await rooms.get_role(room.id, bob.id) is None
+    with pytest.raises(NotFound):
+        await rooms.create_invitation(room.id, str(uuid4()), alice.id, datetime.now(UTC))
+
+
+async def test_directory_names_each_room_owner_and_sorts_names_ignoring_case(
+    rooms: SqlRoomStore, make_user: UserFactory, make_room: RoomFactory
+) -> None:
+    alice, bob = await make_user(), await make_user()
+    bravo = await make_room(bob, "Bravo")
+    charlie = await make_room(alice, "charlie")
+    alpha = await make_room(alice, "alpha")
+    await rooms.remove_member(alpha.id, alice.id)
+
+    directory = await rooms.list_public_rooms(limit=10)
+
+    assert [(e.room.id, e.owner) for e in directory] == [
+        (alpha.id, None),
+        (bravo.id, bob),
+        (charlie.id, alice),
+    ]

@@ -9,6 +9,7 @@ from tests.envelopes import opaque_envelope
 from tests.integration.conftest import ClientFactory
 from tests.integration.raw_socket import RawSocket
 from tests.live_server import LiveServer
+from tests.membership import add_member
 
 ENVELOPE = opaque_envelope("secret")
 
@@ -17,7 +18,7 @@ ENVELOPE = opaque_envelope("secret")
 async def private_room(new_client: ClientFactory) -> dict[str, object]:
     owner, member = await new_client(), await new_client()
     room = await owner.create_room("private-plans", visibility="private")
-    await owner.add_member(room["id"], member.user["username"])  # type: ignore[index]
+    await add_member(owner, member, room["id"])
     await owner.connect()
     await owner.send(room["id"], ENVELOPE)
     return {"room": room, "owner": owner, "member": member}
@@ -36,6 +37,10 @@ async def test_outsider_is_refused_on_every_http_route(
         ("GET", f"/api/rooms/{room_id}/members", None),
         ("POST", f"/api/rooms/{room_id}/members", {"username": outsider.user["username"]}),  # type: ignore[index]
         ("DELETE", f"/api/rooms/{room_id}/members/{owner_id}", None),
+        ("POST", f"/api/rooms/{room_id}/invitations", {"username": outsider.user["username"]}),  # type: ignore[index]
+        ("DELETE", f"/api/rooms/{room_id}/invitations/{owner_id}", None),
+        ("POST", f"/api/invitations/{room_id}/accept", None),
+        ("POST", f"/api/invitations/{room_id}/decline", None),
         ("POST", f"/api/rooms/{room_id}/join", None),
         ("POST", f"/api/rooms/{room_id}/leave", None),
     ]
@@ -86,7 +91,7 @@ async def test_members_only_operations_and_owner_rules(
     assert len(await member.history(room_id)) == 1  # type: ignore[attr-defined]
     stranger = await new_client()
     with pytest.raises(Exception) as refused:
-        await member.add_member(room_id, stranger.user["username"])  # type: ignore[attr-defined,index]
+        await member.invite(room_id, stranger.user["username"])  # type: ignore[attr-defined,index]
     assert refused.value.code == "forbidden"  # type: ignore[attr-defined]
     with pytest.raises(Exception) as refused:
         await member.remove_member(room_id, owner.user["id"])  # type: ignore[attr-defined]
@@ -123,7 +128,7 @@ async def test_removed_member_stops_receiving_and_cannot_send(
     room = await owner.create_room("shrinking", visibility="private")
     sock = RawSocket()
     await sock.connect(server.url, member.api.access_token or "")
-    await owner.add_member(room["id"], member.user["username"])  # type: ignore[index]
+    await add_member(owner, member, room["id"])
     joined = await sock.wait_for("room:joined")
     assert joined[0]["id"] == room["id"]
     await owner.send(room["id"], ENVELOPE)

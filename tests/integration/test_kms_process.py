@@ -21,6 +21,7 @@ import pytest
 from sealchat.client import ClientError, SealchatClient
 from tests.integration.conftest import PASSWORD, unique_name
 from tests.live_server import TEST_ENV, LiveServer, free_port, start_server
+from tests.membership import add_member
 
 
 @dataclass
@@ -97,7 +98,7 @@ async def test_messages_seal_and_open_through_a_separate_key_service(
         await alice.register(unique_name(), PASSWORD)
         await bob.register(unique_name(), PASSWORD)
         room = await alice.create_room("split", visibility="private")
-        await alice.add_member(room["id"], bob.user["username"])  # type: ignore[index]
+        await add_member(alice, bob, room["id"])
         await alice.connect()
         sent = await alice.send_text(room["id"], "across two processes")
         opened = await bob.open(sent)
@@ -222,7 +223,7 @@ async def room_with_bob(
     await alice.register(unique_name(), PASSWORD)
     await bob.register(unique_name(), PASSWORD)
     room = await alice.create_room("split", visibility="private")
-    await alice.add_member(room["id"], bob.user["username"])  # type: ignore[index]
+    await add_member(alice, bob, room["id"])
     await alice.connect()
     sent = await alice.send_text(room["id"], "before the removal")
     assert (await bob.open(sent)).text == "before the removal"
@@ -307,7 +308,7 @@ async def test_no_grant_requested_during_a_removal_outlives_it(tmp_path: Path) -
             httpx.AsyncClient(base_url=chat.url) as http,
         ):
             room, sent = await room_with_bob(chat.url, alice, bob)
-            bob_id, bob_name = bob.user["id"], bob.user["username"]  # type: ignore[index]
+            bob_id = bob.user["id"]  # type: ignore[index]
             headers = {"Authorization": f"Bearer {bob.api.access_token}"}
 
             async def grant() -> str | None:
@@ -322,4 +323,4 @@ async def test_no_grant_requested_during_a_removal_outlives_it(tmp_path: Path) -
                 for kept in grants:
                     answer = await kms_decrypt(kms.url, bob, sent, kept)
                     assert answer.status_code == 403, answer.text
-                await alice.add_member(room["id"], bob_name)
+                await add_member(alice, bob, room["id"])

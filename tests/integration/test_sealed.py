@@ -14,6 +14,7 @@ from sealchat.client import SealchatClient
 from sealchat.kms.blob import parse_blob
 from tests.integration.conftest import PASSWORD, ClientFactory
 from tests.live_server import LiveServer
+from tests.membership import add_member
 
 SECRET = "the eagle lands at midnight 7f3a9c"
 
@@ -68,7 +69,7 @@ async def kms_decrypt(
 async def private_pair(new_client: ClientFactory) -> tuple[SealchatClient, SealchatClient, str]:
     alice, bob = await new_client(connect=True), await new_client(connect=True)
     room = await alice.create_room("sealed", visibility="private")
-    await alice.add_member(room["id"], bob.user["username"])  # type: ignore[index]
+    await add_member(alice, bob, room["id"])
     return alice, bob, room["id"]
 
 
@@ -165,7 +166,7 @@ async def test_removed_member_cannot_open_new_or_old_messages(
     assert "membership" in refused.json()["error"]["message"]
 
     # Added back, bob gets new grants and can read the room again.
-    await alice.add_member(room_id, bob.user["username"])  # type: ignore[index]
+    await add_member(alice, bob, room_id)
     bob.grants.forget(room_id)
     assert (await bob.open(after)).text == "after removal"
 
@@ -173,7 +174,7 @@ async def test_removed_member_cannot_open_new_or_old_messages(
 async def test_tampering_and_replay_are_detected(new_client: ClientFactory) -> None:
     alice, bob, room_id = await private_pair(new_client)
     other = await alice.create_room("elsewhere", visibility="private")
-    await alice.add_member(other["id"], bob.user["username"])  # type: ignore[index]
+    await add_member(alice, bob, other["id"])
     sent = await alice.send_text(room_id, SECRET)
 
     def flipped(field: str) -> dict[str, object]:
@@ -208,7 +209,7 @@ async def test_key_service_calls_are_amortized(new_client: ClientFactory) -> Non
         await alice.send_text(room_id, f"message {i}")
     assert alice.key_calls.generate_data_key <= 10
     reader = await new_client()
-    await alice.add_member(room_id, reader.user["username"])  # type: ignore[index]
+    await add_member(alice, reader, room_id)
     opened = []
     before_seq = None
     while True:

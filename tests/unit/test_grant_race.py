@@ -68,7 +68,8 @@ async def test_a_grant_checked_before_a_removal_is_dated_before_its_revocation()
     revoker = SigningRevoker(signer)
     rooms = RoomService(store, store, RecordingFanout(), revoker=revoker)
     room = (await rooms.create(ALICE, "ops", "private")).room
-    await rooms.add_member(ALICE, room.id, "bob")
+    await rooms.invite(ALICE, room.id, "bob")
+    await rooms.accept_invitation(BOB, room.id)
 
     store.stall_for = BOB.id
     request = asyncio.create_task(GrantIssuer(rooms, signer).issue(BOB, room.id))

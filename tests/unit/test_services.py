@@ -121,11 +121,12 @@ async def test_sync_pages_and_reports_rooms_it_cannot_read(world) -> None:  # ty
 async def test_membership_changes_are_announced_and_authorized(world) -> None:  # type: ignore[no-untyped-def]
     store, fanout, rooms, _ = world
     room = (await rooms.create(ALICE, "team", "private")).room
-    await rooms.add_member(ALICE, room.id, "BOB")
+    await rooms.invite(ALICE, room.id, "BOB")
+    await rooms.accept_invitation(BOB, room.id)
     assert ("subscribe", BOB.id, room.id) in fanout.subscriptions
     assert fanout.events("member:joined")[-1]["user"] == {"id": "b", "username": "bob"}
     with pytest.raises(Forbidden):
-        await rooms.add_member(BOB, room.id, "eve")
+        await rooms.invite(BOB, room.id, "eve")
     with pytest.raises(NotFound):
         await rooms.members(EVE, room.id)
     await rooms.remove_member(ALICE, room.id, BOB.id)
@@ -151,7 +152,7 @@ async def test_direct_room_is_one_per_pair_and_closed_to_changes(world) -> None:
     assert first.room.id == again.room.id
     assert first.room.name == "alice, bob"
     with pytest.raises(InvalidInput):
-        await rooms.add_member(ALICE, first.room.id, "eve")
+        await rooms.invite(ALICE, first.room.id, "eve")
     with pytest.raises(InvalidInput):
         await rooms.remove_member(ALICE, first.room.id, BOB.id)
     with pytest.raises(NotFound):
@@ -174,4 +175,85 @@ async def test_a_room_everyone_left_gets_its_next_joiner_as_owner(world) -> None
     await rooms.leave(ALICE, room.id)
     joined = await rooms.join(BOB, room.id)
     assert joined.role is Role.OWNER
+    assert await store.get_role(room.id, BOB.id) is Role.OWNER
+
+
+async def test_adding_someone_invites_them_and_only_accepting_makes_a_member(world) -> None:  # type: ignore[no-untyped-def]
+    store, fanout, rooms, _ = world
+    room = (await rooms.create(EVE, "OPS", "private")).room
+
+    result = await rooms.invite(EVE, room.id, "bob")
+
+    assert result.status == "invited"
+    assert await store.get_role(room.id, BOB.id) is None
+    assert ("subscribe", BOB.id, room.id) not in fanout.subscriptions
+    assert fanout.events("member:joined") == []
+    new = fanout.events("invitation:new")
+    assert len(new) == 1
+    assert new[0]["inviter"] == {"id": "e", "username": "eve"}
+    assert new[0]["room"]["owner"] == {"id": "e", "username": "eve"}
+    assert new[0]["room"]["member_count"] == 1
+    assert "last_seq" not in new[0]["room"]
+    with pytest.raises(NotFound):  # still invisible until accepted
+        await rooms.members(BOB, room.id)
+    assert [i.room.id for i in await rooms.invitations(BOB)] == [room.id]
+
+    # idempotent
+    assert (await rooms.invite(EVE, room.id, "bob")).status == "already_invited"
+    assert len(fanout.events("invitation:new")) == 1
+
+    mine = await rooms.accept_invitation(BOB, room.id)
+
+    assert mine.role is Role.MEMBER
+    assert ("subscribe", BOB.id, room.id) in fanout.subscriptions
+    assert fanout.events("invitation:closed")[-1] == {"room_id": room.id, "reason": "accepted"}
+    assert await rooms.invitations(BOB) == []
+    assert (await rooms.accept_invitation(BOB, room.id)).role is Role.MEMBER  # harmless twice
+    assert len(fanout.events("member:joined")) == 1
+    already = await rooms.invite(EVE, room.id, "bob")
+    assert already.status == "already_member" and already.member is not None
+
+
+async def test_declining_or_cancelling_an_invitation(world) -> None:  # type: ignore[no-untyped-def]
+    store, fanout, rooms, _ = world
+    room = (await rooms.create(ALICE, "team", "public")).room
+    await rooms.invite(ALICE, room.id, "bob")
+    await rooms.decline_invitation(BOB, room.id)
+    assert fanout.events("invitation:closed")[-1] == {"room_id": room.id, "reason": "declined"}
+    with pytest.raises(NotFound):
+        await rooms.accept_invitation(BOB, room.id)
+    with pytest.raises(NotFound):
+        await rooms.decline_invitation(BOB, room.id)
+    assert await store.get_role(room.id, BOB.id) is None
+
+    await rooms.invite(ALICE, room.id, "eve")
+    with pytest.raises(Forbidden):
+        await rooms.cancel_invitation(BOB, room.id, EVE.id)
+    await rooms.cancel_invitation(ALICE, room.id, EVE.id)
+    assert fanout.events("invitation:closed")[-1] == {"room_id": room.id, "reason": "cancelled"}
+    assert await rooms.invitations(EVE) == []
+
+    # Joining a public room one is invited to uses up the invitation.
+    await rooms.invite(ALICE, room.id, "bob")
+    await rooms.join(BOB, room.id)
+    assert await rooms.invitations(BOB) == []
+
+
+async def test_accepting_for_an_unknown_room_or_without_an_invitation_is_not_found(world) -> None:  # type: ignore[no-untyped-def]
+    _, _, rooms, _ = world
+    with pytest.raises(NotFound):
+        await rooms.accept_invitation(BOB, "no-such-room")
+    secret = (await rooms.create(ALICE, "secret", "private")).room
+    with pytest.raises(NotFound):
+        await rooms.accept_invitation(BOB, secret.id)
+    with pytest.raises(NotFound):
+        await rooms.decline_invitation(BOB, secret.id)
+
+
+async def test_an_invitation_to_a_room_everyone_left_makes_its_owner(world) -> None:  # type: ignore[no-untyped-def]
+    store, _, rooms, _ = world
+    room = (await rooms.create(ALICE, "town", "public")).room
+    await rooms.invite(ALICE, room.id, "bob")
+    await rooms.leave(ALICE, room.id)
+    assert (await rooms.accept_invitation(BOB, room.id)).role is Role.OWNER
     assert await store.get_role(room.id, BOB.id) is Role.OWNER

@@ -6,15 +6,24 @@ from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, RowMapping, delete, func, select, update
+from sqlalchemy import ColumnElement, RowMapping, ScalarSelect, delete, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from sealchat.adapters.sql import dialect
 from sealchat.adapters.sql.errors import database_errors
-from sealchat.adapters.sql.tables import memberships, rooms, users
+from sealchat.adapters.sql.tables import invitations, memberships, rooms, users
 from sealchat.domain.errors import Conflict, NotFound, SealchatError
-from sealchat.domain.models import DirectoryEntry, Member, MyRoom, Role, Room, User, Visibility
+from sealchat.domain.models import (
+    DirectoryEntry,
+    Invitation,
+    Member,
+    MyRoom,
+    Role,
+    Room,
+    User,
+    Visibility,
+)
 
 
 class SqlRoomStore:
@@ -65,7 +74,7 @@ class SqlRoomStore:
             select(rooms, memberships.c.role)
             .join(memberships, memberships.c.room_id == rooms.c.id)
             .where(memberships.c.user_id == user_id)
-            .order_by(rooms.c.name, rooms.c.id)
+            .order_by(func.lower(rooms.c.name), rooms.c.name, rooms.c.id)
         )
         async with database_errors(), self._engine.begin() as conn:
             rows = (await conn.execute(query)).mappings().all()
@@ -81,21 +90,23 @@ class SqlRoomStore:
             return list((await conn.execute(query)).scalars())
 
     async def list_public_rooms(self, limit: int) -> list[DirectoryEntry]:
-        member_count = (
-            select(func.count())
-            .where(memberships.c.room_id == rooms.c.id)
-            .correlate(rooms)
-            .scalar_subquery()
-        )
         query = (
-            select(rooms, member_count.label("member_count"))
+            select(
+                rooms,
+                _member_count().label("member_count"),
+                _owner_column(users.c.id).label("owner_id"),
+                _owner_column(users.c.username).label("owner_username"),
+            )
             .where(rooms.c.visibility == Visibility.PUBLIC.value)
-            .order_by(rooms.c.name, rooms.c.id)
+            .order_by(func.lower(rooms.c.name), rooms.c.name, rooms.c.id)
             .limit(max(limit, 0))
         )
         async with database_errors(), self._engine.begin() as conn:
             rows = (await conn.execute(query)).mappings().all()
-        return [DirectoryEntry(room=_room(row), member_count=row["member_count"]) for row in rows]
+        return [
+            DirectoryEntry(room=_room(row), member_count=row["member_count"], owner=_owner(row))
+            for row in rows
+        ]
 
     async def get_role(self, room_id: str, user_id: str) -> Role | None:
         query = select(memberships.c.role).where(
@@ -150,6 +161,128 @@ class SqlRoomStore:
             )
             for row in rows
         ]
+
+    # invitations
+
+    async def create_invitation(
+        self, room_id: str, invitee_id: str, inviter_id: str, created_at: datetime
+    ) -> bool:
+        values = {
+            "room_id": room_id,
+            "invitee_id": invitee_id,
+            "inviter_id": inviter_id,
+            "created_at": created_at,
+        }
+        key = [invitations.c.room_id, invitations.c.invitee_id]
+        async with database_errors():
+            try:
+                async with self._engine.begin() as conn:
+                    return await dialect.insert_unless_exists(conn, invitations, values, key)
+            except IntegrityError as exc:
+                raise _integrity_error(exc, "invitation") from exc
+
+    async def get_invitation(self, room_id: str, invitee_id: str) -> Invitation | None:
+        query = _invitation_query().where(
+            invitations.c.room_id == room_id, invitations.c.invitee_id == invitee_id
+        )
+        async with database_errors(), self._engine.begin() as conn:
+            row = (await conn.execute(query)).mappings().first()
+        return None if row is None else _invitation(row)
+
+    async def list_invitations(self, invitee_id: str) -> list[Invitation]:
+        query = (
+            _invitation_query()
+            .where(invitations.c.invitee_id == invitee_id)
+            .order_by(invitations.c.created_at, invitations.c.room_id)
+        )
+        async with database_errors(), self._engine.begin() as conn:
+            rows = (await conn.execute(query)).mappings().all()
+        return [_invitation(row) for row in rows]
+
+    async def delete_invitation(self, room_id: str, invitee_id: str) -> bool:
+        statement = delete(invitations).where(
+            invitations.c.room_id == room_id, invitations.c.invitee_id == invitee_id
+        )
+        async with database_errors(), self._engine.begin() as conn:
+            return (await conn.execute(statement)).rowcount > 0
+
+    async def accept_invitation(self, room_id: str, invitee_id: str, role: Role) -> bool:
+        statement = delete(invitations).where(
+            invitations.c.room_id == room_id, invitations.c.invitee_id == invitee_id
+        )
+        key = [memberships.c.room_id, memberships.c.user_id]
+        async with database_errors():
+            try:
+                async with self._engine.begin() as conn:
+                    # The DELETE locks the invitation: two accepts cannot both go on.
+                    if (await conn.execute(statement)).rowcount == 0:
+                        return False
+                    values = _member_values(room_id, invitee_id, role)
+                    await dialect.insert_unless_exists(conn, memberships, values, key)
+                    return True
+            except IntegrityError as exc:
+                raise _integrity_error(exc, "membership") from exc
+
+
+def _member_count() -> ScalarSelect[int]:
+    return (
+        select(func.count())
+        .where(memberships.c.room_id == rooms.c.id)
+        .correlate(rooms)
+        .scalar_subquery()
+    )
+
+
+def _owner_column(column: Any) -> ScalarSelect[Any]:
+    """A column of the room's longest-standing owner (NULL when nobody owns it)."""
+    return (
+        select(column)
+        .join(memberships, memberships.c.user_id == users.c.id)
+        .where(memberships.c.room_id == rooms.c.id, memberships.c.role == Role.OWNER.value)
+        .order_by(memberships.c.joined_at, memberships.c.user_id)
+        .limit(1)
+        .correlate(rooms)
+        .scalar_subquery()
+    )
+
+
+def _owner(row: RowMapping) -> User | None:
+    if row["owner_id"] is None:
+        return None
+    return User(id=row["owner_id"], username=row["owner_username"])
+
+
+def _invitation_query() -> Any:
+    invitee = users.alias("invitee")
+    inviter = users.alias("inviter")
+    return (
+        select(
+            rooms,
+            invitations.c.created_at.label("invited_at"),
+            invitee.c.id.label("invitee_id"),
+            invitee.c.username.label("invitee_username"),
+            inviter.c.id.label("inviter_id"),
+            inviter.c.username.label("inviter_username"),
+            _member_count().label("member_count"),
+            _owner_column(users.c.id).label("owner_id"),
+            _owner_column(users.c.username).label("owner_username"),
+        )
+        .select_from(invitations)
+        .join(rooms, rooms.c.id == invitations.c.room_id)
+        .join(invitee, invitee.c.id == invitations.c.invitee_id)
+        .join(inviter, inviter.c.id == invitations.c.inviter_id)
+    )
+
+
+def _invitation(row: RowMapping) -> Invitation:
+    return Invitation(
+        room=_room(row),
+        invitee=User(id=row["invitee_id"], username=row["invitee_username"]),
+        inviter=User(id=row["inviter_id"], username=row["inviter_username"]),
+        created_at=row["invited_at"],
+        owner=_owner(row),
+        member_count=row["member_count"],
+    )
 
 
 async def _select_room(conn: AsyncConnection, where: ColumnElement[bool]) -> Room | None:

@@ -92,6 +92,18 @@ memberships = Table(
 )
 Index("ix_memberships_user_id", memberships.c.user_id)
 
+# Pending invitations; accepting one deletes it and inserts the membership atomically.
+invitations = Table(
+    "invitations",
+    metadata,
+    Column("room_id", ID, ForeignKey("rooms.id", ondelete="CASCADE"), nullable=False),
+    Column("invitee_id", ID, ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
+    Column("inviter_id", ID, ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
+    Column("created_at", UTCDateTime(), nullable=False),
+    PrimaryKeyConstraint("room_id", "invitee_id", name="pk_invitations"),
+)
+Index("ix_invitations_invitee_id", invitations.c.invitee_id)
+
 messages = Table(
     "messages",
     metadata,

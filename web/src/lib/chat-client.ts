@@ -11,7 +11,18 @@ import type { ApiClient } from "@/lib/api-client";
 import { Emitter } from "@/lib/emitter";
 import { ApiError } from "@/lib/errors";
 import { Timeline } from "@/lib/timeline";
-import type { ErrorBody, MemberJoined, MemberLeft, Message, MyRoom, Presence, RoomLeft, Typing } from "@/lib/types";
+import type {
+  ErrorBody,
+  Invitation,
+  InvitationClosed,
+  MemberJoined,
+  MemberLeft,
+  Message,
+  MyRoom,
+  Presence,
+  RoomLeft,
+  Typing,
+} from "@/lib/types";
 
 export type ConnectionState = "connecting" | "connected" | "reconnecting" | "offline" | "closed";
 
@@ -25,6 +36,8 @@ export type ChatEvents = {
   "room:left": RoomLeft;
   "member:joined": MemberJoined;
   "member:left": MemberLeft;
+  "invitation:new": Invitation;
+  "invitation:closed": InvitationClosed;
   presence: Presence;
   typing: Typing;
   /** Rooms the server says we are no longer in (seen during sync). */
@@ -88,6 +101,8 @@ export class ChatClient {
     });
     socket.on("member:joined", (payload: MemberJoined) => this.events.emit("member:joined", payload));
     socket.on("member:left", (payload: MemberLeft) => this.events.emit("member:left", payload));
+    socket.on("invitation:new", (payload: Invitation) => this.events.emit("invitation:new", payload));
+    socket.on("invitation:closed", (payload: InvitationClosed) => this.events.emit("invitation:closed", payload));
     socket.on("presence", (payload: Presence) => this.events.emit("presence", payload));
     socket.on("typing", (payload: Typing) => this.events.emit("typing", payload));
     // The server disconnects right after session:expired; onDisconnect reconnects, and the

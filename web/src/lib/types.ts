@@ -22,6 +22,27 @@ export interface MyRoom extends Room {
 
 export interface DirectoryRoom extends Room {
   member_count: number;
+  /** The room's longest-standing owner; null when nobody owns it. */
+  owner: User | null;
+}
+
+/** A pending invitation (docs/protocol.md §3.3): the invitee joins only by accepting. */
+export interface Invitation {
+  room: Omit<Room, "last_seq"> & { owner: User | null; member_count: number };
+  inviter: User;
+  invitee: User;
+  created_at: string;
+}
+
+export interface InvitationClosed {
+  room_id: string;
+  reason: "accepted" | "declined" | "cancelled" | "joined";
+}
+
+export interface InviteResult {
+  status: "invited" | "already_invited" | "already_member";
+  invitation: Invitation | null;
+  member: Member | null;
 }
 
 export interface Member {

@@ -1,7 +1,7 @@
 """The revocation outbox: key-service revocation notices waiting to be accepted.
 
 Revision ID: 0003
-Revises: 0001
+Revises: 0002
 
 (Written beside another branch's 0002: at merge this is re-chained onto it.)
 """
@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0003"
-down_revision: str | None = "0001"
+down_revision: str | None = "0002"
 branch_labels: str | None = None
 depends_on: str | None = None
 

@@ -17,10 +17,21 @@ interface Props {
 export function RoomHeader({ title, visibility, members, myId, membersOpen, onToggleMembers, actions }: Props) {
   const Icon = visibility === "direct" ? AtIcon : visibility === "private" ? LockIcon : HashIcon;
   const online = members.filter((member) => member.online || member.user.id === myId);
+  // Names need not be unique: who owns the room and who is in it say which room this is.
+  const owners = members.filter((member) => member.role === "owner").map((member) => member.user.username);
+  const who =
+    visibility === "direct"
+      ? `${members.length} ${members.length === 1 ? "person" : "people"}`
+      : `owner ${owners.join(", ") || "nobody"} · ${members.length} ${members.length === 1 ? "member" : "members"}`;
   return (
     <header className="room-header">
       <Icon className="icon room-header__icon" />
       <h1 className="room-header__title">{title}</h1>
+      {members.length > 0 && (
+        <span className="room-header__owner" data-testid="room-owner">
+          {who}
+        </span>
+      )}
       <span
         className="seal-mark"
         title="End-to-end sealed: messages are encrypted in your browser with a key from the key service. The chat server stores only ciphertext."

@@ -1,5 +1,5 @@
 import type { ApiClient } from "@/lib/api-client";
-import type { DirectoryRoom, Member, MyRoom } from "@/lib/types";
+import type { DirectoryRoom, Invitation, InviteResult, MyRoom } from "@/lib/types";
 
 const room = (id: string) => `/api/rooms/${encodeURIComponent(id)}`;
 
@@ -16,8 +16,18 @@ export const roomsApi = {
   async leave(api: ApiClient, roomId: string): Promise<void> {
     await api.post<void>(`${room(roomId)}/leave`);
   },
-  async addMember(api: ApiClient, roomId: string, username: string): Promise<Member> {
-    return (await api.post<{ member: Member }>(`${room(roomId)}/members`, { username })).member;
+  /** Adding someone invites them; they become a member by accepting. */
+  async invite(api: ApiClient, roomId: string, username: string): Promise<InviteResult> {
+    return await api.post<InviteResult>(`${room(roomId)}/invitations`, { username });
+  },
+  async invitations(api: ApiClient): Promise<Invitation[]> {
+    return (await api.get<{ invitations: Invitation[] }>("/api/invitations")).invitations;
+  },
+  async acceptInvitation(api: ApiClient, roomId: string): Promise<MyRoom> {
+    return (await api.post<{ room: MyRoom }>(`/api/invitations/${encodeURIComponent(roomId)}/accept`)).room;
+  },
+  async declineInvitation(api: ApiClient, roomId: string): Promise<void> {
+    await api.post<void>(`/api/invitations/${encodeURIComponent(roomId)}/decline`);
   },
   async openDm(api: ApiClient, username: string): Promise<MyRoom> {
     return (await api.post<{ room: MyRoom }>("/api/dms", { username })).room;

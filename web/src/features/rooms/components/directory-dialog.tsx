@@ -34,7 +34,7 @@ export function DirectoryDialog({ rooms, onClose }: { rooms: RoomsStore; onClose
               <span className="directory__text">
                 <span className="directory__name">{room.name}</span>
                 <span className="muted small">
-                  {room.member_count} {room.member_count === 1 ? "member" : "members"}
+                  {room.member_count} {room.member_count === 1 ? "member" : "members"} · owner {room.owner?.username ?? "nobody"}
                 </span>
               </span>
               {mine.has(room.id) ? (

@@ -6,7 +6,7 @@ import { LeaveRoomDialog } from "@/features/rooms/components/leave-room-dialog";
 import { roomTitle, type RoomsStore } from "@/features/rooms/stores/rooms-store";
 import type { MyRoom, User } from "@/lib/types";
 
-/** The header buttons that change membership: add someone (owners), leave. */
+/** The header buttons that change membership: invite someone (owners), leave. */
 export function RoomActions({ room, rooms, me }: { room: MyRoom; rooms: RoomsStore; me: User }) {
   const [dialog, setDialog] = useState<"add" | "leave" | null>(null);
   const close = () => setDialog(null);
@@ -15,14 +15,14 @@ export function RoomActions({ room, rooms, me }: { room: MyRoom; rooms: RoomsSto
   return (
     <>
       {canAdd && (
-        <button type="button" className="icon-button" aria-label="Add member" title="Add member" onClick={() => setDialog("add")}>
+        <button type="button" className="icon-button" aria-label="Invite member" title="Invite member" onClick={() => setDialog("add")}>
           <UserPlusIcon />
         </button>
       )}
       <button type="button" className="icon-button" aria-label="Leave room" title="Leave room" onClick={() => setDialog("leave")}>
         <DoorIcon />
       </button>
-      {dialog === "add" && <AddMemberDialog roomName={title} onAdd={(username) => rooms.addMember(room.id, username)} onClose={close} />}
+      {dialog === "add" && <AddMemberDialog roomName={title} onInvite={async (username) => (await rooms.invite(room.id, username)).status} onClose={close} />}
       {dialog === "leave" && (
         <LeaveRoomDialog roomName={title} isPrivate={room.visibility !== "public"} onLeave={() => rooms.leaveRoom(room.id)} onClose={close} />
       )}

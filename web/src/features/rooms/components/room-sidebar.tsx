@@ -5,6 +5,7 @@ import { CompassIcon, LockIcon, LogOutIcon } from "@/components/icons";
 import { useStore } from "@/hooks/use-store";
 import { CreateRoomDialog } from "@/features/rooms/components/create-room-dialog";
 import { DirectoryDialog } from "@/features/rooms/components/directory-dialog";
+import { InvitationList } from "@/features/rooms/components/invitation-list";
 import { RoomListItem } from "@/features/rooms/components/room-list-item";
 import { RoomSection } from "@/features/rooms/components/room-section";
 import { StartDmDialog } from "@/features/rooms/components/start-dm-dialog";
@@ -44,6 +45,7 @@ export function RoomSidebar({ rooms, me, onSignOut }: { rooms: RoomsStore; me: U
         Browse rooms
       </button>
       <div className="sidebar__sections">
+        <InvitationList rooms={rooms} invitations={state.invitations} />
         <RoomSection title="Rooms" addLabel="Create room" onAdd={() => setDialog("create")} empty="No rooms yet.">
           {channels.map(item)}
         </RoomSection>

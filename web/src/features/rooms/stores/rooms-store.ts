@@ -1,11 +1,12 @@
 // View model of the room list: my rooms with unread counts, the selected room, the public
-// directory, and the actions on rooms (create, join, leave, add a member, open a DM).
+// directory, my pending invitations, and the actions on rooms (create, join, leave, invite
+// someone, accept or decline an invitation, open a DM).
 
 import { roomsApi } from "@/features/rooms/api/rooms-api";
 import { ReadMarkers } from "@/features/rooms/stores/read-markers";
 import type { ChatSession } from "@/lib/chat-session";
 import { Store } from "@/lib/store";
-import type { DirectoryRoom, Message, MyRoom } from "@/lib/types";
+import type { DirectoryRoom, Invitation, InviteResult, Message, MyRoom } from "@/lib/types";
 
 export interface RoomsState {
   loaded: boolean;
@@ -13,12 +14,21 @@ export interface RoomsState {
   unread: Record<string, number>;
   selectedId: string | null;
   directory: DirectoryRoom[] | null;
+  /** Rooms I am invited to; I join one only by accepting it. */
+  invitations: Invitation[];
 }
 
 const HASH = /^#\/rooms\/(.+)$/;
 
 export class RoomsStore {
-  readonly store = new Store<RoomsState>({ loaded: false, rooms: [], unread: {}, selectedId: null, directory: null });
+  readonly store = new Store<RoomsState>({
+    loaded: false,
+    rooms: [],
+    unread: {},
+    selectedId: null,
+    directory: null,
+    invitations: [],
+  });
   private readonly markers: ReadMarkers;
   private readonly lastSeq = new Map<string, number>();
   private readonly cleanups: Array<() => void> = [];
@@ -27,7 +37,12 @@ export class RoomsStore {
     this.markers = new ReadMarkers(session.me.id);
     const events = session.client.events;
     this.cleanups.push(
-      events.on("rooms", (rooms) => this.onRooms(rooms)),
+      events.on("rooms", (rooms) => {
+        this.onRooms(rooms);
+        void this.loadInvitations(); // what arrived while disconnected
+      }),
+      events.on("invitation:new", (invitation) => this.upsertInvitation(invitation)),
+      events.on("invitation:closed", ({ room_id }) => this.dropInvitation(room_id)),
       events.on("room:joined", (room) => this.upsert(room)),
       events.on("room:left", ({ room_id }) => this.remove(room_id)),
       events.on("room:gone", (roomId) => this.remove(roomId)),
@@ -44,6 +59,7 @@ export class RoomsStore {
     document.addEventListener("visibilitychange", onVisible);
     this.cleanups.push(() => document.removeEventListener("visibilitychange", onVisible));
     if (session.client.rooms) this.onRooms(session.client.rooms); // read before we were made
+    void this.loadInvitations();
   }
 
   dispose(): void {
@@ -84,8 +100,28 @@ export class RoomsStore {
     this.addAndSelect(await roomsApi.openDm(this.session.api, username));
   }
 
-  async addMember(roomId: string, username: string): Promise<void> {
-    await roomsApi.addMember(this.session.api, roomId, username);
+  /** Invite someone (the way to add a member): they join when they accept. */
+  async invite(roomId: string, username: string): Promise<InviteResult> {
+    return await roomsApi.invite(this.session.api, roomId, username);
+  }
+
+  async acceptInvitation(roomId: string): Promise<void> {
+    const room = await roomsApi.acceptInvitation(this.session.api, roomId);
+    this.dropInvitation(roomId);
+    this.addAndSelect(room);
+  }
+
+  async declineInvitation(roomId: string): Promise<void> {
+    await roomsApi.declineInvitation(this.session.api, roomId);
+    this.dropInvitation(roomId);
+  }
+
+  async loadInvitations(): Promise<void> {
+    try {
+      this.store.set({ invitations: await roomsApi.invitations(this.session.api) });
+    } catch {
+      // Offline or signed out: the next connect reads them again.
+    }
   }
 
   async leaveRoom(roomId: string): Promise<void> {
@@ -136,6 +172,16 @@ export class RoomsStore {
     this.store.set({ unread });
   }
 
+  private upsertInvitation(invitation: Invitation): void {
+    this.store.set((state) => ({
+      invitations: [...state.invitations.filter((known) => known.room.id !== invitation.room.id), invitation],
+    }));
+  }
+
+  private dropInvitation(roomId: string): void {
+    this.store.set((state) => ({ invitations: state.invitations.filter((known) => known.room.id !== roomId) }));
+  }
+
   private selectFromHash(): boolean {
     const match = HASH.exec(window.location.hash);
     const roomId = match?.[1] ? decodeURIComponent(match[1]) : null;
@@ -173,7 +219,10 @@ export class RoomsStore {
 }
 
 function sortRooms(rooms: MyRoom[]): MyRoom[] {
-  return [...rooms].sort((a, b) => a.name.localeCompare(b.name) || a.id.localeCompare(b.id));
+  // Case-insensitive first, so "OPS" and "ops" sit side by side and are both seen.
+  return [...rooms].sort(
+    (a, b) => a.name.localeCompare(b.name, undefined, { sensitivity: "base" }) || a.name.localeCompare(b.name) || a.id.localeCompare(b.id),
+  );
 }
 
 /** A direct room is named after its people ("alice, bob"): show the other one. */
