@@ -69,6 +69,11 @@ class Settings(BaseSettings):
     # The built web client; empty: web/dist of this checkout.
     web_dir: Path | None = None
 
+    # group commit: the message store's writer. A send that finds write_queue_max
+    # messages already waiting is refused (code unavailable) instead of queued.
+    write_queue_max: int = Field(default=5000, ge=1)
+    write_batch_max: int = Field(default=256, ge=1)  # messages per transaction at most
+
     def resolved_web_dir(self) -> Path:
         return self.web_dir or Path(__file__).resolve().parent.parent / "web" / "dist"
 
