@@ -19,6 +19,7 @@ __all__ = [
     "SqlMessageStore",
     "SqlRoomStore",
     "SqlUserStore",
+    "message_committer",
     "open_message_writer",
 ]
 
@@ -32,7 +33,7 @@ async def open_message_writer(
     None for an in-memory SQLite database, which no second connection can share: its
     messages then take one transaction each through the engine.
     """
-    committer = _committer_for(engine)
+    committer = message_committer(engine)
     if committer is None:
         yield None
         return
@@ -44,7 +45,8 @@ async def open_message_writer(
         await writer.aclose()
 
 
-def _committer_for(engine: AsyncEngine) -> BatchCommitter | None:
+def message_committer(engine: AsyncEngine) -> BatchCommitter | None:
+    """The dialect's group-commit committer for ``engine``'s database (None: in memory)."""
     url = engine.url
     if url.get_backend_name() == "sqlite":
         database = url.database or ""
