@@ -60,7 +60,7 @@ class GroupCommitWriter:
 
     async def append(self, new: NewMessage) -> AppendResult | None:
         """Resolves once the batch holding ``new`` has committed."""
-        if self._closing:
+        if self._closing or self._task is None or self._task.done():
             raise Unavailable("the server is shutting down; try again shortly")
         if len(self._pending) >= self._queue_max:
             # Refused before anything is queued: memory stays bounded, nothing half-written.
