@@ -109,6 +109,8 @@ class GroupCommitWriter:
         outcomes: Sequence[Outcome]
         try:
             outcomes = await self._committer.commit([new for new, _ in batch], datetime.now(UTC))
+            if len(outcomes) != len(batch):
+                raise RuntimeError(f"{len(outcomes)} outcomes for {len(batch)} messages")
         except SealchatError as exc:
             outcomes = [exc] * len(batch)
         except Exception:
