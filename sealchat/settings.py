@@ -104,6 +104,11 @@ class Settings(BaseSettings):
     # Events of one socket being handled at once; more are refused with ``rate_limited``.
     socket_max_pending_events: int = Field(default=128, ge=1)
 
+    # group commit: the message store's writer. A send that finds write_queue_max
+    # messages already waiting is refused (code unavailable) instead of queued.
+    write_queue_max: int = Field(default=5000, ge=1)
+    write_batch_max: int = Field(default=256, ge=1)  # messages per transaction at most
+
     def resolved_web_dir(self) -> Path:
         return self.web_dir or Path(__file__).resolve().parent.parent / "web" / "dist"
 

@@ -20,7 +20,12 @@ from sealchat.adapters.socketio_guard import GuardedAsyncServer
 from sealchat.adapters.sql.engine import create_engine
 from sealchat.adapters.sql.migrate import upgrade_to_head
 from sealchat.adapters.sql.revocation_outbox import SqlRevocationOutbox
-from sealchat.adapters.sql.storage import SqlMessageStore, SqlRoomStore, SqlUserStore
+from sealchat.adapters.sql.storage import (
+    SqlMessageStore,
+    SqlRoomStore,
+    SqlUserStore,
+    open_message_writer,
+)
 from sealchat.api.auth import build_auth_router
 from sealchat.api.deps import ApiServices
 from sealchat.api.realtime import RealtimeLimits
@@ -187,8 +192,15 @@ async def runtime(settings: Settings, sio: socketio.AsyncServer) -> AsyncIterato
         fanout = SocketIoFanout(sio)
         rooms = RoomService(users, SqlRoomStore(engine), fanout, revoker=revoker)
         limiter = TokenBucketLimiter(settings.message_rate_per_second, settings.message_rate_burst)
+        writer = await stack.enter_async_context(
+            open_message_writer(
+                engine,
+                queue_max=settings.write_queue_max,
+                batch_max=settings.write_batch_max,
+            )
+        )
         messages = MessageService(
-            SqlMessageStore(engine),
+            SqlMessageStore(engine, writer),
             rooms,
             fanout,
             limiter,

@@ -84,6 +84,9 @@ class MessageStore(Protocol):
     async def append_message(self, new: NewMessage) -> AppendResult | None:
         """Store a message with the room's next sequence number, in one transaction.
 
+        The transaction may be shared with other messages (group commit); this returns
+        once it has committed. Raises ``Unavailable`` when the database is down or too
+        many messages are already waiting to be stored.
         Returns None (storing nothing) when the sender is not a member of the room.
         A ``client_msg_id`` the sender already used in that room returns the stored
         message with ``created=False``.

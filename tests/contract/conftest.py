@@ -17,7 +17,12 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from sealchat.adapters.sql.engine import create_engine
 from sealchat.adapters.sql.migrate import upgrade_to_head
-from sealchat.adapters.sql.storage import SqlMessageStore, SqlRoomStore, SqlUserStore
+from sealchat.adapters.sql.storage import (
+    SqlMessageStore,
+    SqlRoomStore,
+    SqlUserStore,
+    open_message_writer,
+)
 from sealchat.adapters.sql.tables import metadata
 from sealchat.domain.models import Room, User, Visibility
 from tests.pg_support import create_temp_database, drop_database
@@ -77,8 +82,11 @@ def rooms(engine: AsyncEngine) -> SqlRoomStore:
 
 
 @pytest.fixture
-def messages(engine: AsyncEngine) -> SqlMessageStore:
-    return SqlMessageStore(engine)
+async def messages(engine: AsyncEngine) -> AsyncIterator[SqlMessageStore]:
+    """The store as the server wires it: appends go through the group-commit writer."""
+    async with open_message_writer(engine, queue_max=5000, batch_max=256) as writer:
+        assert writer is not None
+        yield SqlMessageStore(engine, writer)
 
 
 def new_id() -> str:

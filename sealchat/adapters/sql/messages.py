@@ -10,16 +10,23 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from sealchat.adapters.sql import dialect
 from sealchat.adapters.sql.errors import database_errors
+from sealchat.adapters.sql.group_commit import GroupCommitWriter
 from sealchat.adapters.sql.tables import messages
 from sealchat.domain.errors import Conflict
 from sealchat.domain.models import AppendResult, Message, NewMessage
 
 
 class SqlMessageStore:
-    def __init__(self, engine: AsyncEngine) -> None:
+    """Messages on ``engine``; appended through ``writer`` (group commit) when given,
+    otherwise in one transaction each."""
+
+    def __init__(self, engine: AsyncEngine, writer: GroupCommitWriter | None = None) -> None:
         self._engine = engine
+        self._writer = writer
 
     async def append_message(self, new: NewMessage) -> AppendResult | None:
+        if self._writer is not None:
+            return await self._writer.append(new)
         created_at = datetime.now(UTC)
         async with database_errors():
             try:

@@ -1,0 +1,127 @@
+"""Group commit: one writer per database stores every waiting message in one transaction.
+
+Senders put their message on a bounded queue and wait. The writer takes whatever is
+waiting (at most ``batch_max``), hands the whole batch to a dialect's committer (one thread
+hop on SQLite, one round trip on PostgreSQL) and, once the batch has committed, resolves
+each sender with its own outcome. While a batch commits the next one gathers, so the
+busier the server, the bigger the batches and the cheaper each message.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import copy
+import logging
+from collections import deque
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import Protocol
+
+from sealchat.domain.errors import SealchatError, Unavailable
+from sealchat.domain.models import AppendResult, NewMessage
+
+log = logging.getLogger(__name__)
+
+# What one message of a batch came to: stored (or its original, for a resend), None for
+# a sender who is not a member, or the error that message alone failed with.
+Outcome = AppendResult | None | SealchatError
+
+# How long closing waits for the queue to drain before failing what is left.
+DRAIN_SECONDS = 10.0
+
+
+class BatchCommitter(Protocol):
+    async def commit(self, batch: Sequence[NewMessage], created_at: datetime) -> list[Outcome]:
+        """Store ``batch`` in one transaction; one outcome per message, in order.
+
+        Raises ``Unavailable`` when the database cannot be reached: nothing was stored.
+        """
+
+    async def close(self) -> None: ...
+
+
+Waiter = tuple[NewMessage, "asyncio.Future[AppendResult | None]"]
+
+
+class GroupCommitWriter:
+    def __init__(self, committer: BatchCommitter, *, queue_max: int, batch_max: int) -> None:
+        self._committer = committer
+        self._queue_max = queue_max
+        self._batch_max = batch_max
+        self._pending: deque[Waiter] = deque()
+        self._in_flight: list[Waiter] = []
+        self._wakeup = asyncio.Event()
+        self._closing = False
+        self._task: asyncio.Task[None] | None = None
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._run(), name="sealchat-group-commit")
+
+    async def append(self, new: NewMessage) -> AppendResult | None:
+        """Resolves once the batch holding ``new`` has committed."""
+        if self._closing or self._task is None or self._task.done():
+            raise Unavailable("the server is shutting down; try again shortly")
+        if len(self._pending) >= self._queue_max:
+            # Refused before anything is queued: memory stays bounded, nothing half-written.
+            raise Unavailable("too many messages are waiting to be stored; try again shortly")
+        waiter: asyncio.Future[AppendResult | None] = asyncio.get_running_loop().create_future()
+        self._pending.append((new, waiter))
+        self._wakeup.set()
+        return await waiter
+
+    async def aclose(self) -> None:
+        """Store what is queued (for up to ``DRAIN_SECONDS``), fail the rest, then close."""
+        self._closing = True
+        self._wakeup.set()
+        if self._task is not None:
+            try:
+                await asyncio.wait_for(asyncio.shield(self._task), DRAIN_SECONDS)
+            except TimeoutError:
+                self._task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await self._task
+        left = [*self._in_flight, *self._pending]
+        self._pending.clear()
+        self._in_flight = []
+        for _, waiter in left:
+            if not waiter.done():
+                waiter.set_exception(Unavailable("the server is shutting down; try again"))
+        await self._committer.close()
+
+    async def _run(self) -> None:
+        while True:
+            while not self._pending:
+                if self._closing:
+                    return
+                self._wakeup.clear()
+                await self._wakeup.wait()
+            batch = self._in_flight = []
+            while self._pending and len(batch) < self._batch_max:
+                new, waiter = self._pending.popleft()
+                if not waiter.cancelled():  # the sender gave up before its turn: skip it
+                    batch.append((new, waiter))
+            if batch:
+                await self._commit(batch)
+            self._in_flight = []
+
+    async def _commit(self, batch: list[Waiter]) -> None:
+        outcomes: Sequence[Outcome]
+        try:
+            outcomes = await self._committer.commit([new for new, _ in batch], datetime.now(UTC))
+            if len(outcomes) != len(batch):
+                raise RuntimeError(f"{len(outcomes)} outcomes for {len(batch)} messages")
+        except SealchatError as exc:
+            outcomes = [exc] * len(batch)
+        except Exception:
+            # A bug must not stop the writer and leave every later sender waiting.
+            log.exception("storing a batch of %d messages failed", len(batch))
+            outcomes = [SealchatError("the message could not be stored")] * len(batch)
+        for (_, waiter), outcome in zip(batch, outcomes, strict=True):
+            if waiter.done():
+                continue
+            if isinstance(outcome, SealchatError):
+                # Each sender raises its own instance (tracebacks are per raise).
+                waiter.set_exception(copy.copy(outcome))
+            else:
+                waiter.set_result(outcome)

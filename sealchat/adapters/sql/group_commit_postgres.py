@@ -1,0 +1,168 @@
+"""The PostgreSQL group-commit committer: one statement, one round trip per batch.
+
+asyncpg directly, on a connection of its own. The batch travels as arrays; one statement
+keeps members only, drops client ids already stored (and repeats within the batch), locks
+the rooms in id order (the same order on every node, so nodes never deadlock), numbers
+the messages per room from each room's last seq, bumps the rooms, inserts, and says for
+every message what became of it. A single statement is atomic: it stores all or nothing.
+
+Its reads see the database as of the statement's start, but the room locks give the
+freshest last_seq. When another node stores the same client id after that start, the
+insert fails with a unique violation (nothing is stored) and the batch runs again, now
+seeing the original. Any other failure of a batch is retried one message at a time, so
+one bad message fails alone.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+import asyncpg  # type: ignore[import-untyped]
+
+from sealchat.adapters.sql.errors import UNAVAILABLE_SQLSTATES
+from sealchat.adapters.sql.group_commit import Outcome
+from sealchat.domain.errors import Conflict, SealchatError, Unavailable
+from sealchat.domain.models import AppendResult, Message, NewMessage
+
+log = logging.getLogger(__name__)
+
+_APPEND_BATCH = """
+WITH batch AS (
+    SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[])
+        WITH ORDINALITY AS b(id, room_id, sender_id, client_msg_id, envelope, ord)
+), allowed AS (
+    SELECT b.* FROM batch b
+    WHERE EXISTS (
+        SELECT 1 FROM memberships m WHERE m.room_id = b.room_id AND m.user_id = b.sender_id
+    )
+), fresh AS (
+    SELECT DISTINCT ON (a.room_id, a.sender_id, a.client_msg_id) a.* FROM allowed a
+    WHERE NOT EXISTS (
+        SELECT 1 FROM messages m WHERE m.room_id = a.room_id AND m.sender_id = a.sender_id
+            AND m.client_msg_id = a.client_msg_id
+    ) AND NOT EXISTS (SELECT 1 FROM messages m WHERE m.id = a.id)
+    ORDER BY a.room_id, a.sender_id, a.client_msg_id, a.ord
+), locked AS (
+    SELECT r.id, r.last_seq FROM rooms r
+    WHERE r.id IN (SELECT room_id FROM fresh) ORDER BY r.id FOR UPDATE
+), numbered AS (
+    SELECT f.*, l.last_seq + row_number() OVER (PARTITION BY f.room_id ORDER BY f.ord) AS seq
+    FROM fresh f JOIN locked l ON l.id = f.room_id
+), bumped AS (
+    UPDATE rooms r SET last_seq = n.top
+    FROM (SELECT room_id, max(seq) AS top FROM numbered GROUP BY room_id) n
+    WHERE r.id = n.room_id
+), inserted AS (
+    INSERT INTO messages (id, room_id, seq, sender_id, client_msg_id, envelope, created_at)
+    SELECT id, room_id, seq, sender_id, client_msg_id, envelope, $6 FROM numbered
+)
+SELECT
+    CASE
+        WHEN a.ord IS NULL THEN 'denied'
+        WHEN n.ord = b.ord THEN 'created'
+        WHEN n.ord IS NOT NULL OR old.id IS NOT NULL THEN 'duplicate'
+        ELSE 'conflict'
+    END AS outcome,
+    coalesce(n.id, old.id) AS id,
+    coalesce(n.seq, old.seq) AS seq,
+    coalesce(n.envelope, old.envelope) AS envelope,
+    CASE WHEN n.ord IS NOT NULL THEN $6 ELSE old.created_at END AS created_at
+FROM batch b
+LEFT JOIN allowed a ON a.ord = b.ord
+LEFT JOIN numbered n ON n.room_id = b.room_id AND n.sender_id = b.sender_id
+    AND n.client_msg_id = b.client_msg_id
+LEFT JOIN messages old ON old.room_id = b.room_id AND old.sender_id = b.sender_id
+    AND old.client_msg_id = b.client_msg_id
+ORDER BY b.ord
+"""
+
+CONNECT_TIMEOUT_SECONDS = 10
+
+
+class PostgresCommitter:
+    def __init__(self, dsn: str) -> None:
+        self._dsn = dsn
+        self._conn: asyncpg.Connection | None = None
+
+    async def commit(self, batch: Sequence[NewMessage], created_at: datetime) -> list[Outcome]:
+        failure: Exception | None = None
+        for _ in range(2):
+            try:
+                return await self._append_batch(batch, created_at)
+            except asyncpg.UniqueViolationError as exc:
+                failure = exc  # another node stored one of these client ids: look again
+            except Exception as exc:
+                if _means_unavailable(exc):
+                    await self._disconnect()
+                    log.warning("database unavailable: %s", type(exc).__name__)
+                    raise Unavailable("the database is unavailable; try again shortly") from exc
+                failure = exc
+                break
+        if len(batch) == 1:
+            log.warning("a message could not be stored: %s", failure)
+            if isinstance(failure, asyncpg.UniqueViolationError):
+                return [Conflict("a message with that id already exists")]
+            return [SealchatError("the message could not be stored")]
+        outcomes: list[Outcome] = []
+        for new in batch:
+            outcomes += await self.commit([new], created_at)
+        return outcomes
+
+    async def close(self) -> None:
+        await self._disconnect()
+
+    async def _append_batch(
+        self, batch: Sequence[NewMessage], created_at: datetime
+    ) -> list[Outcome]:
+        conn = await self._connect()
+        rows = await conn.fetch(
+            _APPEND_BATCH,
+            [new.id for new in batch],
+            [new.room_id for new in batch],
+            [new.sender_id for new in batch],
+            [new.client_msg_id for new in batch],
+            [new.envelope_json for new in batch],
+            created_at,
+        )
+        return [_outcome(new, row) for new, row in zip(batch, rows, strict=True)]
+
+    async def _connect(self) -> asyncpg.Connection:
+        if self._conn is None or self._conn.is_closed():
+            self._conn = await asyncpg.connect(self._dsn, timeout=CONNECT_TIMEOUT_SECONDS)
+        return self._conn
+
+    async def _disconnect(self) -> None:
+        conn, self._conn = self._conn, None
+        if conn is not None and not conn.is_closed():
+            try:
+                await conn.close(timeout=5)
+            except Exception:  # a broken connection: just drop it
+                conn.terminate()
+
+
+def _outcome(new: NewMessage, row: Any) -> Outcome:
+    outcome = row["outcome"]
+    if outcome == "denied":
+        return None
+    if outcome == "conflict":
+        return Conflict("a message with that id already exists")
+    message = Message(
+        id=row["id"],
+        room_id=new.room_id,
+        seq=int(row["seq"]),
+        sender_id=new.sender_id,
+        client_msg_id=new.client_msg_id,
+        envelope_json=row["envelope"],
+        created_at=row["created_at"].astimezone(UTC),
+    )
+    return AppendResult(message=message, created=outcome == "created")
+
+
+def _means_unavailable(exc: Exception) -> bool:
+    if isinstance(exc, OSError | asyncpg.InterfaceError | TimeoutError):
+        return True
+    sqlstate = getattr(exc, "sqlstate", None)
+    return isinstance(sqlstate, str) and sqlstate.startswith(UNAVAILABLE_SQLSTATES)
