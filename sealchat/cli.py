@@ -56,7 +56,10 @@ def serve(host: HostOption = None, port: PortOption = None, data_dir: DataDirOpt
         host=settings.host,
         port=settings.port,
         log_level=settings.log_level,
-        proxy_headers=False,
+        # X-Forwarded-For/-Proto are believed only from the proxies named in
+        # SEALCHAT_FORWARDED_ALLOW_IPS; by default nobody can forge them.
+        proxy_headers=bool(settings.forwarded_allow_ips),
+        forwarded_allow_ips=settings.forwarded_allow_ips or None,
         ws="websockets-sansio",
         # Compressing every frame for every recipient costs 13-38 % of the CPU of a
         # broadcast (docs/benchmarks.md); socket.io leaves it off by default too.

@@ -19,7 +19,7 @@ from sealchat.adapters.socketio_fanout import BroadcastManager, SocketIoFanout
 from sealchat.adapters.sql.engine import create_engine
 from sealchat.adapters.sql.migrate import upgrade_to_head
 from sealchat.adapters.sql.storage import SqlMessageStore, SqlRoomStore, SqlUserStore
-from sealchat.api.auth import build_auth_router
+from sealchat.api.auth import AuthPolicy, build_auth_router, trusted_origins
 from sealchat.api.deps import ApiServices
 from sealchat.domain.models import User
 from sealchat.identity.keys import SigningKey
@@ -50,6 +50,16 @@ def build_socketio_server(settings: Settings) -> socketio.AsyncServer:
         logger=False,
         engineio_logger=False,
         cors_allowed_origins=None,
+    )
+
+
+def auth_policy(settings: Settings) -> AuthPolicy:
+    return AuthPolicy(
+        cookie_max_age=settings.refresh_token_ttl_seconds,
+        secure_cookies=settings.public_url_is_https,
+        trusted_origins=trusted_origins(settings.resolved_public_url(), settings.trusted_origins),
+        rate_per_minute=settings.auth_rate_per_minute,
+        rate_burst=settings.auth_rate_burst,
     )
 
 
@@ -174,7 +184,7 @@ async def runtime(settings: Settings, sio: socketio.AsyncServer) -> AsyncIterato
             engine=engine,
             services=services,
             auth_router=(
-                build_auth_router(identity, settings.refresh_token_ttl_seconds)
+                build_auth_router(identity, auth_policy(settings))
                 if identity is not None
                 else None
             ),
