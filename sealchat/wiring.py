@@ -15,12 +15,14 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from sealchat.adapters.jwt_verifier import HttpJwks, JwksTokenVerifier, StaticJwks
 from sealchat.adapters.kms_revoker import HttpRevoker, InProcessRevoker
+from sealchat.adapters.secret_files import ensure_private_directory
 from sealchat.adapters.socketio_fanout import BroadcastManager, SocketIoFanout
 from sealchat.adapters.sql.engine import create_engine
 from sealchat.adapters.sql.migrate import upgrade_to_head
 from sealchat.adapters.sql.storage import SqlMessageStore, SqlRoomStore, SqlUserStore
 from sealchat.api.auth import AuthPolicy, build_auth_router, trusted_origins
 from sealchat.api.deps import ApiServices
+from sealchat.api.socket_packets import GuardedAsyncServer, PacketJson
 from sealchat.domain.models import User
 from sealchat.identity.keys import SigningKey
 from sealchat.identity.provider import EmbeddedIdentityProvider, build_identity_provider
@@ -43,8 +45,11 @@ def build_socketio_server(settings: Settings) -> socketio.AsyncServer:
     # (``\u00e9`` is 6 characters for 2 bytes; a control byte is 6 for 1), plus the
     # event's framing. Anything bigger is abuse: engine.io closes that one connection.
     transport_cap = 6 * settings.max_envelope_bytes + 16 * 1024
-    return socketio.AsyncServer(
+    # Hostile JSON (nested thousands deep) is refused with an invalid_input ack instead
+    # of a RecursionError traceback from the packet decoder (api/socket_packets.py).
+    return GuardedAsyncServer(
         async_mode="asgi",
+        json=PacketJson,
         client_manager=BroadcastManager(),
         max_http_buffer_size=transport_cap,
         logger=False,
@@ -101,7 +106,7 @@ def build_kms_verifiers(
 @asynccontextmanager
 async def open_database(settings: Settings) -> AsyncIterator[AsyncEngine]:
     """Migrate the database to the current schema and hand out an engine for it."""
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    ensure_private_directory(settings.data_dir)
     url = settings.resolved_database_url()
     await upgrade_to_head(url)
     engine = create_engine(url)
@@ -184,9 +189,7 @@ async def runtime(settings: Settings, sio: socketio.AsyncServer) -> AsyncIterato
             engine=engine,
             services=services,
             auth_router=(
-                build_auth_router(identity, auth_policy(settings))
-                if identity is not None
-                else None
+                build_auth_router(identity, auth_policy(settings)) if identity is not None else None
             ),
             identity=identity,
             kms_router=kms_router,
