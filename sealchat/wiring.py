@@ -22,7 +22,7 @@ from sealchat.adapters.sql.migrate import upgrade_to_head
 from sealchat.adapters.sql.storage import SqlMessageStore, SqlRoomStore, SqlUserStore
 from sealchat.api.auth import AuthPolicy, build_auth_router, trusted_origins
 from sealchat.api.deps import ApiServices
-from sealchat.api.socket_packets import GuardedAsyncServer, PacketJson
+from sealchat.api.socket_packets import GuardedAsyncServer, GuardedPacket, PacketJson
 from sealchat.domain.models import User
 from sealchat.identity.keys import SigningKey
 from sealchat.identity.provider import EmbeddedIdentityProvider, build_identity_provider
@@ -49,6 +49,7 @@ def build_socketio_server(settings: Settings) -> socketio.AsyncServer:
     # of a RecursionError traceback from the packet decoder (api/socket_packets.py).
     return GuardedAsyncServer(
         async_mode="asgi",
+        serializer=GuardedPacket,
         json=PacketJson,
         client_manager=BroadcastManager(),
         max_http_buffer_size=transport_cap,

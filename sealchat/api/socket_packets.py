@@ -1,11 +1,12 @@
-"""Socket.IO packet decoding that refuses hostile JSON cleanly.
+"""Socket.IO packet decoding that refuses hostile input cleanly.
 
 python-socketio (and python-engineio) decode each text packet with ``json.loads``
-before any handler of ours runs. Nesting a few thousand arrays deep makes the decoder
-raise ``RecursionError``, which neither library expects: engine.io logged a long
-traceback for every such packet. Here the JSON module maps it to ``ValueError`` (what
-both libraries expect of a bad packet), and the server answers a malformed event with
-an ``invalid_input`` ack (when it carried an ack id) instead of logging an error.
+before any handler of ours runs, and log a traceback for any packet they cannot decode.
+Nesting a few thousand arrays deep made the decoder raise ``RecursionError``, which
+neither library expects: a long traceback for every such packet. Here the JSON module
+maps it to ``ValueError`` (what both libraries expect of bad JSON), every decoding
+failure becomes ``MalformedPacket``, and the server answers a malformed event with an
+``invalid_input`` ack (when it carried an ack id) and one info line instead of an error.
 """
 
 from __future__ import annotations
@@ -41,23 +42,41 @@ class PacketJson:
             raise MalformedPacket(str(exc)[:200]) from None
 
 
+class GuardedPacket(sio_packet.Packet):  # type: ignore[misc]
+    """A Socket.IO packet whose decoding failures are all ``MalformedPacket``: a bad
+    type, namespace or id is the client's mistake, like bad JSON."""
+
+    json = PacketJson
+
+    def decode(self, encoded_packet: Any) -> Any:
+        try:
+            return super().decode(encoded_packet)
+        except MalformedPacket:
+            raise
+        except (ValueError, IndexError, TypeError) as exc:
+            raise MalformedPacket(f"not a Socket.IO packet: {str(exc)[:100]}") from None
+
+
 def _refusal(message: str) -> dict[str, Any]:
     return {"ok": False, "error": {"code": "invalid_input", "message": message}}
 
 
-def _event_header(data: Any) -> sio_packet.Packet | None:
+def _event_header(data: Any) -> GuardedPacket | None:
     """The type, namespace and ack id of a text packet, parsed without its JSON payload."""
     if not isinstance(data, str):
         return None
     payload_at = min((i for i in (data.find("["), data.find("{")) if i >= 0), default=len(data))
     try:
-        return sio_packet.Packet(encoded_packet=data[:payload_at])
-    except (ValueError, IndexError):
+        return GuardedPacket(encoded_packet=data[:payload_at])
+    except MalformedPacket:
         return None
 
 
 class GuardedAsyncServer(socketio.AsyncServer):  # type: ignore[misc]
-    """An ``AsyncServer`` that answers undecodable packets instead of logging a traceback."""
+    """An ``AsyncServer`` that answers undecodable packets instead of logging a traceback.
+
+    Build it with ``serializer=GuardedPacket, json=PacketJson``.
+    """
 
     async def _handle_eio_message(self, eio_sid: str, data: Any) -> None:
         try:

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 import stat
 import time
@@ -13,6 +14,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from sealchat.client import SealchatClient
 from tests.integration.conftest import PASSWORD, unique_name
 from tests.live_server import LiveServer, start_server
 
@@ -238,3 +240,32 @@ async def test_database_and_keys_are_private_files(tmp_path: Path) -> None:
         start_server(data_dir).stop()
     os.chmod(grant_key, 0o600)
     start_server(data_dir).stop()
+
+
+async def test_a_pinned_key_service_url_wins_over_the_advertised_one(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Item 6: the Python client sent its key-service token and grants to whatever URL
+    /api/config named. Pinned (a setting, or SEALCHAT_CLIENT_KMS_URL), it keeps to its
+    pin and warns that the advertised URL differs."""
+    advertised = "http://127.0.0.1:9/kms"  # where nobody should send tokens
+    server = start_server(tmp_path, {"SEALCHAT_KMS_URL": advertised})
+    try:
+        pin = f"{server.url}/kms"
+        by_argument = SealchatClient(server.url, kms_url=pin)
+        monkeypatch.setenv("SEALCHAT_CLIENT_KMS_URL", pin)
+        by_environment = SealchatClient(server.url)
+        for client in (by_argument, by_environment):
+            async with client:
+                await client.register(unique_name(), PASSWORD)
+                room = await client.create_room("pinned")
+                await client.connect()
+                caplog.clear()
+                with caplog.at_level(logging.WARNING, logger="sealchat.client.client"):
+                    sent = await client.send_text(room["id"], "sealed to the pinned service")
+                assert f"advertises the key service at {advertised}" in caplog.text
+                opened = await client.open(sent)
+                assert opened.ok and opened.content is not None
+                assert opened.content["text"] == "sealed to the pinned service"
+    finally:
+        server.stop()
