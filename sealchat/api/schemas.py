@@ -11,7 +11,8 @@ RoomId = Field(min_length=1, max_length=64)
 # fits every database integer; anything bigger is refused (422 / invalid_input) instead of
 # overflowing the database driver (a 500).
 MAX_SEQ = 2**53 - 1
-Seq = Annotated[StrictInt, Field(ge=0, le=MAX_SEQ)]
+# A sync cursor: a negative one acts like 0 (documented), so it is bounded on both sides.
+Cursor = Annotated[StrictInt, Field(ge=-MAX_SEQ, le=MAX_SEQ)]
 
 
 class Strict(BaseModel):
@@ -38,7 +39,7 @@ class SendMessage(Strict):
 
 
 class SyncRequest(Strict):
-    cursors: dict[Annotated[str, RoomId], Seq] = Field(max_length=1000)
+    cursors: dict[Annotated[str, RoomId], Cursor] = Field(max_length=1000)
 
 
 class TypingNotice(Strict):
