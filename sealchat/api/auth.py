@@ -6,6 +6,7 @@ OIDC provider, clients get their tokens there and these routes do not exist.
 
 from __future__ import annotations
 
+import ipaddress
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -110,6 +111,18 @@ def _check_origin(request: Request, policy: AuthPolicy) -> None:
         raise Forbidden(f"requests from the origin {origin[:100]!r} are refused")
 
 
+def address_key(host: str) -> str:
+    """The bucket of a client address: the address, or its /64 for IPv6 (one host
+    commonly holds a whole /64, and would otherwise get 2**64 buckets)."""
+    try:
+        ip = ipaddress.ip_address(host)
+    except ValueError:
+        return host
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is None:
+        return str(ipaddress.ip_network(f"{ip}/64", strict=False))
+    return str(ip.ipv4_mapped if isinstance(ip, ipaddress.IPv6Address) else ip)
+
+
 def _no_store(response: Response) -> None:
     # RFC 6749 section 5.1: responses carrying tokens must not be cached anywhere.
     response.headers["Cache-Control"] = "no-store"
@@ -151,14 +164,15 @@ def build_auth_router(
     router = APIRouter(tags=["auth"])
     per_address = TokenBucketLimiter(policy.rate_per_minute / 60.0, policy.rate_burst)
 
-    def guard(request: Request) -> None:
+    async def guard(request: Request) -> None:
         _check_origin(request, policy)
 
-    def limit_by_address(request: Request) -> None:
+    async def limit_by_address(request: Request) -> None:
+        # async: runs on the event loop, not in a worker thread (the buckets are not locked).
         # Before the password is hashed: hashing is what a flood of guesses costs us.
         address = request.client.host if request.client else "unknown"
         try:
-            per_address.check(address)
+            per_address.check(address_key(address))
         except RateLimited as exc:
             raise RateLimited(
                 "too many sign-in attempts from this address; try again later",

@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import create_async_engine
 
 from sealchat.adapters.jwt_verifier import JwksTokenVerifier, StaticJwks
 from sealchat.adapters.sql import tables
-from sealchat.api.auth import AuthPolicy, build_auth_router, trusted_origins
+from sealchat.api.auth import AuthPolicy, address_key, build_auth_router, trusted_origins
 from sealchat.api.errors import install_error_handlers
 from sealchat.identity.keys import SigningKey
 from sealchat.identity.passwords import PasswordHasher
@@ -237,3 +237,11 @@ async def test_sign_ins_are_limited_per_address_before_hashing(
     async with app_client(provider, policy, address="203.0.113.9") as someone_else:
         signup = {"username": "alice", "password": PASSWORD}
         assert (await someone_else.post("/api/auth/register", json=signup)).status_code == 201
+
+
+def test_ipv6_clients_share_a_bucket_per_64() -> None:
+    assert address_key("2001:db8:1:2:aaaa::1") == address_key("2001:db8:1:2:ffff::9")
+    assert address_key("2001:db8:1:2::1") == "2001:db8:1:2::/64"
+    assert address_key("2001:db8:1:3::1") != address_key("2001:db8:1:2::1")
+    assert address_key("::ffff:192.0.2.7") == "192.0.2.7" == address_key("192.0.2.7")
+    assert address_key("testclient") == "testclient"
