@@ -16,7 +16,7 @@ import pytest
 
 from sealchat.client import SealchatClient
 from tests.integration.conftest import PASSWORD, unique_name
-from tests.live_server import LiveServer, start_server
+from tests.live_server import LiveServer, free_port, start_server
 
 PUBLIC_URL = "https://chat.example"
 
@@ -269,3 +269,38 @@ async def test_a_pinned_key_service_url_wins_over_the_advertised_one(
                 assert opened.content["text"] == "sealed to the pinned service"
     finally:
         server.stop()
+
+
+def test_the_standalone_key_service_has_no_docs_and_sends_a_csp(tmp_path: Path) -> None:
+    """Item 13 for ``sealchat kms serve`` too (its answers never need a page)."""
+    chat_port, kms_port = free_port(), free_port()
+    chat_url = f"http://127.0.0.1:{chat_port}"
+    chat = start_server(
+        tmp_path / "chat",
+        {"SEALCHAT_KMS_EMBEDDED": "false", "SEALCHAT_KMS_URL": f"http://127.0.0.1:{kms_port}/kms"},
+        port=chat_port,
+    )
+    try:
+        kms = start_server(
+            tmp_path / "kms",
+            {
+                "SEALCHAT_TOKEN_ISSUER": chat_url,
+                "SEALCHAT_JWKS_URL": f"{chat_url}/.well-known/jwks.json",
+                "SEALCHAT_KMS_GRANT_ISSUER": chat_url,
+                "SEALCHAT_KMS_GRANT_JWKS_URL": f"{chat_url}/.well-known/sealchat-grant-jwks.json",
+            },
+            command=("kms", "serve"),
+            health_path="/kms/healthz",
+            port=kms_port,
+        )
+        try:
+            for path in ("/docs", "/openapi.json"):
+                assert httpx.get(f"{kms.url}{path}").status_code == 404
+            health = httpx.get(f"{kms.url}/kms/healthz")
+            assert health.headers["content-security-policy"].startswith("default-src 'none'")
+            assert (kms.data_dir / "kms" / "kms.db").exists()
+            assert mode(kms.data_dir / "kms" / "kms.db") == 0o600
+        finally:
+            kms.stop()
+    finally:
+        chat.stop()
