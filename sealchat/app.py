@@ -16,6 +16,7 @@ from sealchat.api import keys, rooms, system
 from sealchat.api.body_limit import BodySizeLimit
 from sealchat.api.errors import install_error_handlers
 from sealchat.api.realtime import RealtimeGateway
+from sealchat.api.security_headers import SecurityHeaders, install_api_docs
 from sealchat.api.web import content_security_policy, mount_web_client
 from sealchat.kms.api import install_kms_error_handlers
 from sealchat.settings import Settings
@@ -48,7 +49,18 @@ def create_app(settings: Settings) -> Any:
             log.info("Sealchat %s is ready at %s", __version__, settings.resolved_public_url())
             yield
 
-    api = FastAPI(title="Sealchat", version=__version__, lifespan=lifespan)
+    # The interactive docs only when asked for (SEALCHAT_API_DOCS): a public server
+    # need not publish its route map, and the docs page loads Swagger UI from a CDN.
+    api = FastAPI(
+        title="Sealchat",
+        version=__version__,
+        lifespan=lifespan,
+        docs_url=None,
+        redoc_url=None,
+        openapi_url="/openapi.json" if settings.api_docs else None,
+    )
+    if settings.api_docs:
+        install_api_docs(api)
     install_error_handlers(api)
     install_kms_error_handlers(api)
     api.include_router(system.router)
@@ -56,4 +68,5 @@ def create_app(settings: Settings) -> Any:
     api.include_router(keys.router)
     api.state.settings = settings
     api.add_middleware(BodySizeLimit, max_bytes=settings.max_http_body_bytes)
+    api.add_middleware(SecurityHeaders)
     return socketio.ASGIApp(sio, other_asgi_app=api, socketio_path="socket.io")

@@ -47,16 +47,17 @@ def serve(host: HostOption = None, port: PortOption = None, data_dir: DataDirOpt
     logging.basicConfig(
         level=settings.log_level.upper(), format="%(levelname)s %(name)s: %(message)s"
     )
-    typer.echo(
-        f"Sealchat is starting at {settings.resolved_public_url()}/ "
-        f"(API docs at {settings.resolved_public_url()}/docs)"
-    )
+    docs = f" (API docs at {settings.resolved_public_url()}/docs)" if settings.api_docs else ""
+    typer.echo(f"Sealchat is starting at {settings.resolved_public_url()}/{docs}")
     uvicorn.run(
         create_app(settings),
         host=settings.host,
         port=settings.port,
         log_level=settings.log_level,
-        proxy_headers=False,
+        # X-Forwarded-For/-Proto are believed only from the proxies named in
+        # SEALCHAT_FORWARDED_ALLOW_IPS; by default nobody can forge them.
+        proxy_headers=bool(settings.forwarded_allow_ips),
+        forwarded_allow_ips=settings.forwarded_allow_ips or None,
         ws="websockets-sansio",
         # Compressing every frame for every recipient costs 13-38 % of the CPU of a
         # broadcast (docs/benchmarks.md); socket.io leaves it off by default too.
@@ -67,10 +68,11 @@ def serve(host: HostOption = None, port: PortOption = None, data_dir: DataDirOpt
 @app.command()
 def migrate(data_dir: DataDirOption = None) -> None:
     """Apply database migrations (``serve`` also does this on start)."""
+    from sealchat.adapters.secret_files import ensure_private_directory
     from sealchat.adapters.sql.migrate import upgrade_to_head
 
     settings = load_settings(data_dir=data_dir)
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    ensure_private_directory(settings.data_dir)
     asyncio.run(upgrade_to_head(settings.resolved_database_url()))
     typer.echo("database is up to date")
 

@@ -109,6 +109,22 @@ class Settings(BaseSettings):
     write_queue_max: int = Field(default=5000, ge=1)
     write_batch_max: int = Field(default=256, ge=1)  # messages per transaction at most
 
+    # HTTP and sign-in hardening
+    # Addresses of reverse proxies whose X-Forwarded-For/-Proto headers are believed
+    # (uvicorn's forwarded_allow_ips: comma-separated IPs or networks, "*" for any).
+    # Empty: proxy headers are ignored and the peer address is the client's.
+    forwarded_allow_ips: str = ""
+    # Sign-ins and sign-ups per client address, before any password is hashed.
+    auth_rate_per_minute: float = Field(default=20.0, gt=0)
+    auth_rate_burst: int = Field(default=10, ge=1)
+    # Password hashes waiting for a hashing slot; beyond that sign-ins get 503 at once.
+    password_hash_queue: int = Field(default=16, ge=0)
+    # Extra origins (scheme://host[:port]) allowed to use the refresh cookie routes,
+    # besides the public URL's origin and the origin the request was addressed to.
+    trusted_origins: list[str] = []
+    # Serve the interactive API docs (/docs, /redoc, /openapi.json); off by default.
+    api_docs: bool = False
+
     def resolved_web_dir(self) -> Path:
         return self.web_dir or Path(__file__).resolve().parent.parent / "web" / "dist"
 
@@ -143,3 +159,7 @@ class Settings(BaseSettings):
     @property
     def uses_embedded_identity(self) -> bool:
         return not self.jwks_url
+
+    @property
+    def public_url_is_https(self) -> bool:
+        return self.resolved_public_url().lower().startswith("https://")

@@ -15,8 +15,10 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from sealchat.adapters.jwt_verifier import HttpJwks, JwksTokenVerifier, StaticJwks
 from sealchat.adapters.kms_revoker import HttpRevoker, InProcessRevoker
+from sealchat.adapters.secret_files import ensure_private_directory
 from sealchat.adapters.socketio_fanout import BroadcastManager, SocketIoFanout
 from sealchat.adapters.socketio_guard import GuardedAsyncServer
+from sealchat.adapters.socketio_packets import GuardedPacket, PacketJson
 from sealchat.adapters.sql.engine import create_engine
 from sealchat.adapters.sql.migrate import upgrade_to_head
 from sealchat.adapters.sql.revocation_outbox import SqlRevocationOutbox
@@ -26,7 +28,7 @@ from sealchat.adapters.sql.storage import (
     SqlUserStore,
     open_message_writer,
 )
-from sealchat.api.auth import build_auth_router
+from sealchat.api.auth import AuthPolicy, build_auth_router, trusted_origins
 from sealchat.api.deps import ApiServices
 from sealchat.api.realtime import RealtimeLimits
 from sealchat.domain.models import User
@@ -52,10 +54,14 @@ def build_socketio_server(settings: Settings) -> socketio.AsyncServer:
     # (``\u00e9`` is 6 characters for 2 bytes; a control byte is 6 for 1), plus the
     # event's framing. Anything bigger is abuse: engine.io closes that one connection.
     transport_cap = 6 * settings.max_envelope_bytes + 16 * 1024
+    # Hostile JSON (nested thousands deep) is refused with an invalid_input ack instead
+    # of a RecursionError traceback from the packet decoder (adapters/socketio_packets.py).
     return GuardedAsyncServer(
         auth_deadline=settings.socket_auth_deadline_seconds,
         max_per_address=settings.max_connections_per_address,
         async_mode="asgi",
+        serializer=GuardedPacket,
+        json=PacketJson,
         client_manager=BroadcastManager(),
         max_http_buffer_size=transport_cap,
         logger=False,
@@ -73,6 +79,16 @@ def build_realtime_limits(settings: Settings) -> RealtimeLimits:
             settings.typing_rate_per_second, settings.typing_rate_burst, what="typing notices"
         ),
         max_pending_events=settings.socket_max_pending_events,
+    )
+
+
+def auth_policy(settings: Settings) -> AuthPolicy:
+    return AuthPolicy(
+        cookie_max_age=settings.refresh_token_ttl_seconds,
+        secure_cookies=settings.public_url_is_https,
+        trusted_origins=trusted_origins(settings.resolved_public_url(), settings.trusted_origins),
+        rate_per_minute=settings.auth_rate_per_minute,
+        rate_burst=settings.auth_rate_burst,
     )
 
 
@@ -114,7 +130,7 @@ def build_kms_verifiers(
 @asynccontextmanager
 async def open_database(settings: Settings) -> AsyncIterator[AsyncEngine]:
     """Migrate the database to the current schema and hand out an engine for it."""
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    ensure_private_directory(settings.data_dir)
     url = settings.resolved_database_url()
     await upgrade_to_head(url)
     engine = create_engine(url)
@@ -222,9 +238,7 @@ async def runtime(settings: Settings, sio: socketio.AsyncServer) -> AsyncIterato
             engine=engine,
             services=services,
             auth_router=(
-                build_auth_router(identity, settings.refresh_token_ttl_seconds)
-                if identity is not None
-                else None
+                build_auth_router(identity, auth_policy(settings)) if identity is not None else None
             ),
             identity=identity,
             kms_router=kms_router,

@@ -22,6 +22,10 @@ TEST_ENV = {
     # Tests send bursts; the rate limit has its own test with its own settings.
     "SEALCHAT_MESSAGE_RATE_PER_SECOND": "1000",
     "SEALCHAT_MESSAGE_RATE_BURST": "1000",
+    # Tests sign many users up from one address; the sign-in limits have their own tests.
+    "SEALCHAT_AUTH_RATE_PER_MINUTE": "1000000",
+    "SEALCHAT_AUTH_RATE_BURST": "100000",
+    "SEALCHAT_PASSWORD_HASH_QUEUE": "100000",
 }
 
 

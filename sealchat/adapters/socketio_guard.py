@@ -29,7 +29,7 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-import socketio
+from sealchat.adapters.socketio_packets import PacketGuardServer
 
 log = logging.getLogger(__name__)
 
@@ -53,7 +53,7 @@ def client_address(environ: dict[str, Any]) -> str:
     return str(environ.get("REMOTE_ADDR", "unknown"))
 
 
-class GuardedAsyncServer(socketio.AsyncServer):  # type: ignore[misc]
+class GuardedAsyncServer(PacketGuardServer):
     def __init__(self, *, auth_deadline: float, max_per_address: int, **options: Any) -> None:
         super().__init__(**options)
         self.auth_deadline = auth_deadline

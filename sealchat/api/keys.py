@@ -14,20 +14,19 @@ router = APIRouter(tags=["keys"])
 
 
 @router.get("/api/config")
-async def client_config(request: Request) -> dict[str, Any]:
-    """Public settings a client needs before it can seal a message."""
+async def client_config(request: Request, response: Response) -> dict[str, Any]:
+    """Public settings a client needs before it can seal a message.
+
+    ``kms_url`` comes from configuration alone (``SEALCHAT_KMS_URL``, else
+    ``SEALCHAT_PUBLIC_URL`` + ``/kms``), never from the request's Host header: clients send
+    their key-service token and grants there. ``no-store`` keeps a shared cache from
+    handing one client's answer (or a poisoned one) to another.
+    """
     settings: Settings = request.app.state.settings
-    # The embedded key service lives on this very origin: name it by the host the client
-    # used, so a browser at localhost is not sent to 127.0.0.1 (cross-origin, CSP-blocked).
-    embedded_here = settings.kms_embedded and not settings.kms_url
-    kms_url = (
-        f"{str(request.base_url).rstrip('/')}/kms"
-        if embedded_here
-        else (settings.resolved_kms_url())
-    )
+    response.headers["Cache-Control"] = "no-store"
     return {
         "version": __version__,
-        "kms_url": kms_url,
+        "kms_url": settings.resolved_kms_url(),
         "kms_key_id": settings.kms_default_key_id,
         "kms_audience": settings.kms_audience,
         "max_envelope_bytes": settings.max_envelope_bytes,

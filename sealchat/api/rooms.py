@@ -7,7 +7,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Response
 
 from sealchat.api.deps import ApiServices, CurrentUser, Services
-from sealchat.api.schemas import AddMember, CreateRoom, OpenDirect
+from sealchat.api.schemas import MAX_SEQ, AddMember, CreateRoom, OpenDirect
 from sealchat.services import events
 from sealchat.services.rooms import InviteResult
 
@@ -127,8 +127,8 @@ async def history(
     room_id: str,
     user: CurrentUser,
     found: Services,
-    before_seq: Annotated[int | None, Query(ge=1)] = None,
-    after_seq: Annotated[int | None, Query(ge=0)] = None,
+    before_seq: Annotated[int | None, Query(ge=1, le=MAX_SEQ)] = None,
+    after_seq: Annotated[int | None, Query(ge=0, le=MAX_SEQ)] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 50,
 ) -> dict[str, Any]:
     page, has_more = await found.messages.history(

@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StrictInt
 
 RoomId = Field(min_length=1, max_length=64)
+# The largest sequence number a client may name: 2**53 - 1 survives JavaScript numbers and
+# fits every database integer; anything bigger is refused (422 / invalid_input) instead of
+# overflowing the database driver (a 500).
+MAX_SEQ = 2**53 - 1
+# A sync cursor: a negative one acts like 0 (documented), so it is bounded on both sides.
+Cursor = Annotated[StrictInt, Field(ge=-MAX_SEQ, le=MAX_SEQ)]
 
 
 class Strict(BaseModel):
@@ -33,7 +39,7 @@ class SendMessage(Strict):
 
 
 class SyncRequest(Strict):
-    cursors: dict[str, StrictInt] = Field(max_length=1000)
+    cursors: dict[Annotated[str, RoomId], Cursor] = Field(max_length=1000)
 
 
 class TypingNotice(Strict):

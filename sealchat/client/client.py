@@ -10,10 +10,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import uuid
 from collections.abc import Awaitable, Callable
 from types import TracebackType
 from typing import Any
+from urllib.parse import urljoin
 
 import httpx
 import socketio
@@ -31,6 +33,9 @@ log = logging.getLogger(__name__)
 SYNC_RATE_LIMIT_RETRIES = 5
 EventHandler = Callable[[Any], Awaitable[None] | None]
 
+# Pins the key-service URL for clients built without ``kms_url`` (the command line).
+PINNED_KMS_URL_ENV = "SEALCHAT_CLIENT_KMS_URL"
+
 
 class SealchatClient:
     def __init__(
@@ -41,10 +46,20 @@ class SealchatClient:
         ack_timeout: float = 15.0,
         key_service: KeyService | None = None,
         key_id: str | None = None,
+        kms_url: str | None = None,
     ) -> None:
         """``key_service`` defaults to the server's embedded key service (from /api/config);
-        pass another (e.g. AWS KMS) with its ``key_id`` to use that instead."""
+        pass another (e.g. AWS KMS) with its ``key_id`` to use that instead.
+
+        ``kms_url`` pins where the key-service token and grants go (default: the
+        ``SEALCHAT_CLIENT_KMS_URL`` environment variable): the URL the server advertises
+        is then ignored, with a warning when it differs. Unpinned, the advertised URL is
+        used, and a change of it during the client's life is warned about and ignored."""
         self.api = HttpApi(base_url, http)
+        self._base_url = base_url
+        pinned = kms_url or os.environ.get(PINNED_KMS_URL_ENV) or None
+        self._pinned_kms_url = pinned.rstrip("/") if pinned else None
+        self._kms_url_seen: str | None = None
         self.grants = RoomGrants(self.api)
         self._key_service = key_service
         self._key_id = key_id
@@ -261,12 +276,30 @@ class SealchatClient:
             if key_service is None or key_id is None:
                 config = await self.api.public_get("/api/config")
                 self._kms_client = EmbeddedKmsClient(
-                    config["kms_url"], self.api.fresh_kms_token, self.grants.get
+                    self._key_service_url(str(config["kms_url"])),
+                    self.api.fresh_kms_token,
+                    self.grants.get,
                 )
                 key_service = key_service or self._kms_client
                 key_id = key_id or config["kms_key_id"]
             self._sealer = Sealer(Keyring(key_service, key_id), self.user["id"])
         return self._sealer
+
+    def _key_service_url(self, advertised: str) -> str:
+        """Where to send key-service tokens and grants: the pinned URL when there is one,
+        else the first URL the server advertised to this client."""
+        advertised = urljoin(self._base_url.rstrip("/") + "/", advertised).rstrip("/")
+        chosen = self._pinned_kms_url or self._kms_url_seen or advertised
+        if advertised != chosen:
+            log.warning(
+                "the server advertises the key service at %s, but %s is used (%s); "
+                "if the key service really moved, update the pin",
+                advertised,
+                chosen,
+                "pinned" if self._pinned_kms_url else "first advertised",
+            )
+        self._kms_url_seen = chosen
+        return chosen
 
     async def send(
         self, room_id: str, envelope: dict[str, Any], client_msg_id: str | None = None

@@ -55,3 +55,11 @@ class Unavailable(SealchatError):
     """A dependency (database, identity provider) is down; the request can be retried."""
 
     code = "unavailable"
+
+
+class Overloaded(Unavailable):
+    """Too much work is queued already (say, password hashing); retry after a while."""
+
+    def __init__(self, message: str, retry_after: float = 1.0) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after

@@ -89,7 +89,11 @@ class SigningKey:
                 f"cannot read the identity signing key {path}: {exc.strerror or exc}"
             ) from exc
         if os.name == "posix" and mode & 0o077:
-            log.warning("the identity signing key %s is readable by others (mode %o)", path, mode)
+            # Anyone who can read it can sign tokens (or grants) for any user.
+            raise SigningKeyError(
+                f"the signing key {path} is accessible to other users (mode {mode:04o}); "
+                f"make it private with: chmod 600 {path}"
+            )
         try:
             key = serialization.load_pem_private_key(data, password=None)
         except (ValueError, TypeError, UnsupportedAlgorithm) as exc:

@@ -17,7 +17,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from sealchat.domain.errors import InvalidInput, RateLimited, Unauthorized
+from sealchat.domain.errors import InvalidInput, Unauthorized
 from sealchat.domain.rules import check_password, normalize_username
 from sealchat.identity.keys import SigningKey
 from sealchat.identity.passwords import PasswordHasher
@@ -36,7 +36,7 @@ log = logging.getLogger(__name__)
 OnAccountCreated = Callable[[str, str], Awaitable[None]]
 Clock = Callable[[], datetime]
 
-BAD_CREDENTIALS = "invalid username or password"
+BAD_CREDENTIALS = "invalid username or password, or too many failed attempts: try again later"
 BAD_REFRESH_TOKEN = "refresh token is invalid or expired"  # noqa: S105 (a message)
 
 
@@ -101,10 +101,11 @@ class EmbeddedIdentityProvider:
         )
 
     async def login(self, username: str, password: str) -> TokenPair:
-        """Sign in. Wrong username and wrong password fail alike, in message and in time.
+        """Sign in. Wrong username, wrong password and a locked account fail alike, in
+        status, message and time, so a failure never tells whether the username exists.
 
-        A locked account raises ``RateLimited`` without checking the password, so
-        guesses made during a lockout learn nothing.
+        A locked account is refused without checking the password, so guesses made
+        during a lockout learn nothing; the time a verify takes is spent all the same.
         """
         try:
             name = normalize_username(username)
@@ -115,9 +116,11 @@ class EmbeddedIdentityProvider:
             await self._hasher.spend_verify(password)
             raise Unauthorized(BAD_CREDENTIALS)
         now = self._clock()
-        retry_after = self._throttle.retry_after(record.locked_until, now)
-        if retry_after is not None:
-            raise RateLimited("too many failed sign-ins; try again later", retry_after)
+        if self._throttle.retry_after(record.locked_until, now) is not None:
+            # Not RateLimited: an unknown username is never locked, so a distinct answer
+            # (or a faster one) would tell an attacker which usernames exist.
+            await self._hasher.spend_verify(password)
+            raise Unauthorized(BAD_CREDENTIALS)
         if not await self._hasher.verify(record.password_hash, password):
             await self._store.record_failed_login(
                 record.id, lambda failures: self._throttle.locked_until(failures, now)
@@ -238,6 +241,7 @@ def build_identity_provider(
             time_cost=settings.argon2_time_cost,
             memory_kib=settings.argon2_memory_kib,
             parallelism=settings.argon2_parallelism,
+            max_queue=settings.password_hash_queue,
         ),
         throttle=LoginThrottle(
             max_failures=settings.login_max_failures,

@@ -83,7 +83,10 @@ def serve(
         host=settings.host,
         port=settings.kms_port,
         log_level=settings.log_level,
-        proxy_headers=False,
+        # Client addresses (the per-address rate limit) from X-Forwarded-For only when
+        # SEALCHAT_FORWARDED_ALLOW_IPS names the proxy in front.
+        proxy_headers=bool(settings.forwarded_allow_ips),
+        forwarded_allow_ips=settings.forwarded_allow_ips or None,
     )
 
 

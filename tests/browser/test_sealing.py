@@ -104,3 +104,23 @@ async def test_a_message_that_cannot_be_opened_is_shown_with_its_reason(
     await expect(failure).to_have_count(1)
     await expect(failure).to_contain_text("Unable to decrypt")
     await expect(failure).to_contain_text("authentication_failed")
+
+
+async def test_sealing_works_on_a_loopback_alias_of_the_configured_url(
+    browser: object, server: LiveServer
+) -> None:
+    """/api/config names the key service by configuration (127.0.0.1), never by the Host
+    the page used (issue #16 item 6); a page opened at localhost still seals same-origin."""
+    alias = server.url.replace("127.0.0.1", "localhost")
+    async with SealchatClient(server.url) as carol:
+        await carol.register(unique_name("carol"), PASSWORD)
+        alice, room_id = await page_with_python_member(browser, alias, carol, "alias")
+        await alice.send("sealed at localhost")
+        opened = await carol.next_opened()
+        while opened.message["sender_id"] == carol.user["id"]:  # type: ignore[index]
+            opened = await carol.next_opened()
+        assert opened.ok, opened.error
+        assert opened.text == "sealed at localhost"
+        await carol.send_text(room_id, "and back")
+        await expect(alice.message("and back")).to_be_visible()
+    assert alice.problems == []

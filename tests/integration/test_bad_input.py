@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import httpx
 import pytest
 
@@ -146,3 +148,47 @@ async def test_http_bad_input_gets_4xx_in_the_error_shape(
         assert set(error) == {"code", "message"} and error["code"] and error["message"]
     assert unauthenticated.status_code == 401
     assert unauthenticated.json()["error"]["code"] == "unauthorized"
+
+
+async def test_huge_sequence_numbers_are_refused_not_500(
+    server: LiveServer, sock_and_room: tuple[RawSocket, dict[str, str], object]
+) -> None:
+    """Issue #16 item 11: after_seq=10**30 overflowed the database driver (a 500)."""
+    sock, room, alice = sock_and_room
+    headers = {"Authorization": f"Bearer {alice.api.access_token}"}  # type: ignore[attr-defined]
+    async with httpx.AsyncClient(base_url=server.url, headers=headers) as http:
+        for name in ("after_seq", "before_seq"):
+            for value in (10**30, 2**63, 2**53):
+                answer = await http.get(f"/api/rooms/{room['id']}/messages", params={name: value})
+                assert answer.status_code == 422, (name, value)
+                assert answer.json()["error"]["code"] == "invalid_input"
+        fine = await http.get(f"/api/rooms/{room['id']}/messages", params={"after_seq": 2**53 - 1})
+        assert fine.status_code == 200
+    for cursor in (10**30, 2**63, -(2**63)):
+        ack = await sock.call("sync", {"cursors": {room["id"]: cursor}})
+        assert ack["ok"] is False and ack["error"]["code"] == "invalid_input", cursor
+    for cursor in (2**53 - 1, -1):
+        assert (await sock.call("sync", {"cursors": {room["id"]: cursor}}))["ok"] is True
+    assert "Traceback" not in server.log_text()
+
+
+async def test_deeply_nested_json_on_the_socket_is_refused_cleanly(
+    server: LiveServer, sock_and_room: tuple[RawSocket, dict[str, str], object]
+) -> None:
+    """Issue #16 item 11: 100k-deep JSON made the packet decoder log a RecursionError."""
+    sock, room, _ = sock_and_room
+    depth = 100_000
+    deep = "[" * depth + "]" * depth
+    answered: asyncio.Future[object] = asyncio.get_running_loop().create_future()
+    ack_id = sock.sio._generate_ack_id("/", lambda *args: answered.set_result(args))
+    # A raw Socket.IO EVENT packet (type 2, with an ack id): no JSON encoder of ours
+    # would produce it, but anyone can send it.
+    await sock.sio.eio.send(f'2{ack_id}["sync",{deep}]')
+    (ack,) = await asyncio.wait_for(answered, 10)
+    assert ack["ok"] is False and ack["error"]["code"] == "invalid_input"  # type: ignore[index]
+    # Without an ack id, and as a bare engine.io message: no answer, no traceback.
+    await sock.sio.eio.send(f'2["typing",{deep}]')
+    await sock.sio.eio.send(deep)
+    assert (await sock.call("sync", {"cursors": {room["id"]: 0}}))["ok"] is True
+    log = server.log_text()
+    assert "RecursionError" not in log and "Traceback" not in log, log[-6000:]

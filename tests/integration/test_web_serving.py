@@ -47,12 +47,16 @@ def test_web_client_is_served_with_csp_and_spa_fallback(tmp_path: Path) -> None:
         server.stop()
 
 
-def test_embedded_key_service_is_named_by_the_host_the_client_used(tmp_path: Path) -> None:
+def test_embedded_key_service_is_named_by_configuration_not_by_the_host_header(
+    tmp_path: Path,
+) -> None:
+    # The web client maps a loopback alias (localhost vs 127.0.0.1) to its own origin
+    # itself (keyServiceUrl in web/src/lib/chat-session.ts); the server never echoes Host.
     server = start_server(tmp_path)
     try:
         port = server.url.rsplit(":", 1)[1]
-        for host in (f"127.0.0.1:{port}", f"localhost:{port}"):
+        for host in (f"127.0.0.1:{port}", f"localhost:{port}", "evil.example:666"):
             config = httpx.get(f"{server.url}/api/config", headers={"Host": host}).json()
-            assert config["kms_url"] == f"http://{host}/kms"
+            assert config["kms_url"] == f"http://127.0.0.1:{port}/kms"
     finally:
         server.stop()

@@ -8,36 +8,27 @@ from pathlib import Path
 
 import httpx
 import pytest
-from fastapi import FastAPI, Request
-from fastapi.responses import JSONResponse
+from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from sealchat.adapters.jwt_verifier import JwksTokenVerifier, StaticJwks
 from sealchat.adapters.sql import tables
-from sealchat.api.auth import build_auth_router
-from sealchat.domain.errors import RateLimited, SealchatError
+from sealchat.api.auth import AuthPolicy, address_key, build_auth_router, trusted_origins
+from sealchat.api.errors import install_error_handlers
 from sealchat.identity.keys import SigningKey
 from sealchat.identity.passwords import PasswordHasher
-from sealchat.identity.provider import EmbeddedIdentityProvider
+from sealchat.identity.provider import BAD_CREDENTIALS, EmbeddedIdentityProvider
 from sealchat.identity.store import IdentityStore
 from sealchat.identity.throttle import LoginThrottle
 
 ISSUER = "http://testserver"
 PASSWORD = "correct horse battery staple"
-STATUS = {"invalid_input": 400, "unauthorized": 401, "conflict": 409, "rate_limited": 429}
 
 
-def build_app(provider: EmbeddedIdentityProvider) -> FastAPI:
+def build_app(provider: EmbeddedIdentityProvider, policy: AuthPolicy | None = None) -> FastAPI:
     app = FastAPI()
-    app.include_router(build_auth_router(provider))
-
-    async def on_domain_error(request: Request, exc: Exception) -> JSONResponse:
-        assert isinstance(exc, SealchatError)
-        headers = {"Retry-After": str(int(exc.retry_after))} if isinstance(exc, RateLimited) else {}
-        body = {"error": {"code": exc.code, "message": exc.message}}
-        return JSONResponse(body, status_code=STATUS.get(exc.code, 500), headers=headers)
-
-    app.add_exception_handler(SealchatError, on_domain_error)
+    app.include_router(build_auth_router(provider, policy))
+    install_error_handlers(app)
     return app
 
 
@@ -117,10 +108,13 @@ async def test_errors_are_domain_errors(client: httpx.AsyncClient) -> None:
     for _ in range(2):
         failed = await client.post("/api/auth/login", json=wrong)
         assert failed.status_code == 401
-        assert failed.json()["error"]["message"] == "invalid username or password"
+        assert failed.json()["error"]["message"] == BAD_CREDENTIALS
+    # Locked now: answered exactly as an unknown username is (issue #16 item 10).
     locked = await client.post("/api/auth/login", json={"username": "alice", "password": PASSWORD})
-    assert locked.status_code == 429
-    assert locked.headers["retry-after"] == "60"
+    unknown = await client.post("/api/auth/login", json={"username": "nobody", "password": "x"})
+    for answer in (locked, unknown):
+        assert answer.status_code == 401 and "retry-after" not in answer.headers
+        assert answer.json() == {"error": {"code": "unauthorized", "message": BAD_CREDENTIALS}}
 
 
 @pytest.mark.parametrize(
@@ -149,3 +143,105 @@ async def test_discovery_routes(
     jwks = await client.get("/.well-known/jwks.json")
     assert jwks.json() == provider.jwks()
     assert "max-age" in jwks.headers["cache-control"]
+
+
+def app_client(
+    provider: EmbeddedIdentityProvider,
+    policy: AuthPolicy | None = None,
+    *,
+    address: str = "192.0.2.1",
+    base_url: str = ISSUER,
+) -> httpx.AsyncClient:
+    transport = httpx.ASGITransport(app=build_app(provider, policy), client=(address, 4000))
+    return httpx.AsyncClient(transport=transport, base_url=base_url)
+
+
+@pytest.mark.parametrize("path", ["/api/auth/refresh", "/api/auth/logout"])
+async def test_cookie_routes_refuse_form_posts_and_empty_bodies(
+    client: httpx.AsyncClient, path: str
+) -> None:
+    """Issue #16 item 9: a cross-site HTML form could post to refresh and logout."""
+    registered = await client.post(
+        "/api/auth/register", json={"username": "alice", "password": PASSWORD, "session": "cookie"}
+    )
+    assert registered.status_code == 201
+    form = await client.post(path, data={"x": "1"})
+    assert form.status_code == 415
+    assert form.json()["error"]["code"] == "unsupported_media_type"
+    text = await client.post(path, content=b"{}", headers={"Content-Type": "text/plain"})
+    assert text.status_code == 415
+    empty = await client.post(path)
+    assert empty.status_code == 415
+    # The cookie was not spent by any of them.
+    assert (await client.post("/api/auth/refresh", json={})).status_code == 200
+
+
+async def test_other_origins_are_refused_on_the_auth_routes(
+    provider: EmbeddedIdentityProvider,
+) -> None:
+    policy = AuthPolicy(trusted_origins=trusted_origins("https://chat.example", ["https://app.x"]))
+    async with app_client(provider, policy) as http:
+        signup = {"username": "alice", "password": PASSWORD, "session": "cookie"}
+        evil = {"Origin": "https://evil.example"}
+        refused = await http.post("/api/auth/register", json=signup, headers=evil)
+        assert refused.status_code == 403 and refused.json()["error"]["code"] == "forbidden"
+        assert (await http.post("/api/auth/register", json=signup)).status_code == 201
+        for headers in (
+            evil,
+            {"Origin": "null"},
+            {"Sec-Fetch-Site": "cross-site"},
+            {"Origin": "http://chat.example"},  # the scheme is part of the origin
+        ):
+            for path in ("/api/auth/refresh", "/api/auth/logout"):
+                assert (await http.post(path, json={}, headers=headers)).status_code == 403
+        for origin in ("https://chat.example", "https://app.x", ISSUER):  # ISSUER: its own host
+            answer = await http.post("/api/auth/refresh", json={}, headers={"Origin": origin})
+            assert answer.status_code == 200, origin
+        assert (await http.post("/api/auth/refresh", json={})).status_code == 200  # no Origin
+
+
+async def test_refresh_cookie_is_secure_when_the_public_url_is_https(
+    provider: EmbeddedIdentityProvider,
+) -> None:
+    """Issue #16 item 7: behind a TLS proxy the request arrives over http."""
+    signup = {"username": "alice", "password": PASSWORD, "session": "cookie"}
+    async with app_client(provider, AuthPolicy(secure_cookies=True)) as http:
+        answer = await http.post("/api/auth/register", json=signup)
+        assert answer.status_code == 201
+        assert "secure" in answer.headers["set-cookie"].lower()
+    async with app_client(provider, AuthPolicy(secure_cookies=False)) as http:
+        answer = await http.post("/api/auth/login", json=signup)
+        assert "secure" not in answer.headers["set-cookie"].lower()
+
+
+async def test_sign_ins_are_limited_per_address_before_hashing(
+    provider: EmbeddedIdentityProvider, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue #16 item 5: unknown-user sign-ins cost an argon2 verify each."""
+    hashed: list[str] = []
+    real_spend = provider._hasher.spend_verify
+
+    async def counting(password: str) -> None:
+        hashed.append(password)
+        await real_spend(password)
+
+    monkeypatch.setattr(provider._hasher, "spend_verify", counting)
+    policy = AuthPolicy(rate_per_minute=6, rate_burst=3)
+    guess = {"username": "nobody", "password": "guess"}
+    async with app_client(provider, policy, address="198.51.100.7") as attacker:
+        answers = [await attacker.post("/api/auth/login", json=guess) for _ in range(6)]
+    assert [a.status_code for a in answers] == [401, 401, 401, 429, 429, 429]
+    assert int(answers[-1].headers["retry-after"]) >= 1
+    assert answers[-1].json()["error"]["code"] == "rate_limited"
+    assert len(hashed) == 3  # the refused ones cost no hash
+    async with app_client(provider, policy, address="203.0.113.9") as someone_else:
+        signup = {"username": "alice", "password": PASSWORD}
+        assert (await someone_else.post("/api/auth/register", json=signup)).status_code == 201
+
+
+def test_ipv6_clients_share_a_bucket_per_64() -> None:
+    assert address_key("2001:db8:1:2:aaaa::1") == address_key("2001:db8:1:2:ffff::9")
+    assert address_key("2001:db8:1:2::1") == "2001:db8:1:2::/64"
+    assert address_key("2001:db8:1:3::1") != address_key("2001:db8:1:2::1")
+    assert address_key("::ffff:192.0.2.7") == "192.0.2.7" == address_key("192.0.2.7")
+    assert address_key("testclient") == "testclient"

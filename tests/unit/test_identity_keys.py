@@ -38,6 +38,19 @@ def test_created_with_private_modes_and_reused_on_restart(tmp_path: Path) -> Non
     assert second.jwk() == first.jwk()
 
 
+@posix_only
+@pytest.mark.parametrize("loose", [0o644, 0o640, 0o604, 0o660])
+def test_a_key_readable_by_others_refuses_to_load(tmp_path: Path, loose: int) -> None:
+    """Issue #16 item 14: a signing key open to other users only logged a warning."""
+    path = tmp_path / "identity" / "signing-key.pem"
+    kid = SigningKey.load_or_create(path).kid
+    path.chmod(loose)
+    with pytest.raises(SigningKeyError, match=r"accessible to other users.*chmod 600"):
+        SigningKey.load_or_create(path)
+    path.chmod(0o600)
+    assert SigningKey.load_or_create(path).kid == kid
+
+
 def test_kid_is_the_rfc_7638_thumbprint() -> None:
     # RFC 8037 appendix A.1 (key) and A.3 (its thumbprint).
     private = b64url_decode("nWGxne_9WmC6hEr0kuwsxERJxWl7MmkZcDusAxyuf2A")
@@ -56,6 +69,7 @@ def test_kid_is_the_rfc_7638_thumbprint() -> None:
 def test_corrupt_key_file_is_a_clear_error(tmp_path: Path) -> None:
     path = tmp_path / "signing-key.pem"
     path.write_bytes(b"-----BEGIN PRIVATE KEY-----\ngarbage\n-----END PRIVATE KEY-----\n")
+    path.chmod(0o600)
     with pytest.raises(SigningKeyError, match="not a readable PEM private key"):
         SigningKey.load_or_create(path)
     assert b"garbage" in path.read_bytes()  # never silently replaced
@@ -71,6 +85,7 @@ def test_a_key_of_another_type_is_refused(tmp_path: Path) -> None:
             serialization.NoEncryption(),
         )
     )
+    path.chmod(0o600)
     with pytest.raises(SigningKeyError, match="not an Ed25519 key"):
         SigningKey.load_or_create(path)
 

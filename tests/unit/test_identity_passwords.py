@@ -5,6 +5,9 @@ from __future__ import annotations
 import asyncio
 import threading
 
+import pytest
+
+from sealchat.domain.errors import Overloaded
 from sealchat.identity.passwords import PasswordHasher
 
 
@@ -44,3 +47,21 @@ async def test_work_runs_off_the_event_loop_thread() -> None:
     await hasher.spend_verify("anything")
     await asyncio.gather(*(hasher.verify("x", "y") for _ in range(3)))
     assert threads and threading.get_ident() not in threads
+
+
+async def test_a_full_hashing_queue_refuses_at_once() -> None:
+    """Issue #16 item 5: a flood of sign-ins queued behind each other without bound."""
+    hasher = PasswordHasher(
+        time_cost=2, memory_kib=4096, parallelism=1, max_concurrency=1, max_queue=2
+    )
+    results = await asyncio.gather(
+        *(hasher.hash(f"password {i}") for i in range(8)), return_exceptions=True
+    )
+    refused = [r for r in results if isinstance(r, Overloaded)]
+    assert len(refused) == 5  # one running, two waiting, the rest refused
+    assert all(r.retry_after >= 1 for r in refused)
+    assert all(isinstance(r, str) for r in results if not isinstance(r, Overloaded))
+    assert hasher.pending == 0
+    assert await hasher.verify(str(results[0]), "password 0")  # usable again
+    with pytest.raises(Overloaded):
+        await asyncio.gather(*(hasher.verify(str(results[0]), "x") for _ in range(4)))

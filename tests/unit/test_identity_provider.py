@@ -17,10 +17,15 @@ from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from sealchat.adapters.jwt_verifier import JwksTokenVerifier, StaticJwks
 from sealchat.adapters.sql import tables
-from sealchat.domain.errors import Conflict, InvalidInput, RateLimited, Unauthorized
+from sealchat.domain.errors import Conflict, InvalidInput, Unauthorized
 from sealchat.identity.keys import SigningKey
 from sealchat.identity.passwords import PasswordHasher
-from sealchat.identity.provider import EmbeddedIdentityProvider, OnAccountCreated, TokenPair
+from sealchat.identity.provider import (
+    BAD_CREDENTIALS,
+    EmbeddedIdentityProvider,
+    OnAccountCreated,
+    TokenPair,
+)
 from sealchat.identity.store import IdentityStore
 from sealchat.identity.throttle import LoginThrottle
 from tests.pg_support import temp_database
@@ -153,7 +158,7 @@ async def test_login_then_wrong_user_and_wrong_password_fail_alike(
         with pytest.raises(Unauthorized) as caught:
             await provider.login(username, password)
         messages.add(caught.value.message)
-    assert messages == {"invalid username or password"}
+    assert messages == {BAD_CREDENTIALS}
 
 
 async def test_unknown_username_still_spends_an_argon2_verify(
@@ -184,39 +189,59 @@ async def test_lockout_after_failures_then_success_once_it_passes(
         with pytest.raises(Unauthorized):
             await provider.login("alice", "wrong password")
 
-    async def must_not_verify(password_hash: str, password: str) -> bool:
-        raise AssertionError("the password is checked during a lockout")
-
+    # During the lockout the right password is refused too, without being checked:
+    # only the dummy hash is verified (the time an unknown username costs).
     real_verify = hasher.verify
-    monkeypatch.setattr(hasher, "verify", must_not_verify)
-    with pytest.raises(RateLimited) as caught:
-        await provider.login("alice", PASSWORD)
-    assert caught.value.retry_after == 60
-    clock.advance(30)
-    with pytest.raises(RateLimited) as caught:
-        await provider.login("alice", PASSWORD)
-    assert caught.value.retry_after == 30
+    verified: list[str] = []
 
-    monkeypatch.setattr(hasher, "verify", real_verify)
-    clock.advance(31)
+    async def spy(password_hash: str, password: str) -> bool:
+        verified.append(password_hash)
+        return await real_verify(password_hash, password)
+
+    monkeypatch.setattr(hasher, "verify", spy)
+    alice_hash = (await account_row(engine, "alice")).password_hash
+    for _ in range(2):
+        with pytest.raises(Unauthorized) as caught:
+            await provider.login("alice", PASSWORD)
+        assert caught.value.message == BAD_CREDENTIALS
+        clock.advance(29)
+    assert verified and alice_hash not in verified
+
+    clock.advance(3)
     await provider.login("alice", PASSWORD)
     row = await account_row(engine, "alice")
     assert (row.failed_logins, row.locked_until) == (0, None)
 
 
+async def test_a_locked_account_answers_like_an_unknown_username(
+    engine: AsyncEngine, clock: FakeClock
+) -> None:
+    """Issue #16 item 10: a 429 for a locked account told which usernames exist."""
+    provider = make_provider(engine, clock, hasher=cheap_hasher())
+    await provider.register("alice", PASSWORD)
+    answers: dict[str, set[tuple[type[Exception], str]]] = {"alice": set(), "nobody": set()}
+    for username in answers:
+        for _ in range(8):
+            with pytest.raises(Exception) as caught:
+                await provider.login(username, "wrong password")
+            answers[username].add((type(caught.value), str(caught.value)))
+    assert answers["alice"] == answers["nobody"] == {(Unauthorized, BAD_CREDENTIALS)}
+    locked = await account_row(engine, "alice")
+    assert locked.locked_until is not None
+
+
 async def test_each_failure_past_the_limit_doubles_the_lockout(
-    provider: EmbeddedIdentityProvider, clock: FakeClock
+    engine: AsyncEngine, provider: EmbeddedIdentityProvider, clock: FakeClock
 ) -> None:
     await provider.register("alice", PASSWORD)
     for lockout in (60, 120, 240):
         while True:
-            try:
-                await provider.login("alice", "wrong password")
-            except RateLimited as exc:
-                assert exc.retry_after == lockout
+            row = await account_row(engine, "alice")
+            if row.locked_until is not None and row.locked_until > clock():
+                assert (row.locked_until - clock()).total_seconds() == lockout
                 break
-            except Unauthorized:
-                pass
+            with pytest.raises(Unauthorized):
+                await provider.login("alice", "wrong password")
         clock.advance(lockout)
 
 

@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+import contextlib
+import logging
+import os
+import stat
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import event
 from sqlalchemy.engine import URL, Connection, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+
+log = logging.getLogger(__name__)
 
 # Applied to every new SQLite connection. WAL lets readers run beside the one writer;
 # busy_timeout makes a second writer wait for the lock instead of failing at once;
@@ -42,10 +48,34 @@ def _sqlite_engine(url: URL) -> AsyncEngine:
     database = url.database or ""
     if database and database != ":memory:" and not database.startswith("file:"):
         Path(database).parent.mkdir(parents=True, exist_ok=True)
+        private_database_file(Path(database))
     engine = create_async_engine(url)
     event.listen(engine.sync_engine, "connect", _on_sqlite_connect)
     event.listen(engine.sync_engine, "begin", _on_sqlite_begin)
     return engine
+
+
+def private_database_file(path: Path) -> None:
+    """Create the SQLite file readable by its owner alone (0600), before SQLite does.
+
+    SQLite creates the database with the umask's mode (often 0644), and its -wal and
+    -shm files copy the database file's mode; the chat database holds the password
+    hashes. An existing file open to others is made private, with a warning.
+    """
+    if os.name != "posix":
+        return
+    with contextlib.suppress(FileExistsError):
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+    for file in (path, path.with_name(f"{path.name}-wal"), path.with_name(f"{path.name}-shm")):
+        try:
+            mode = stat.S_IMODE(file.stat().st_mode)
+            if mode & 0o077:
+                os.chmod(file, mode & 0o700)
+                log.warning(
+                    "%s was accessible to other users (mode %04o); made it 0600", file, mode
+                )
+        except FileNotFoundError:
+            continue
 
 
 def _on_sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
