@@ -57,10 +57,12 @@ def serve(host: HostOption = None, port: PortOption = None, data_dir: DataDirOpt
         port=settings.port,
         log_level=settings.log_level,
         proxy_headers=False,
-        ws="websockets-sansio",
+        # uvicorn's websockets-sansio protocol, reachable from the app for the fast lane.
+        ws="sealchat.adapters.fast_lane:FastLaneProtocol",
         # Compressing every frame for every recipient costs 13-38 % of the CPU of a
-        # broadcast (docs/benchmarks.md); socket.io leaves it off by default too.
-        ws_per_message_deflate=False,
+        # broadcast (docs/benchmarks.md), and compressed sockets cannot take the fast
+        # lane; socket.io leaves it off by default too.
+        ws_per_message_deflate=settings.websocket_per_message_deflate,
     )
 
 

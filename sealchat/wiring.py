@@ -13,6 +13,7 @@ import socketio
 from fastapi import APIRouter
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from sealchat.adapters.fast_lane import LaneServer
 from sealchat.adapters.jwt_verifier import HttpJwks, JwksTokenVerifier, StaticJwks
 from sealchat.adapters.kms_revoker import HttpRevoker, InProcessRevoker
 from sealchat.adapters.socketio_fanout import BroadcastManager, SocketIoFanout
@@ -43,7 +44,9 @@ def build_socketio_server(settings: Settings) -> socketio.AsyncServer:
     # (``\u00e9`` is 6 characters for 2 bytes; a control byte is 6 for 1), plus the
     # event's framing. Anything bigger is abuse: engine.io closes that one connection.
     transport_cap = 6 * settings.max_envelope_bytes + 16 * 1024
-    return socketio.AsyncServer(
+    return LaneServer(
+        fast_lane=settings.websocket_fast_lane,
+        max_unsent_bytes=settings.socket_send_buffer_max_bytes,
         async_mode="asgi",
         client_manager=BroadcastManager(),
         max_http_buffer_size=transport_cap,
