@@ -84,6 +84,12 @@ def _packet_size(pkt: Any) -> int:
 class LaneSocket(AsyncSocket):  # type: ignore[misc]
     """An engine.io socket with a fast lane and a cap on its unsent bytes.
 
+    The cap bounds the backlog: a packet is always accepted when nothing is unsent ahead
+    of it (so a socket that keeps up gets even a reply bigger than the cap, instead of
+    being cut, reconnecting and asking for it again forever); a socket whose unsent bytes
+    would pass the cap with something already waiting is cut. Memory per socket is thus
+    at most the cap plus one packet.
+
     Ordering: a frame takes the lane only when the socket's queue is empty and its writer
     holds no packet it has dequeued but not yet written (``_writer_holds``, set when
     ``poll`` hands out a batch and cleared when the writer comes back for more, which it
@@ -130,8 +136,9 @@ class LaneSocket(AsyncSocket):  # type: ignore[misc]
         ):
             return self._overflowed
         transport = protocol.transport
-        if transport.get_write_buffer_size() + len(frame) > self.max_unsent_bytes:
-            self.overflow()
+        behind = transport.get_write_buffer_size()
+        if behind and behind + len(frame) > self.max_unsent_bytes:
+            self.overflow(behind + len(frame))
             return True
         transport.write(frame)
         return True
@@ -139,10 +146,11 @@ class LaneSocket(AsyncSocket):  # type: ignore[misc]
     async def send(self, pkt: Any) -> None:
         if self._overflowed:
             return
+        behind = self.unsent_bytes()
         await super().send(pkt)
         self._queued_bytes += _packet_size(pkt)
-        if self.unsent_bytes() > self.max_unsent_bytes:
-            self.overflow()
+        if behind and behind + _packet_size(pkt) > self.max_unsent_bytes:
+            self.overflow(behind + _packet_size(pkt))
 
     async def poll(self) -> list[Any]:
         """python-engineio's ``poll`` with ``asyncio.timeout`` instead of ``wait_for``
@@ -170,15 +178,15 @@ class LaneSocket(AsyncSocket):  # type: ignore[misc]
         self._held_bytes, self._queued_bytes = self._queued_bytes, 0
         return packets
 
-    def overflow(self) -> None:
+    def overflow(self, unsent: int) -> None:
         """Cut a socket that stopped reading; its client reconnects and resumes with sync."""
         if self._overflowed:
             return
         self._overflowed = True
         log.warning(
-            "socket %s has %d unsent bytes, over the cap of %d: disconnecting it",
+            "socket %s would have %d unsent bytes, over the cap of %d: disconnecting it",
             self.sid,
-            self.unsent_bytes(),
+            unsent,
             self.max_unsent_bytes,
         )
         while not self.queue.empty():
