@@ -236,18 +236,20 @@ class LaneEngineServer(engineio.AsyncServer):  # type: ignore[misc]
 
 
 class LaneServer(socketio.AsyncServer):  # type: ignore[misc]
-    """python-socketio's server on ``LaneEngineServer``, when the internals it relies on
-    are the ones it was written against; otherwise the stock engine.io server."""
+    """python-socketio's server on ``LaneEngineServer`` (the send buffer cap, and the fast
+    lane when ``fast_lane``), if the internals they rely on are the ones they were written
+    against; otherwise the stock engine.io server, without either."""
 
     def __init__(self, *, fast_lane: bool, max_unsent_bytes: int, **kwargs: Any) -> None:
-        problems = internals_problems() if fast_lane else []
+        problems = internals_problems()
         if problems:
             log.error("websocket fast lane and send buffer cap are off: %s", "; ".join(problems))
-        self.fast_lane = fast_lane and not problems
+        self.lane_sockets = not problems
+        self.fast_lane = fast_lane and self.lane_sockets
         self._max_unsent_bytes = max_unsent_bytes
         super().__init__(**kwargs)
 
     def _engineio_server_class(self) -> Any:
-        if not self.fast_lane:
+        if not self.lane_sockets:
             return engineio.AsyncServer
         return functools.partial(LaneEngineServer, max_unsent_bytes=self._max_unsent_bytes)
