@@ -189,9 +189,12 @@ class LaneSocket(AsyncSocket):  # type: ignore[misc]
             unsent,
             self.max_unsent_bytes,
         )
+        ending = False
         while not self.queue.empty():
-            self.queue.get_nowait()
+            ending = self.queue.get_nowait() is None or ending
             self.queue.task_done()
+        if ending:  # the handler's "writer, stop" must survive the purge
+            self.queue.put_nowait(None)
         self._queued_bytes = 0
         if self._protocol is not None and self.upgraded:
             # engine.io notices the closed websocket and runs the usual disconnect.

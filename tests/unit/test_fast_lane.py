@@ -149,3 +149,13 @@ async def test_queued_bytes_count_toward_the_cap() -> None:
     assert [p.packet_type for p in await socket.poll()] == [eio_packet.CLOSE]
     await asyncio.sleep(0)
     assert closed
+
+
+async def test_cutting_a_socket_keeps_the_writers_stop_signal() -> None:
+    socket, protocol = await lane_socket()
+    await socket.send(message("x" * 1000))
+    socket.queue.put_nowait(None)  # the websocket handler is ending
+    protocol.transport.buffered = CAP
+    await socket.send(message("over"))
+    assert protocol.transport.aborted
+    assert await socket.poll() == []  # the writer still stops
