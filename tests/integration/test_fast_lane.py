@@ -186,7 +186,7 @@ async def test_a_reader_that_stops_reading_is_cut_and_the_others_keep_up(
     stalled = await RawEio.connect(capped_server.url, token, receive_buffer=8192)
     reader = await RawEio.connect(capped_server.url, token)
     sender = await socket_of(capped_server, alice)
-    count = 200  # about 11 MB for each reader
+    count = 300  # about 16 MB for each reader
     rss_before = rss_bytes(capped_server.process.pid)
     try:
         reading = asyncio.ensure_future(reader.wait_for("message:new", count, timeout=60))
@@ -202,7 +202,7 @@ async def test_a_reader_that_stops_reading_is_cut_and_the_others_keep_up(
         assert stalled.closed
         got = [m["seq"] for m in stalled.of("message:new")]
         assert got == list(range(1, len(got) + 1)) and len(got) < count
-        # The server cut it at the cap instead of buffering the rest of the 11 MB.
+        # The server cut it at the cap instead of buffering the rest of the 16 MB.
         assert f"over the cap of {CAP}: disconnecting it" in capped_server.log_text()
         assert grown < 8 * 1024 * 1024, grown
         # It comes back and resumes (a reply bigger than the cap is fine when nothing
