@@ -21,7 +21,9 @@ class RawEio:
         self.ws = ws
         self.sid = sid  # the engine.io session id
         self.events: list[tuple[str, Any]] = []
+        self.acks: dict[int, Any] = {}
         self.closed = False
+        self._ack_ids = 0
 
     @classmethod
     async def connect(
@@ -48,7 +50,7 @@ class RawEio:
         await ws.send("40" + json.dumps({"token": token}))
         client = cls(ws, json.loads(opening[1:])["sid"])
         while True:
-            reply = await client._next()
+            reply = await client.receive()
             if reply.startswith("40"):
                 return client
             assert not reply.startswith("44"), reply
@@ -58,7 +60,7 @@ class RawEio:
         assert self.ws.response is not None
         return "permessage-deflate" in self.ws.response.headers.get("Sec-WebSocket-Extensions", "")
 
-    async def _next(self) -> str:
+    async def receive(self) -> str:
         while True:
             data = await self.ws.recv()
             assert isinstance(data, str)
@@ -68,7 +70,16 @@ class RawEio:
             if data.startswith("42"):
                 name, *args = json.loads(data[2:])
                 self.events.append((name, args[0] if args else None))
+            elif data.startswith("43"):
+                digits = len(data) - len(data[2:].lstrip("0123456789"))
+                self.acks[int(data[2:digits])] = json.loads(data[digits:])[0]
             return data
+
+    async def emit(self, event: str, payload: Any) -> int:
+        """Send an event that asks for an ack; the ack lands in ``acks`` under the id."""
+        self._ack_ids += 1
+        await self.ws.send(f"42{self._ack_ids}" + json.dumps([event, payload]))
+        return self._ack_ids
 
     def of(self, event: str) -> list[Any]:
         return [payload for name, payload in self.events if name == event]
@@ -76,7 +87,7 @@ class RawEio:
     async def wait_for(self, event: str, count: int, timeout: float = 10.0) -> list[Any]:
         async def enough() -> None:
             while len(self.of(event)) < count:
-                await self._next()
+                await self.receive()
 
         await asyncio.wait_for(enough(), timeout)
         return self.of(event)
@@ -87,7 +98,7 @@ class RawEio:
         async def drain() -> None:
             try:
                 while True:
-                    await self._next()
+                    await self.receive()
             except ConnectionClosed:
                 self.closed = True
 

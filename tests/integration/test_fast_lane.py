@@ -109,6 +109,82 @@ async def test_every_socket_gets_every_message_in_order_whichever_path_it_takes(
 
 
 @pytest.fixture(scope="module")
+def roomy_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+    """A cap far above what the test below leaves unread."""
+    live = start_server(
+        tmp_path_factory.mktemp("roomy"), {"SEALCHAT_SOCKET_SEND_BUFFER_MAX_BYTES": str(1 << 26)}
+    )
+    yield live
+    live.stop()
+
+
+@pytest.mark.node
+async def test_a_socket_that_pauses_reading_gets_queue_then_lane_in_order(
+    roomy_server: LiveServer,
+) -> None:
+    # While carol does not read, her connection's buffers fill (the kernel's, then
+    # uvicorn's past its high-water mark): engine.io's writer stalls mid-send on her own
+    # acks and broadcasts queue up behind it. Once she reads again the writer drains and
+    # frames take the lane again. Her order must match the long-polling reference.
+    clients = []
+    for name in ("alice", "bob", "carol"):
+        client = SealchatClient(roomy_server.url)
+        await client.register(f"{name}-{os.urandom(4).hex()}", "correct horse battery")
+        clients.append(client)
+    alice, bob, carol = clients
+    room_id = (await alice.create_room("pause"))["id"]
+    for client in (bob, carol):
+        await client.join(room_id)
+    sender = await socket_of(roomy_server, alice)
+    polling = await NodeClient.start(roomy_server.url, bob.api.access_token or "", ("polling",))
+    paused = await RawEio.connect(
+        roomy_server.url, carol.api.access_token or "", receive_buffer=8192
+    )
+    # Alice's first 110 (6 MB) are more than the kernel buffers (tcp_wmem's 4 MB at most).
+    from_alice, from_carol = 150, 30
+
+    async def send(start: int, stop: int) -> None:
+        for i in range(start, stop):
+            ack = await sender.call(
+                "message:send",
+                {"room_id": room_id, "client_msg_id": f"a-{i}", "envelope": big_envelope(i)},
+            )
+            assert ack["ok"], ack
+            if i % 5 == 4:
+                await paused.emit(
+                    "message:send",
+                    {
+                        "room_id": room_id,
+                        "client_msg_id": f"c-{i}",
+                        "envelope": opaque_envelope(f"c{i}"),
+                    },
+                )
+
+    async def read_all() -> None:
+        while len(paused.of("message:new")) < from_alice or len(paused.acks) < from_carol:
+            await paused.receive()
+
+    try:
+        await polling.wait(lambda line: line["type"] == "connected")
+        await send(0, 110)
+        reading = asyncio.ensure_future(read_all())
+        await send(110, from_alice)
+        await asyncio.wait_for(reading, 60)
+        published = await node_messages(polling, from_alice + from_carol)
+        assert sorted(published) == list(range(1, from_alice + from_carol + 1))
+        own = {ack["message"]["seq"] for ack in paused.acks.values()}
+        assert len(own) == from_carol
+        got = [m["seq"] for m in paused.of("message:new")]
+        assert got == [s for s in published if s not in own]
+    finally:
+        await polling.close()
+        await sender.close()
+        await paused.close()
+        for client in clients:
+            await client.close()
+
+
+@pytest.fixture(scope="module")
 def deflate_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
     """A server that accepts permessage-deflate, as an embedder's uvicorn may."""
     live = start_server(
@@ -164,9 +240,9 @@ def rss_bytes(pid: int) -> int:
     raise AssertionError("no VmRSS")
 
 
-def big_envelope(i: int) -> dict[str, object]:
+def big_envelope(i: int, size: int = 40 * 1024) -> dict[str, object]:
     envelope = opaque_envelope(f"big{i}")
-    envelope["ct"] = b64(os.urandom(40 * 1024))  # about 55 KB on the wire
+    envelope["ct"] = b64(os.urandom(size))  # 40 KiB: about 55 KB on the wire
     return envelope
 
 
