@@ -8,7 +8,8 @@ Pieces, from the bottom up:
 - ``LaneSocket``: python-engineio's ``AsyncSocket`` that knows that protocol, says whether a
   frame may skip its queue (``lane_write``), counts its unsent bytes and cuts the connection
   when they pass the cap (the client resumes with ``sync``).
-- ``LaneServer``: python-socketio's server whose engine.io server makes ``LaneSocket`` s.
+- ``LaneServer``: python-socketio's server, on an engine.io server whose sockets are
+  ``LaneSocket``.
 
 ``BroadcastManager`` (socketio_fanout.py) builds the frame once and calls ``lane_write``.
 The internals this relies on are listed and checked in fast_lane_pins.py.
