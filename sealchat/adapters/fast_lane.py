@@ -67,6 +67,14 @@ class FastLaneProtocol(WebSocketsSansIOProtocol):
         if scope is not None:
             scope["extensions"][SCOPE_EXTENSION] = {"protocol": self}
 
+    def connection_lost(self, exc: Exception | None) -> None:
+        super().connection_lost(exc)
+        # Break the protocol -> scope -> protocol cycle now rather than at the next
+        # garbage collection.
+        scope = getattr(self, "scope", None)
+        if scope is not None:
+            scope["extensions"].pop(SCOPE_EXTENSION, None)
+
     @property
     def compressed(self) -> bool:
         """Whether permessage-deflate was negotiated: then frames differ per connection."""
