@@ -4,10 +4,12 @@ long-polling and compressed sockets beside it, and a reader that stops reading i
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 
 from sealchat.client import SealchatClient
@@ -294,5 +296,48 @@ async def test_a_reader_that_stops_reading_is_cut_and_the_others_keep_up(
     finally:
         await sender.close()
         await reader.close()
+        for client in clients:
+            await client.close()
+
+
+async def test_a_long_polling_client_that_stops_polling_is_cut_at_the_cap(
+    capped_server: LiveServer,
+) -> None:
+    clients = []
+    for _ in range(2):
+        client = SealchatClient(capped_server.url)
+        await client.register(f"poll-{os.urandom(4).hex()}", "correct horse battery")
+        clients.append(client)
+    alice, bob = clients
+    room = await alice.create_room("stopped-polling")
+    await bob.join(room["id"])
+    sender = await socket_of(capped_server, alice)
+    path = "/socket.io/"
+    try:
+        async with httpx.AsyncClient(base_url=capped_server.url, timeout=10) as http:
+            opened = await http.get(path, params={"EIO": "4", "transport": "polling"})
+            session = {
+                "EIO": "4",
+                "transport": "polling",
+                "sid": json.loads(opened.text[1:])["sid"],
+            }
+            auth = "40" + json.dumps({"token": bob.api.access_token})
+            assert (await http.post(path, params=session, content=auth)).status_code == 200
+            assert (await http.get(path, params=session)).text.startswith("40")
+            # Bob's client stops polling; ten envelopes of about 55 KB pile up for it.
+            for i in range(10):
+                ack = await sender.call(
+                    "message:send",
+                    {"room_id": room["id"], "client_msg_id": f"p-{i}", "envelope": big_envelope(i)},
+                )
+                assert ack["ok"], ack
+            cut = f"socket {session['sid']} would have"
+            assert cut in capped_server.log_text()
+            # What it finds when it polls again: the close packet, or its session gone.
+            after = await http.get(path, params=session)
+            assert after.status_code == 400 or after.text.split("\x1e")[0] == "1", after.text
+            assert "p-9" not in after.text
+    finally:
+        await sender.close()
         for client in clients:
             await client.close()
