@@ -58,10 +58,12 @@ def serve(host: HostOption = None, port: PortOption = None, data_dir: DataDirOpt
         # SEALCHAT_FORWARDED_ALLOW_IPS; by default nobody can forge them.
         proxy_headers=bool(settings.forwarded_allow_ips),
         forwarded_allow_ips=settings.forwarded_allow_ips or None,
-        ws="websockets-sansio",
+        # uvicorn's websockets-sansio protocol, reachable from the app for the fast lane.
+        ws="sealchat.adapters.fast_lane:FastLaneProtocol",
         # Compressing every frame for every recipient costs 13-38 % of the CPU of a
-        # broadcast (docs/benchmarks.md); socket.io leaves it off by default too.
-        ws_per_message_deflate=False,
+        # broadcast (docs/benchmarks.md), and compressed sockets cannot take the fast
+        # lane; socket.io leaves it off by default too.
+        ws_per_message_deflate=settings.websocket_per_message_deflate,
     )
 
 

@@ -125,6 +125,16 @@ class Settings(BaseSettings):
     # Serve the interactive API docs (/docs, /redoc, /openapi.json); off by default.
     api_docs: bool = False
 
+    # websocket fast lane
+    # One pre-built frame per broadcast written straight to each upgraded websocket with
+    # nothing queued ahead of it (docs/architecture.md, "The websocket fast lane").
+    websocket_fast_lane: bool = True
+    # A socket whose unsent bytes (engine.io's queue plus the transport's buffer) pass
+    # this is disconnected; its client reconnects and resumes with sync.
+    socket_send_buffer_max_bytes: int = Field(default=4 * 1024 * 1024, ge=64 * 1024)
+    # permessage-deflate for websockets; off: compressed sockets cannot take the lane.
+    websocket_per_message_deflate: bool = False
+
     def resolved_web_dir(self) -> Path:
         return self.web_dir or Path(__file__).resolve().parent.parent / "web" / "dist"
 

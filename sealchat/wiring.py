@@ -17,8 +17,8 @@ from sealchat.adapters.jwt_verifier import HttpJwks, JwksTokenVerifier, StaticJw
 from sealchat.adapters.kms_revoker import HttpRevoker, InProcessRevoker
 from sealchat.adapters.secret_files import ensure_private_directory
 from sealchat.adapters.socketio_fanout import BroadcastManager, SocketIoFanout
-from sealchat.adapters.socketio_guard import GuardedAsyncServer
 from sealchat.adapters.socketio_packets import GuardedPacket, PacketJson
+from sealchat.adapters.socketio_server import SealchatSocketServer
 from sealchat.adapters.sql.engine import create_engine
 from sealchat.adapters.sql.migrate import upgrade_to_head
 from sealchat.adapters.sql.revocation_outbox import SqlRevocationOutbox
@@ -56,9 +56,11 @@ def build_socketio_server(settings: Settings) -> socketio.AsyncServer:
     transport_cap = 6 * settings.max_envelope_bytes + 16 * 1024
     # Hostile JSON (nested thousands deep) is refused with an invalid_input ack instead
     # of a RecursionError traceback from the packet decoder (adapters/socketio_packets.py).
-    return GuardedAsyncServer(
+    return SealchatSocketServer(
         auth_deadline=settings.socket_auth_deadline_seconds,
         max_per_address=settings.max_connections_per_address,
+        fast_lane=settings.websocket_fast_lane,
+        max_unsent_bytes=settings.socket_send_buffer_max_bytes,
         async_mode="asgi",
         serializer=GuardedPacket,
         json=PacketJson,

@@ -8,17 +8,20 @@ import socketio
 from engineio import packet as eio_packet
 from socketio import packet
 
+from sealchat.adapters.fast_lane import LaneSocket, text_frame
 from sealchat.ports.fanout import room_channel, user_channel
 
 NAMESPACE = "/"
 
 
 class BroadcastManager(socketio.AsyncManager):  # type: ignore[misc]
-    """python-socketio's in-process manager without a task per recipient.
+    """python-socketio's in-process manager without a task per recipient, and with the
+    websocket fast lane (fast_lane.py).
 
-    The stock ``emit`` encodes once but creates one asyncio task per recipient;
-    queueing a packet on a socket never waits (its queue is unbounded), so a plain
-    loop delivers to a room of hundreds for the cost of a dict walk.
+    The packet is encoded once per broadcast, and so is its websocket frame. Each
+    recipient whose socket can take the lane gets that frame written to its transport;
+    any other (long-polling, compressed, something queued ahead) gets the packet queued,
+    which never waits, so a room of hundreds costs a loop, not a task each.
     """
 
     async def emit(
@@ -43,15 +46,27 @@ class BroadcastManager(socketio.AsyncManager):  # type: ignore[misc]
         encoded = self.server.packet_class(
             packet.EVENT, namespace=namespace, data=[event, *args]
         ).encode()
-        frames = [
-            eio_packet.Packet(eio_packet.MESSAGE, part)
-            for part in (encoded if isinstance(encoded, list) else [encoded])
-        ]
+        parts = encoded if isinstance(encoded, list) else [encoded]
+        packets = [eio_packet.Packet(eio_packet.MESSAGE, part) for part in parts]
+        # Binary attachments (several engine.io packets) always take the normal path.
+        frame = (
+            text_frame(packets[0].encode().encode())
+            if len(packets) == 1
+            and not packets[0].binary
+            and getattr(self.server, "fast_lane", False)
+            else None
+        )
+        sockets = self.server.eio.sockets
         send = self.server._send_eio_packet
         for sid, eio_sid in self.get_participants(namespace, room):
-            if sid not in skip:
-                for frame in frames:
-                    await send(eio_sid, frame)
+            if sid in skip:
+                continue
+            if frame is not None:
+                socket = sockets.get(eio_sid)
+                if isinstance(socket, LaneSocket) and socket.lane_write(frame):
+                    continue
+            for pkt in packets:
+                await send(eio_sid, pkt)
 
 
 class SocketIoFanout:

@@ -31,12 +31,16 @@ class NodeClient:
         self._refs = 0
 
     @classmethod
-    async def start(cls, url: str, token: str) -> NodeClient:
+    async def start(
+        cls, url: str, token: str, transports: tuple[str, ...] = ("websocket",)
+    ) -> NodeClient:
+        """``transports=("polling",)`` keeps the client on HTTP long-polling."""
         process = await asyncio.create_subprocess_exec(
             require_node(),
             str(NODE_DIR / "chat_client.mjs"),
             url,
             token or "-",
+            ",".join(transports),
             stdin=asyncio.subprocess.PIPE,
             stdout=asyncio.subprocess.PIPE,
         )

@@ -1,6 +1,6 @@
 // A line-oriented bridge to the official socket.io-client, driven by the Python tests.
 //
-//   node chat_client.mjs <server-url> <access-token>
+//   node chat_client.mjs <server-url> <access-token> [transports, default websocket]
 //
 // Prints one JSON object per line on stdout:
 //   {"type": "connected", "id": ...} | {"type": "connect_error", "message", "data"}
@@ -11,12 +11,13 @@
 import { io } from "socket.io-client";
 import { createInterface } from "node:readline";
 
-const [url, token] = process.argv.slice(2);
+const [url, token, transports = "websocket"] = process.argv.slice(2);
 const print = (obj) => process.stdout.write(JSON.stringify(obj) + "\n");
 
 const socket = io(url, {
   auth: token === "-" ? undefined : { token },
-  transports: ["websocket"],
+  transports: transports.split(","),
+  upgrade: transports.includes("websocket"),
   reconnection: false,
 });
 

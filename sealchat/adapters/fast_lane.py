@@ -1,0 +1,267 @@
+"""The websocket fast lane: one pre-built frame per broadcast, written straight to each
+recipient's transport when nothing can be ahead of it; a cap on every socket's unsent bytes.
+
+Pieces, from the bottom up:
+
+- ``FastLaneProtocol``: uvicorn's sans-I/O websocket protocol that names itself in the ASGI
+  scope, so engine.io's side of the same connection can find its transport.
+- ``LaneSocket``: python-engineio's ``AsyncSocket`` that knows that protocol, says whether a
+  frame may skip its queue (``lane_write``), counts its unsent bytes and cuts the connection
+  when they pass the cap (the client resumes with ``sync``).
+- ``LaneServer``: python-socketio's server, on an engine.io server whose sockets are
+  ``LaneSocket``.
+
+``BroadcastManager`` (socketio_fanout.py) builds the frame once and calls ``lane_write``.
+The internals this relies on are listed and checked in fast_lane_pins.py.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import logging
+from typing import Any
+
+import engineio
+import socketio
+from engineio import exceptions as eio_exceptions
+from engineio import packet as eio_packet
+from engineio.async_drivers import asgi as eio_asgi
+from engineio.async_socket import AsyncSocket
+from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
+from websockets.http11 import Request
+
+from sealchat.adapters.fast_lane_pins import internals_problems
+
+log = logging.getLogger(__name__)
+
+SCOPE_EXTENSION = "sealchat.fast_lane"
+# What a queued packet that is not a string (the engine.io handshake) counts for.
+_SMALL_PACKET = 64
+
+
+def text_frame(payload: bytes) -> bytes:
+    """An unmasked, uncompressed, final websocket text frame (RFC 6455 5.2): what a server
+    sends, byte for byte the same for every recipient."""
+    size = len(payload)
+    if size < 126:
+        header = bytes((0x81, size))
+    elif size < 1 << 16:
+        header = bytes((0x81, 126)) + size.to_bytes(2, "big")
+    else:
+        header = bytes((0x81, 127)) + size.to_bytes(8, "big")
+    return header + payload
+
+
+class FastLaneProtocol(WebSocketsSansIOProtocol):
+    """uvicorn's ``websockets-sansio`` protocol, reachable from the app through the scope.
+
+    Its ASGI ``send`` writes to the transport synchronously (after waiting for it to be
+    writable), so a frame written here directly lands in the same byte stream in order.
+    """
+
+    def handle_connect(self, event: Request) -> None:
+        super().handle_connect(event)
+        # Only an accepted handshake has a scope; the app's task has not started yet.
+        scope = getattr(self, "scope", None)
+        if scope is not None:
+            scope["extensions"][SCOPE_EXTENSION] = {"protocol": self}
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        super().connection_lost(exc)
+        # Break the protocol -> scope -> protocol cycle now rather than at the next
+        # garbage collection.
+        scope = getattr(self, "scope", None)
+        if scope is not None:
+            scope["extensions"].pop(SCOPE_EXTENSION, None)
+
+    @property
+    def compressed(self) -> bool:
+        """Whether permessage-deflate was negotiated: then frames differ per connection."""
+        return bool(self.conn.extensions)
+
+    @property
+    def open_for_writes(self) -> bool:
+        return not (self.close_sent or self.disconnected or self.transport.is_closing())
+
+
+def _packet_size(pkt: Any) -> int:
+    data = pkt.data
+    return len(data) if isinstance(data, str | bytes) else _SMALL_PACKET
+
+
+class LaneSocket(AsyncSocket):  # type: ignore[misc]
+    """An engine.io socket with a fast lane and a cap on its unsent bytes.
+
+    The cap bounds the backlog: a packet is always accepted when nothing is unsent ahead
+    of it (so a socket that keeps up gets even a reply bigger than the cap, instead of
+    being cut, reconnecting and asking for it again forever); a socket whose unsent bytes
+    would pass the cap with something already waiting is cut. Memory per socket is thus
+    at most the cap plus one packet.
+
+    Ordering: a frame takes the lane only when the socket's queue is empty and its writer
+    holds no packet it has dequeued but not yet written (``_writer_holds``, set when
+    ``poll`` hands out a batch and cleared when the writer comes back for more, which it
+    does only after writing the whole batch). Otherwise the packet is queued behind the
+    others, and the writer sends it in turn.
+    """
+
+    # Class attributes: engine.io builds the socket, the server adopts it (see below).
+    max_unsent_bytes = 4 * 1024 * 1024
+    _protocol: FastLaneProtocol | None = None
+    _writer_holds = False
+    _queued_bytes = 0
+    _held_bytes = 0
+    _overflowed = False
+    _closer: asyncio.Task[Any] | None = None
+
+    def attach(self, protocol: FastLaneProtocol) -> None:
+        if not protocol.compressed:
+            self._protocol = protocol
+
+    def unsent_bytes(self) -> int:
+        """Bytes queued in engine.io, held by its writer, and buffered by the transport."""
+        buffered = 0
+        if self._protocol is not None and not self._protocol.disconnected:
+            buffered = self._protocol.transport.get_write_buffer_size()
+        return self._queued_bytes + self._held_bytes + buffered
+
+    def lane_write(self, frame: bytes) -> bool:
+        """Write ``frame`` straight to the transport if nothing can be ahead of it.
+
+        False: the caller must send the packet the normal way (through the queue).
+        True: written, or dropped because the socket is being cut for being too slow.
+        """
+        protocol = self._protocol
+        if (
+            protocol is None
+            or self._writer_holds
+            or self.queue.qsize()
+            or not self.upgraded
+            or self.upgrading
+            or self.closing
+            or self.closed
+            or not protocol.open_for_writes
+        ):
+            return self._overflowed
+        transport = protocol.transport
+        behind = transport.get_write_buffer_size()
+        if behind and behind + len(frame) > self.max_unsent_bytes:
+            self.overflow(behind + len(frame))
+            return True
+        transport.write(frame)
+        return True
+
+    async def send(self, pkt: Any) -> None:
+        if self._overflowed:
+            return
+        behind = self.unsent_bytes()
+        await super().send(pkt)
+        self._queued_bytes += _packet_size(pkt)
+        if behind and behind + _packet_size(pkt) > self.max_unsent_bytes:
+            self.overflow(behind + _packet_size(pkt))
+
+    async def poll(self) -> list[Any]:
+        """python-engineio's ``poll`` with ``asyncio.timeout`` instead of ``wait_for``
+        (which on 3.11 makes a task per wake-up), and tracking of what the writer holds."""
+        # The writer asks again only once its last batch is written to the transport.
+        self._writer_holds = False
+        self._held_bytes = 0
+        try:
+            async with asyncio.timeout(self.server.ping_interval + self.server.ping_timeout):
+                first = await self.queue.get()
+            self.queue.task_done()
+        except (TimeoutError, asyncio.CancelledError):
+            raise eio_exceptions.QueueEmpty() from None
+        if first is None:
+            return []
+        packets = [first]
+        while not self.queue.empty():
+            pkt = self.queue.get_nowait()
+            self.queue.task_done()
+            if pkt is None:
+                self.queue.put_nowait(None)
+                break
+            packets.append(pkt)
+        self._writer_holds = True
+        self._held_bytes, self._queued_bytes = self._queued_bytes, 0
+        return packets
+
+    def overflow(self, unsent: int) -> None:
+        """Cut a socket that stopped reading; its client reconnects and resumes with sync."""
+        if self._overflowed:
+            return
+        self._overflowed = True
+        log.warning(
+            "socket %s would have %d unsent bytes, over the cap of %d: disconnecting it",
+            self.sid,
+            unsent,
+            self.max_unsent_bytes,
+        )
+        ending = False
+        while not self.queue.empty():
+            ending = self.queue.get_nowait() is None or ending
+            self.queue.task_done()
+        if ending:  # the handler's "writer, stop" must survive the purge
+            self.queue.put_nowait(None)
+        self._queued_bytes = 0
+        if self._protocol is not None and self.upgraded:
+            # engine.io notices the closed websocket and runs the usual disconnect.
+            self._protocol.transport.abort()
+            return
+        # Long-polling (or a websocket without a known protocol): the pending or next
+        # poll gets a close packet, and the session ends now.
+        self.queue.put_nowait(eio_packet.Packet(eio_packet.CLOSE))
+        self._closer = asyncio.ensure_future(
+            self.close(wait=False, abort=True, reason=self.server.reason.TRANSPORT_ERROR)
+        )
+
+
+class LaneWebSocket(eio_asgi.WebSocket):  # type: ignore[misc]
+    """engine.io's ASGI websocket wrapper that hands the socket its uvicorn protocol."""
+
+    async def __call__(self, environ: dict[str, Any]) -> Any:
+        socket = getattr(self.handler, "__self__", None)
+        extension = environ.get("asgi.scope", {}).get("extensions", {}).get(SCOPE_EXTENSION)
+        if isinstance(socket, LaneSocket) and extension is not None:
+            socket.attach(extension["protocol"])
+        return await super().__call__(environ)
+
+
+class LaneEngineServer(engineio.AsyncServer):  # type: ignore[misc]
+    def __init__(self, *, max_unsent_bytes: int, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.max_unsent_bytes = max_unsent_bytes
+        # A copy: the driver's table is shared by every engine.io server in the process.
+        driver: dict[str, Any] = getattr(self, "_async")  # noqa: B009 - untyped attribute
+        self._async = {**driver, "websocket": LaneWebSocket}
+
+    async def _trigger_event(self, event: str, *args: Any, **kwargs: Any) -> Any:
+        if event == "connect":
+            # engine.io has just built this session's socket; make it a LaneSocket
+            # (it names the class inside ``_handle_connect``, so there is no other hook).
+            socket = self.sockets.get(args[0])
+            if type(socket) is AsyncSocket:
+                socket.__class__ = LaneSocket
+                socket.max_unsent_bytes = self.max_unsent_bytes
+        return await super()._trigger_event(event, *args, **kwargs)
+
+
+class LaneServer(socketio.AsyncServer):  # type: ignore[misc]
+    """python-socketio's server on ``LaneEngineServer`` (the send buffer cap, and the fast
+    lane when ``fast_lane``), if the internals they rely on are the ones they were written
+    against; otherwise the stock engine.io server, without either."""
+
+    def __init__(self, *, fast_lane: bool, max_unsent_bytes: int, **kwargs: Any) -> None:
+        problems = internals_problems()
+        if problems:
+            log.error("websocket fast lane and send buffer cap are off: %s", "; ".join(problems))
+        self.lane_sockets = not problems
+        self.fast_lane = fast_lane and self.lane_sockets
+        self._max_unsent_bytes = max_unsent_bytes
+        super().__init__(**kwargs)
+
+    def _engineio_server_class(self) -> Any:
+        if not self.lane_sockets:
+            return engineio.AsyncServer
+        return functools.partial(LaneEngineServer, max_unsent_bytes=self._max_unsent_bytes)

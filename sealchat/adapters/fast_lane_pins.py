@@ -1,0 +1,142 @@
+"""The library internals the websocket fast lane (fast_lane.py) relies on, and a check of them.
+
+The fast lane reaches below python-engineio's and uvicorn's public APIs. It was written and
+tested against exactly the versions in ``PINNED`` (requirements/constraints.txt pins the same);
+``internals_problems`` says what differs in the running environment. The server checks at
+start-up and runs without the lane when anything differs; tests/unit/test_fast_lane_pins.py
+fails on any difference, so an upgrade is a deliberate act: re-read the code named below,
+re-run the ordering tests, then move the pins.
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Callable
+from importlib import metadata
+
+PINNED = {
+    "python-engineio": "4.15.1",
+    "python-socketio": "5.18.1",
+    "uvicorn": "0.54.0",
+    "websockets": "17.4",
+}
+
+
+def _source(get: Callable[[], object]) -> str:
+    try:
+        return inspect.getsource(get())  # type: ignore[arg-type]
+    except (AttributeError, ImportError, OSError, TypeError):
+        return ""
+
+
+def _engineio_handle_connect() -> object:
+    from engineio.async_server import AsyncServer
+
+    return AsyncServer._handle_connect
+
+
+def _engineio_websocket_handler() -> object:
+    from engineio.async_socket import AsyncSocket
+
+    return AsyncSocket._websocket_handler
+
+
+def _engineio_upgrade() -> object:
+    from engineio.async_socket import AsyncSocket
+
+    return AsyncSocket._upgrade_websocket
+
+
+def _engineio_asgi_websocket() -> object:
+    from engineio.async_drivers.asgi import WebSocket
+
+    return WebSocket
+
+
+def _uvicorn_sansio() -> object:
+    from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
+
+    return WebSocketsSansIOProtocol
+
+
+def _socketio_base_server() -> object:
+    from socketio.base_server import BaseServer
+
+    return BaseServer.__init__
+
+
+# (where, what must be in its source, why the fast lane needs it)
+EXPECTED_SOURCE: list[tuple[str, Callable[[], object], str, str]] = [
+    (
+        "engineio AsyncServer._handle_connect",
+        _engineio_handle_connect,
+        "async_socket.AsyncSocket(self, sid)",
+        "sockets are built there and adopted as LaneSocket on the 'connect' event",
+    ),
+    (
+        "engineio AsyncServer._handle_connect",
+        _engineio_handle_connect,
+        "await self._trigger_event('connect', sid, environ",
+        "the 'connect' event is the adoption hook",
+    ),
+    (
+        "engineio AsyncSocket._websocket_handler",
+        _engineio_websocket_handler,
+        "packets = await self.poll()",
+        "the writer takes packets only through poll (what the writer holds is tracked there)",
+    ),
+    (
+        "engineio AsyncSocket._websocket_handler",
+        _engineio_websocket_handler,
+        "for pkt in packets:\n                        await ws.send(pkt.encode())",
+        "the writer writes its whole batch before it polls again",
+    ),
+    (
+        "engineio AsyncSocket._upgrade_websocket",
+        _engineio_upgrade,
+        "self.server._async['websocket'](\n            self._websocket_handler, self.server)",
+        "the websocket wrapper comes from the server's driver table and gets the handler",
+    ),
+    (
+        "engineio asgi WebSocket",
+        _engineio_asgi_websocket,
+        "self.handler = handler",
+        "the wrapper finds its socket through the bound handler",
+    ),
+    (
+        "uvicorn WebSocketsSansIOProtocol",
+        _uvicorn_sansio,
+        '"extensions": {"websocket.http.response": {}},',
+        "the protocol names itself in the scope's extensions",
+    ),
+    (
+        "uvicorn WebSocketsSansIOProtocol",
+        _uvicorn_sansio,
+        "self.conn.send_text(text_data.encode())\n"
+        "                    output = self.conn.data_to_send()\n"
+        '                    self.transport.write(b"".join(output))',
+        "ASGI sends are written to the transport synchronously, in order",
+    ),
+    (
+        "socketio BaseServer.__init__",
+        _socketio_base_server,
+        "self.eio = self._engineio_server_class()(**engineio_options)",
+        "the engine.io server is built through _engineio_server_class",
+    ),
+]
+
+
+def internals_problems() -> list[str]:
+    """What differs from the versions and internals the fast lane was written against."""
+    problems = []
+    for dist, version in PINNED.items():
+        try:
+            installed = metadata.version(dist)
+        except metadata.PackageNotFoundError:
+            installed = "missing"
+        if installed != version:
+            problems.append(f"{dist} is {installed}, the fast lane is pinned to {version}")
+    for where, get, snippet, why in EXPECTED_SOURCE:
+        if snippet not in _source(get):
+            problems.append(f"{where} changed ({why})")
+    return problems

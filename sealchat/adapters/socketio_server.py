@@ -1,0 +1,21 @@
+"""The Socket.IO server Sealchat runs: each concern is a small server class of its own.
+
+- ``GuardedAsyncServer`` (socketio_guard.py): a deadline to authenticate and a cap of
+  connections per client address;
+- ``PacketGuardServer`` (socketio_packets.py): malformed packets get an ``invalid_input``
+  ack instead of a traceback;
+- ``LaneServer`` (fast_lane.py): the websocket fast lane and the cap of unsent bytes
+  per socket, on engine.io's server.
+
+Their ``__init__`` methods take their own keyword arguments and pass the rest on, so the
+method resolution order below builds each of them once.
+"""
+
+from __future__ import annotations
+
+from sealchat.adapters.fast_lane import LaneServer
+from sealchat.adapters.socketio_guard import GuardedAsyncServer
+
+
+class SealchatSocketServer(GuardedAsyncServer, LaneServer):
+    """python-socketio's ``AsyncServer`` with every guard and the fast lane."""

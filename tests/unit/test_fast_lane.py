@@ -1,0 +1,161 @@
+"""The fast lane's choices, on a real engine.io socket with a fake transport."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+from engineio import packet as eio_packet
+from websockets.frames import Frame, Opcode
+
+from sealchat.adapters.fast_lane import LaneEngineServer, LaneSocket, text_frame
+
+CAP = 64 * 1024
+
+
+@dataclass
+class FakeTransport:
+    written: list[bytes] = field(default_factory=list)
+    buffered: int = 0
+    aborted: bool = False
+
+    def write(self, data: bytes) -> None:
+        self.written.append(data)
+
+    def get_write_buffer_size(self) -> int:
+        return self.buffered
+
+    def is_closing(self) -> bool:
+        return self.aborted
+
+    def abort(self) -> None:
+        self.aborted = True
+
+
+@dataclass
+class FakeProtocol:
+    transport: FakeTransport = field(default_factory=FakeTransport)
+    compressed: bool = False
+    disconnected: bool = False
+
+    @property
+    def open_for_writes(self) -> bool:
+        return not self.transport.is_closing()
+
+
+def message(text: str) -> Any:
+    return eio_packet.Packet(eio_packet.MESSAGE, text)
+
+
+async def lane_socket(*, compressed: bool = False) -> tuple[LaneSocket, FakeProtocol]:
+    server = LaneEngineServer(max_unsent_bytes=CAP, async_mode="asgi")
+    socket = LaneSocket(server, "sid-1")
+    socket.max_unsent_bytes = CAP
+    protocol = FakeProtocol(compressed=compressed)
+    socket.attach(protocol)  # type: ignore[arg-type]
+    socket.connected = socket.upgraded = True
+    return socket, protocol
+
+
+@pytest.mark.parametrize("size", [0, 1, 125, 126, 127, 65535, 65536, 70000])
+def test_frame_is_what_websockets_would_send(size: int) -> None:
+    payload = b"x" * size
+    assert text_frame(payload) == Frame(Opcode.TEXT, payload).serialize(mask=False)
+
+
+async def test_an_idle_websocket_takes_the_lane() -> None:
+    socket, protocol = await lane_socket()
+    assert socket.lane_write(b"frame") is True
+    assert protocol.transport.written == [b"frame"]
+
+
+async def test_anything_queued_ahead_sends_the_frame_the_normal_way() -> None:
+    socket, protocol = await lane_socket()
+    await socket.send(message("first"))
+    assert socket.lane_write(b"second") is False
+    assert protocol.transport.written == []
+
+
+async def test_a_batch_the_writer_holds_is_not_overtaken() -> None:
+    socket, protocol = await lane_socket()
+    await socket.send(message("first"))
+    batch = await socket.poll()  # the writer took it: the queue is empty, nothing written
+    assert [p.data for p in batch] == ["first"]
+    assert socket.queue.qsize() == 0
+    assert socket.lane_write(b"second") is False
+    # The writer comes back for more only after writing its whole batch.
+    waiting = asyncio.ensure_future(socket.poll())
+    await asyncio.sleep(0)
+    assert socket.lane_write(b"third") is True
+    assert protocol.transport.written == [b"third"]
+    waiting.cancel()
+
+
+async def test_compressed_or_polling_sockets_never_take_the_lane() -> None:
+    compressed, protocol = await lane_socket(compressed=True)
+    assert compressed.lane_write(b"frame") is False
+    polling, _ = await lane_socket()
+    polling.upgraded = False
+    assert polling.lane_write(b"frame") is False
+    upgrading, _ = await lane_socket()
+    upgrading.upgrading = True
+    assert upgrading.lane_write(b"frame") is False
+    assert protocol.transport.written == []
+
+
+async def test_a_closing_transport_is_left_to_the_normal_path() -> None:
+    socket, protocol = await lane_socket()
+    protocol.transport.aborted = True
+    assert socket.lane_write(b"frame") is False
+
+
+async def test_a_websocket_over_the_cap_is_cut_and_gets_nothing_more() -> None:
+    socket, protocol = await lane_socket()
+    protocol.transport.buffered = CAP - 10
+    assert socket.lane_write(b"x" * 11) is True  # dropped, not written
+    assert protocol.transport.written == []
+    assert protocol.transport.aborted
+    await socket.send(message("late"))
+    assert socket.queue.qsize() == 0
+
+
+async def test_one_packet_bigger_than_the_cap_passes_when_nothing_is_ahead() -> None:
+    socket, protocol = await lane_socket()
+    assert socket.lane_write(b"z" * (2 * CAP)) is True
+    assert len(protocol.transport.written) == 1 and not protocol.transport.aborted
+    protocol.transport.buffered = 2 * CAP  # the kernel did not take it: now it is a backlog
+    assert socket.lane_write(b"next") is True
+    assert protocol.transport.aborted and len(protocol.transport.written) == 1
+
+
+async def test_queued_bytes_count_toward_the_cap() -> None:
+    server = LaneEngineServer(max_unsent_bytes=CAP, async_mode="asgi")
+    socket = LaneSocket(server, "sid-2")  # long-polling: no transport of its own
+    socket.max_unsent_bytes = CAP
+    closed: list[Any] = []
+
+    async def close(**kwargs: Any) -> None:
+        closed.append(kwargs)
+
+    socket.close = close
+    chunk = "y" * (16 * 1024)
+    for _ in range(4):
+        await socket.send(message(chunk))
+    assert socket.queue.qsize() == 4 and not closed
+    await socket.send(message(chunk))
+    # Cut: the queue holds only the close packet the next poll will carry.
+    assert [p.packet_type for p in await socket.poll()] == [eio_packet.CLOSE]
+    await asyncio.sleep(0)
+    assert closed
+
+
+async def test_cutting_a_socket_keeps_the_writers_stop_signal() -> None:
+    socket, protocol = await lane_socket()
+    await socket.send(message("x" * 1000))
+    socket.queue.put_nowait(None)  # the websocket handler is ending
+    protocol.transport.buffered = CAP
+    await socket.send(message("over"))
+    assert protocol.transport.aborted
+    assert await socket.poll() == []  # the writer still stops
