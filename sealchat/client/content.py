@@ -98,12 +98,16 @@ def to_wire(content: Content | dict[str, Any]) -> dict[str, Any]:
 
 def parse_plaintext(plaintext: bytes | str) -> Content:
     """UTF-8 JSON text to content; raises ``ContentError``."""
+    return parse_content(load_json(plaintext))
+
+
+def load_json(plaintext: bytes | str) -> object:
+    """UTF-8 JSON text to a JSON value (NaN and Infinity refused); raises ``ContentError``."""
     try:
         decoded = plaintext.decode("utf-8") if isinstance(plaintext, bytes) else plaintext
-        value = json.loads(decoded, parse_constant=_no_constant)
+        return json.loads(decoded, parse_constant=_no_constant)  # type: ignore[no-any-return]
     except ValueError:  # UnicodeDecodeError and JSONDecodeError are ValueErrors
         raise ContentError("the content is not UTF-8 JSON") from None
-    return parse_content(value)
 
 
 def parse_content(value: object) -> Content:
