@@ -1,6 +1,6 @@
 """The Sealchat client: REST calls plus a Socket.IO connection that never misses a message.
 
-Incoming messages (including the acks of our own sends) pass through a ``Timeline``,
+Incoming messages (including the acks of our own sends) pass through a ``ReorderBuffer``,
 so ``next_message`` yields every message of every room once, in ``seq`` order. After
 a reconnect the client sends its cursors and receives exactly what it missed.
 """
@@ -23,9 +23,9 @@ import socketio
 from sealchat.client.errors import ClientError
 from sealchat.client.http_api import HttpApi
 from sealchat.client.key_service import EmbeddedKmsClient, KeyService
-from sealchat.client.keyring import Keyring, KeyServiceCalls
+from sealchat.client.keyring import ClientKeyring, KeyServiceCalls
 from sealchat.client.sealed import OpenedMessage, RoomGrants, Sealer
-from sealchat.client.timeline import Message, Timeline
+from sealchat.client.reorder_buffer import Message, ReorderBuffer
 
 log = logging.getLogger(__name__)
 
@@ -65,7 +65,7 @@ class SealchatClient:
         self._key_id = key_id
         self._kms_client: EmbeddedKmsClient | None = None
         self._sealer: Sealer | None = None
-        self.timeline = Timeline()
+        self.timeline = ReorderBuffer()
         self.ack_timeout = ack_timeout
         self._inbox: asyncio.Queue[Message] = asyncio.Queue()
         self._handlers: dict[str, list[EventHandler]] = {}
@@ -282,7 +282,7 @@ class SealchatClient:
                 )
                 key_service = key_service or self._kms_client
                 key_id = key_id or config["kms_key_id"]
-            self._sealer = Sealer(Keyring(key_service, key_id), self.user["id"])
+            self._sealer = Sealer(ClientKeyring(key_service, key_id), self.user["id"])
         return self._sealer
 
     def _key_service_url(self, advertised: str) -> str:

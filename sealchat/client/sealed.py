@@ -16,7 +16,7 @@ from sealchat.client.envelope import (
 )
 from sealchat.client.errors import ClientError
 from sealchat.client.http_api import HttpApi
-from sealchat.client.keyring import Keyring
+from sealchat.client.keyring import ClientKeyring
 
 Message = dict[str, Any]
 
@@ -62,7 +62,7 @@ class RoomGrants:
 
 
 class Sealer:
-    def __init__(self, keyring: Keyring, sender_id: str) -> None:
+    def __init__(self, keyring: ClientKeyring, sender_id: str) -> None:
         self.keyring = keyring
         self.sender_id = sender_id
 

@@ -33,7 +33,7 @@ MASTER_KEY_BYTES = 32
 CANNOT_DECRYPT = "the ciphertext blob cannot be decrypted with this encryption context"
 
 
-class Keyring:
+class KmsKeyring:
     def __init__(
         self, store: KeyStore, root_key: RootKey, clock: Callable[[], datetime] = utc_now
     ) -> None:

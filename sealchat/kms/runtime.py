@@ -29,7 +29,7 @@ from sealchat.api.security_headers import SecurityHeaders, install_api_docs
 from sealchat.domain.errors import SealchatError, Unauthorized
 from sealchat.kms.api import build_kms_router, install_kms_error_handlers
 from sealchat.kms.audit import AuditLog
-from sealchat.kms.crypto import Keyring
+from sealchat.kms.crypto import KmsKeyring
 from sealchat.kms.errors import KeyServiceConfigError, RootKeyError
 from sealchat.kms.grants import GrantVerifier
 from sealchat.kms.models import AuditRecord
@@ -117,7 +117,7 @@ async def open_key_service(
             summary_seconds=settings.kms_audit_summary_seconds,
         )
         service = KeyService(
-            keyring=Keyring(store, await unlock_root_key(settings, store)),
+            keyring=KmsKeyring(store, await unlock_root_key(settings, store)),
             store=store,
             audit=audit,
             user_verifier=user_verifier,

@@ -20,7 +20,7 @@ from sealchat.domain.errors import (
 )
 from sealchat.kms.audit import AuditLog
 from sealchat.kms.blob import check_context, check_key_id, parse_blob
-from sealchat.kms.crypto import Keyring
+from sealchat.kms.crypto import KmsKeyring
 from sealchat.kms.errors import AccessDenied, InvalidCiphertext, KeyExists, KeyNotFound
 from sealchat.kms.grants import GrantVerifier, check_grant_covers
 from sealchat.kms.models import (
@@ -51,7 +51,7 @@ class KeyService:
     def __init__(
         self,
         *,
-        keyring: Keyring,
+        keyring: KmsKeyring,
         store: KeyStore,
         audit: AuditLog,
         user_verifier: TokenVerifier,
