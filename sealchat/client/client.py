@@ -24,8 +24,8 @@ from sealchat.client.errors import ClientError
 from sealchat.client.http_api import HttpApi
 from sealchat.client.key_service import EmbeddedKmsClient, KeyService
 from sealchat.client.keyring import ClientKeyring, KeyServiceCalls
-from sealchat.client.sealed import OpenedMessage, RoomGrants, Sealer
 from sealchat.client.reorder_buffer import Message, ReorderBuffer
+from sealchat.client.sealed import OpenedMessage, RoomGrants, Sealer
 
 log = logging.getLogger(__name__)
 

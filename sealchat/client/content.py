@@ -105,9 +105,10 @@ def load_json(plaintext: bytes | str) -> object:
     """UTF-8 JSON text to a JSON value (NaN and Infinity refused); raises ``ContentError``."""
     try:
         decoded = plaintext.decode("utf-8") if isinstance(plaintext, bytes) else plaintext
-        return json.loads(decoded, parse_constant=_no_constant)  # type: ignore[no-any-return]
+        value: object = json.loads(decoded, parse_constant=_no_constant)
     except ValueError:  # UnicodeDecodeError and JSONDecodeError are ValueErrors
         raise ContentError("the content is not UTF-8 JSON") from None
+    return value
 
 
 def parse_content(value: object) -> Content:

@@ -46,8 +46,10 @@ class _Entry:
 
     @property
     def relation_type(self) -> str | None:
-        relates_to = getattr(self.content, "relates_to", None)
-        return relates_to.type if relates_to is not None else None
+        content = self.content
+        if isinstance(content, Text | Reaction) and content.relates_to is not None:
+            return content.relates_to.type
+        return None
 
     @property
     def is_item(self) -> bool:
@@ -71,8 +73,8 @@ class RoomTimeline:
         if entry.is_item:
             self._items[message_id] = self._build(entry)
             return message_id
-        relates_to = content.relates_to  # type: ignore[union-attr]  # is_item is False
-        target = relates_to.message_id
+        assert isinstance(content, Text | Reaction) and content.relates_to is not None
+        target = content.relates_to.message_id
         self._relations.setdefault(target, []).append(entry)
         target_entry = self._entries.get(target)
         if target_entry is None or not target_entry.is_item:

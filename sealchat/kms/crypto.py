@@ -25,7 +25,7 @@ from sealchat.kms.blob import (
     parse_blob,
 )
 from sealchat.kms.errors import InvalidCiphertext, KeyNotFound
-from sealchat.kms.models import AuditEntry, DataKey, EncryptionContext, MasterKey
+from sealchat.kms.models import AuditEntry, EncryptionContext, KmsDataKey, MasterKey
 from sealchat.kms.root_key import RootKey
 from sealchat.kms.store import KeyStore
 
@@ -58,7 +58,7 @@ class KmsKeyring:
             check_key_id(key_id), wrap_new_material, self._clock(), audit
         )
 
-    async def generate_data_key(self, key_id: str, context: EncryptionContext) -> DataKey:
+    async def generate_data_key(self, key_id: str, context: EncryptionContext) -> KmsDataKey:
         """32 random bytes, and the same bytes sealed under ``key_id``'s current version."""
         context = check_context(context)
         found = await self._store.current_wrapped(check_key_id(key_id))
@@ -70,9 +70,9 @@ class KmsKeyring:
         nonce = secrets.token_bytes(NONCE_BYTES)
         sealed = master.encrypt(nonce, plaintext, additional_data(context, key_id, version))
         blob = Blob(key_id=key_id, version=version, nonce=nonce, sealed=sealed)
-        return DataKey(key_id, version, plaintext, blob.encode())
+        return KmsDataKey(key_id, version, plaintext, blob.encode())
 
-    async def decrypt(self, ciphertext_blob: bytes, context: EncryptionContext) -> DataKey:
+    async def decrypt(self, ciphertext_blob: bytes, context: EncryptionContext) -> KmsDataKey:
         """The data key in ``ciphertext_blob``; ``InvalidCiphertext`` for any failure."""
         context = check_context(context)
         blob = parse_blob(ciphertext_blob)
@@ -86,4 +86,4 @@ class KmsKeyring:
             )
         except InvalidTag:
             raise InvalidCiphertext(CANNOT_DECRYPT) from None
-        return DataKey(blob.key_id, blob.version, plaintext)
+        return KmsDataKey(blob.key_id, blob.version, plaintext)

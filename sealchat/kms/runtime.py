@@ -35,7 +35,7 @@ from sealchat.kms.grants import GrantVerifier
 from sealchat.kms.models import AuditRecord
 from sealchat.kms.revocations import RevocationStore
 from sealchat.kms.root_key import RootKey, load_root_key
-from sealchat.kms.service import KeyService
+from sealchat.kms.service import KmsService
 from sealchat.kms.store import KeyStore, create_schema
 from sealchat.ports.tokens import TokenVerifier, VerifiedIdentity
 from sealchat.services.rate_limit import TokenBucketLimiter
@@ -105,7 +105,7 @@ async def unlock_root_key(settings: Settings, store: KeyStore) -> RootKey:
 @asynccontextmanager
 async def open_key_service(
     settings: Settings, user_verifier: TokenVerifier, grant_verifier: GrantVerifier
-) -> AsyncIterator[KeyService]:
+) -> AsyncIterator[KmsService]:
     """A ready key service on its own storage; the engine is disposed at the end."""
     async with open_kms_engine(settings) as engine:
         store = KeyStore(engine)
@@ -116,7 +116,7 @@ async def open_key_service(
             ),
             summary_seconds=settings.kms_audit_summary_seconds,
         )
-        service = KeyService(
+        service = KmsService(
             keyring=KmsKeyring(store, await unlock_root_key(settings, store)),
             store=store,
             audit=audit,
@@ -166,7 +166,7 @@ class NoRemoteCallers:
         return None
 
 
-def open_local_key_service(settings: Settings) -> AbstractAsyncContextManager[KeyService]:
+def open_local_key_service(settings: Settings) -> AbstractAsyncContextManager[KmsService]:
     """``open_key_service`` for ``sealchat kms key ...``: local administration only."""
     refuse = NoRemoteCallers()
     return open_key_service(settings, refuse, kms_grant_verifier(settings, refuse))

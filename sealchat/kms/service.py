@@ -27,8 +27,8 @@ from sealchat.kms.models import (
     KEY_SERVICE,
     Actor,
     Caller,
-    DataKey,
     EncryptionContext,
+    KmsDataKey,
     MasterKey,
     Operation,
 )
@@ -47,7 +47,7 @@ NOTICES_BUCKET = "revocation-notices"
 REVOCATION_CLOCK_SKEW_MS = 60_000
 
 
-class KeyService:
+class KmsService:
     def __init__(
         self,
         *,
@@ -129,7 +129,7 @@ class KeyService:
 
     async def generate_data_key(
         self, actor: Actor, key_id: str | None, context: EncryptionContext, grant: str | None
-    ) -> DataKey:
+    ) -> KmsDataKey:
         """A fresh data key for the room in ``context``, if ``grant`` covers it."""
         key_id = key_id or self.default_key_id
         operation = Operation.GENERATE_DATA_KEY
@@ -150,7 +150,7 @@ class KeyService:
         context: EncryptionContext,
         grant: str | None,
         expected_key_id: str | None = None,
-    ) -> DataKey:
+    ) -> KmsDataKey:
         """The data key in ``ciphertext_blob``, if ``grant`` covers the room in ``context``
         (and the blob was made with ``expected_key_id``, when given)."""
         audited_context = _valid_or_none(context)
