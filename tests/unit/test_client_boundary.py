@@ -37,7 +37,8 @@ def loaded_after(statement: str) -> list[str]:
         "import sealchat.client",
         "from sealchat.client import SealchatClient",
         "import sealchat.client.core, sealchat.client.content, sealchat.client.room_timeline",
-        "import sealchat.client.transport, sealchat.client.auth, sealchat.client.outbox",
+        "import sealchat.client.rest, sealchat.client.realtime, sealchat.client.auth",
+        "import sealchat.client.outbox, sealchat.client.rooms, sealchat.client.models",
     ],
 )
 def test_the_client_loads_no_server_module(statement: str) -> None:
