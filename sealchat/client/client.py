@@ -64,6 +64,7 @@ class SealchatClient:
         authenticator: Authenticator | None = None,
         outbox_path: str | os.PathLike[str] | None = None,
         core: ClientCore | None = None,
+        realtime: RealtimeTransport | None = None,
     ) -> None:
         """``key_service`` defaults to the server's embedded key service (from /api/config);
         pass another (e.g. AWS KMS) with its ``key_id`` to use that instead.
@@ -75,7 +76,8 @@ class SealchatClient:
 
         ``authenticator`` defaults to the embedded identity provider (``login``,
         ``register``). ``outbox_path`` keeps unacknowledged sends (sealed) in that file,
-        so they are resent after a restart."""
+        so they are resent after a restart. ``core`` and ``realtime`` are for tests that
+        run the client without a server."""
         self.api = RestTransport(base_url, http, authenticator)
         self.core = core or ClientCore(outbox_path=outbox_path)
         self._base_url = base_url
@@ -87,7 +89,7 @@ class SealchatClient:
         self._key_id = key_id
         self._kms_client: EmbeddedKmsClient | None = None
         self._sealer: Sealer | None = None
-        self.realtime = RealtimeTransport(ack_timeout)
+        self.realtime = realtime or RealtimeTransport(ack_timeout)
         self._handlers: dict[str, list[EventHandler]] = {}
         self._sync_lock = asyncio.Lock()
         self._expired = False
