@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -50,3 +51,34 @@ def test_the_client_loads_no_server_module(statement: str) -> None:
 
 def test_the_shared_envelope_module_imports_nothing_of_sealchat() -> None:
     assert loaded_after("import sealchat.envelope_spec") == ["sealchat", "sealchat.envelope_spec"]
+
+
+ROOT = Path(__file__).resolve().parents[2]
+RUFF = Path(sys.executable).parent / "ruff"
+PROBE = "from sealchat.domain.envelope import VERSION\n\nprint(VERSION)\n"
+
+
+def ruff_codes(filename: str) -> str:
+    done = subprocess.run(
+        [
+            str(RUFF),
+            "check",
+            "--no-cache",
+            "--output-format",
+            "concise",
+            "--stdin-filename",
+            filename,
+            "-",
+        ],
+        input=PROBE,
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+    )
+    return done.stdout
+
+
+@pytest.mark.skipif(not RUFF.exists(), reason="ruff is not installed beside this Python")
+def test_ruff_refuses_server_imports_in_the_client_package_only() -> None:
+    assert "TID251" in ruff_codes("sealchat/client/probe.py")
+    assert "TID251" not in ruff_codes("sealchat/services/probe.py")
