@@ -96,6 +96,7 @@ class SealchatClient:
         self._closing = False
         self._transports: list[str] = ["websocket"]
         self._tasks: set[asyncio.Task[Any]] = set()
+        self._in_flight: set[str] = set()  # client message ids whose send awaits its ack
         self.connected = asyncio.Event()
         self._bind_events()
 
@@ -396,12 +397,15 @@ class SealchatClient:
         return await self._deliver(pending)
 
     async def _deliver(self, pending: PendingSend) -> Message:
+        self._in_flight.add(pending.client_msg_id)
         try:
             ack = await self.emit("message:send", pending.to_json())
         except ClientError as exc:
             if exc.code not in UNKNOWN_OUTCOME:
                 self.core.send_done(pending.client_msg_id)
             raise
+        finally:
+            self._in_flight.discard(pending.client_msg_id)
         message: Message = ack["message"]
         self.core.send_done(pending.client_msg_id)
         self._accept(message)
@@ -411,6 +415,8 @@ class SealchatClient:
         """Resend every pending send, oldest first; returns how many were acknowledged."""
         sent = 0
         for pending in self.core.outbox.pending():
+            if pending.client_msg_id in self._in_flight:
+                continue  # its own call is waiting for the ack
             try:
                 await self._deliver(pending)
             except ClientError as exc:
