@@ -17,8 +17,9 @@ state and does no I/O; ``RestTransport`` and ``RealtimeTransport`` move JSON; th
 ``SealchatClient`` is the facade over them.
 """
 
-from sealchat.client.client import RoomHandle, SealchatClient
+from sealchat.client.client import SealchatClient
 from sealchat.client.core import ClientCore
 from sealchat.client.errors import ClientError
+from sealchat.client.room_handle import RoomHandle
 
 __all__ = ["ClientCore", "ClientError", "RoomHandle", "SealchatClient"]

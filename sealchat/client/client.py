@@ -16,7 +16,7 @@ import contextlib
 import logging
 import os
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Awaitable, Callable
 from types import TracebackType
 from typing import Any
 from urllib.parse import urljoin
@@ -25,7 +25,7 @@ import httpx
 
 from sealchat.client import rooms as room_names
 from sealchat.client.auth import Authenticator, EmbeddedAuthenticator
-from sealchat.client.content import Content, edit, reaction, reply
+from sealchat.client.content import Content
 from sealchat.client.core import ClientCore
 from sealchat.client.errors import ClientError
 from sealchat.client.key_service import EmbeddedKmsClient, KeyService
@@ -34,7 +34,7 @@ from sealchat.client.models import Message, PendingSend
 from sealchat.client.realtime import RealtimeTransport
 from sealchat.client.reorder_buffer import ReorderBuffer
 from sealchat.client.rest import RestTransport
-from sealchat.client.room_timeline import RoomTimeline
+from sealchat.client.room_handle import RoomHandle
 from sealchat.client.sealed import OpenedMessage, RoomGrants, Sealer
 
 log = logging.getLogger(__name__)
@@ -563,32 +563,3 @@ class SealchatClient:
         task = asyncio.ensure_future(coro)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
-
-
-class RoomHandle:
-    """One room as a view uses it (``client.room(room_id)``)."""
-
-    def __init__(self, client: SealchatClient, room_id: str) -> None:
-        self.client = client
-        self.room_id = room_id
-
-    async def messages(self) -> AsyncIterator[OpenedMessage]:
-        """This room's messages from now on, opened, in ``seq`` order."""
-        async for message in self.client.core.room_messages(self.room_id):
-            yield await self.client.open(message)
-
-    def timeline(self) -> RoomTimeline:
-        """The opened messages with edits, reactions and replies applied."""
-        return self.client.core.timeline(self.room_id)
-
-    async def send_text(self, text: str) -> Message:
-        return await self.client.send_text(self.room_id, text)
-
-    async def reply(self, message_id: str, text: str) -> Message:
-        return await self.client.send_content(self.room_id, reply(text, message_id))
-
-    async def edit(self, message_id: str, new_text: str) -> Message:
-        return await self.client.send_content(self.room_id, edit(message_id, new_text))
-
-    async def react(self, message_id: str, key: str) -> Message:
-        return await self.client.send_content(self.room_id, reaction(message_id, key))
