@@ -163,8 +163,14 @@ class SealchatClient:
     # -- rooms ---------------------------------------------------------------------------
 
     async def rooms(self) -> list[dict[str, Any]]:
-        """My rooms, each with my ``role`` and the room's ``last_seq``."""
-        return (await self.api.get("/api/rooms"))["rooms"]  # type: ignore[no-any-return]
+        """My rooms, each with my ``role`` and the room's ``last_seq``. Rooms the core
+        already follows are refreshed (name, role); others start being followed only on
+        ``connect`` or when joined."""
+        rooms: list[dict[str, Any]] = (await self.api.get("/api/rooms"))["rooms"]
+        for room in rooms:
+            if room["id"] in self.core.rooms:
+                self.core.track_room(room)
+        return rooms
 
     async def directory(self) -> list[dict[str, Any]]:
         return (await self.api.get("/api/rooms/directory"))["rooms"]  # type: ignore[no-any-return]
