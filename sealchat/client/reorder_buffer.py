@@ -12,7 +12,7 @@ from typing import Any
 Message = dict[str, Any]
 
 
-class Timeline:
+class ReorderBuffer:
     def __init__(self) -> None:
         self.cursors: dict[str, int] = {}
         self._held: dict[str, dict[int, Message]] = {}
