@@ -30,7 +30,6 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-
 from servers import (
     DEFAULT_SERVERS,
     NODE_DIR,

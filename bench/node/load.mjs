@@ -218,8 +218,11 @@ function check(phase, run) {
 
 async function main() {
   const connectReceiver = cfg.receivers === "client" ? connectClient : connectRaw;
+  const connectStarted = performance.now();
   const receivers = await connectMany(cfg.recipients, connectReceiver, cfg.receiverAuth);
   const [sender] = (await connectMany(1, connectClient, cfg.senderAuth)).map((r) => r.socket);
+  const connectSeconds = (performance.now() - connectStarted) / 1000;
+  process.stderr.write(`connected ${cfg.recipients} in ${connectSeconds.toFixed(1)} s\n`);
   const lines = createInterface({ input: process.stdin })[Symbol.asyncIterator]();
   const waitForGo = async () => {
     for (let line = await lines.next(); !line.done; line = await lines.next()) {
@@ -237,7 +240,7 @@ async function main() {
   warm = await runPhase(sender, receivers, `v${cfg.tag}-`, second, windowed);
   check("warm-up", warm);
   const messages = cfg.messages ?? Math.max(50, Math.round((second / warm.seconds) * cfg.seconds));
-  out({ phase: "ready", messages });
+  out({ phase: "ready", messages, connectSeconds });
   await waitForGo();
 
   const cpu0 = process.cpuUsage();
