@@ -67,6 +67,7 @@ def run_cell(
         "receivers": "raw",
         "pacedRate": args.fanout_rate / recipients,
         "pacedMinMessages": args.paced_min_messages,
+        "timeoutSeconds": args.timeout,
     }
     load = subprocess.Popen(
         pinned(load_core, ["node", str(NODE_DIR / "load.mjs"), json.dumps(config)]),
@@ -166,6 +167,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--inflight", type=int, default=4, help="saturated: unacknowledged sends")
     parser.add_argument("--ct-bytes", type=int, default=200, help="ciphertext bytes per message")
+    parser.add_argument(
+        "--timeout", type=float, default=60, help="a phase not complete after this fails"
+    )
 
 
 def main() -> None:

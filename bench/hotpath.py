@@ -72,11 +72,12 @@ class Preset:
 
 QUICK = Preset(
     smallrooms.SearchSettings(
-        step_seconds=1.0, probe_seconds=0.6, bisect=1, grace=0.5, drain=3.0, max_steps=6
+        step_seconds=1.0, probe_seconds=0.6, bisect=1, grace=0.5, drain=3.0, max_steps=8
     ),
     seconds=1.0,
     latency_messages=20,
     paced_min_messages=10,
+    fanout="50,2000",
 )
 FULL = Preset(smallrooms.SearchSettings(), seconds=2.5, latency_messages=50, paced_min_messages=30)
 
@@ -149,6 +150,7 @@ def main() -> None:
         fanout_rate=args.fanout_rate,
         inflight=4,
         ct_bytes=200,
+        timeout=30 if args.quick else 60,
     )
     fds = raise_fd_limit()
     server_core, load_core, pinning = pick_cores(args.no_pin)

@@ -26,7 +26,7 @@ import { io } from "socket.io-client";
 import { connectMany as connectBatches, connectRaw as rawClient } from "./raw-client.mjs";
 
 const cfg = JSON.parse(process.argv[2]);
-const DELIVERY_TIMEOUT_MS = 120_000;
+const DELIVERY_TIMEOUT_MS = (cfg.timeoutSeconds ?? 120) * 1000;
 
 function out(obj) {
   process.stdout.write(`${JSON.stringify(obj)}\n`);
@@ -101,7 +101,10 @@ function runPhase(sender, receivers, prefix, count, { inflight, lockstep = false
     const started = performance.now();
     let timer = null;
 
+    let finished = false;
     const finish = (timedOut) => {
+      if (finished) return;
+      finished = true;
       clearTimeout(timer);
       for (const r of receivers) r.listen(null);
       resolve({
@@ -144,6 +147,7 @@ function runPhase(sender, receivers, prefix, count, { inflight, lockstep = false
         if (!ack || ack.ok !== true) {
           ackErrors += 1;
           firstError ??= ack;
+          return finish(false); // its deliveries will never come: the cell has failed
         }
         progress(i);
       });
@@ -169,7 +173,10 @@ function runPaced(sender, receivers, prefix, count, rate) {
     let sent = 0;
     let timer = null;
     const started = performance.now() + 5;
+    let finished = false;
     const finish = (timedOut) => {
+      if (finished) return;
+      finished = true;
       clearTimeout(timer);
       for (const r of receivers) r.listen(null);
       resolve({ delivered, expected, acked, ackErrors, firstError, timedOut,
@@ -193,11 +200,12 @@ function runPaced(sender, receivers, prefix, count, rate) {
           if (!ack || ack.ok !== true) {
             ackErrors += 1;
             firstError ??= ack;
+            return finish(false);
           }
           done();
         });
       }
-      if (sent < count) setTimeout(pump, Math.max(0, due(sent) - performance.now()));
+      if (sent < count && !finished) setTimeout(pump, Math.max(0, due(sent) - performance.now()));
     };
     timer = setTimeout(() => finish(true), DELIVERY_TIMEOUT_MS);
     setTimeout(pump, 5);
