@@ -204,9 +204,15 @@ def plot(result: dict[str, Any], directory: Path) -> tuple[list[Path], str | Non
         # Optional (the `bench` extra): imported by name so mypy need not know it.
         importlib.import_module("matplotlib").use("Agg")
         plt = importlib.import_module("matplotlib.pyplot")
+        ticker = importlib.import_module("matplotlib.ticker")
     except ImportError:
         return [], "matplotlib is not installed (`pip install -e '.[bench]'`): no plots written"
     servers = result["meta"]["servers"]
+    plain = ticker.FuncFormatter(lambda value, _: f"{value:,.0f}")
+    # On log axes, label the minor ticks at 2 and 5 times a power of ten only.
+    sparse = ticker.FuncFormatter(
+        lambda value, _: f"{value:,.0f}" if f"{value:.0e}"[0] in "25" else ""
+    )
     small = [r for r in result["smallRooms"] if "error" not in r]
     sizes = sorted({r["members"] for r in small})
     written = []
@@ -243,6 +249,9 @@ def plot(result: dict[str, Any], directory: Path) -> tuple[list[Path], str | Non
                 yscale="log",
             )
             for axis in (top, bottom):
+                axis.xaxis.set_major_formatter(plain)
+                axis.xaxis.set_minor_formatter(sparse)
+                axis.yaxis.set_major_formatter(plain)
                 axis.grid(alpha=0.3)
                 axis.legend(fontsize=8)
         fig.tight_layout()
@@ -252,7 +261,14 @@ def plot(result: dict[str, Any], directory: Path) -> tuple[list[Path], str | Non
     fanout = [r for r in result["fanout"] if "error" not in r]
     receivers = sorted({r["recipients"] for r in fanout})
     if receivers:
-        fig, axes = plt.subplots(1, len(receivers), figsize=(5 * len(receivers), 4), squeeze=False)
+        fig, axes = plt.subplots(2, len(receivers), figsize=(5 * len(receivers), 8), squeeze=False)
+        for axis, size in zip(axes[1], receivers, strict=True):
+            cell = {r["server"]: r for r in fanout if r["recipients"] == size}
+            names = [n for n in servers if n in cell]
+            axis.bar(names, [cell[n]["cpuUsPerDelivery"] for n in names])
+            axis.set_xticks(range(len(names)), names, rotation=30, ha="right", fontsize=8)
+            axis.set(title=f"{size} receivers, saturated", ylabel="server CPU µs per delivery")
+            axis.grid(alpha=0.3, axis="y")
         for axis, size in zip(axes[0], receivers, strict=True):
             names = [
                 n
@@ -271,7 +287,7 @@ def plot(result: dict[str, Any], directory: Path) -> tuple[list[Path], str | Non
             axis.grid(alpha=0.3, axis="y")
             axis.legend(fontsize=8)
         fig.tight_layout()
-        path = directory / "bench-fanout-latency.png"
+        path = directory / "bench-fanout.png"
         fig.savefig(path, dpi=100)
         written.append(path)
     return written, None
