@@ -22,6 +22,8 @@ from __future__ import annotations
 import argparse
 import json
 import secrets
+import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -96,11 +98,13 @@ def run_cell(
 
     try:
         expect("ready")
+        profiler = start_profiler(server, recipients, getattr(args, "profile", None))
         lag("start")
         cpu0, wall0, busy0 = server.cpu_seconds(), time.monotonic(), machine_busy_seconds()
         go()
         measured = expect("measured")
         cpu1, wall1, busy1 = server.cpu_seconds(), time.monotonic(), machine_busy_seconds()
+        stop_profiler(profiler)
         saturated_lag = lag("stop")
         lag("start")
         go()
@@ -138,6 +142,33 @@ def run_cell(
     }
 
 
+def start_profiler(
+    server: Server, recipients: int, directory: Path | None
+) -> subprocess.Popen[bytes] | None:
+    """py-spy on a Sealchat server for the saturated phase (raw collapsed stacks)."""
+    if directory is None or not server.name.startswith("sealchat"):
+        return None
+    directory.mkdir(parents=True, exist_ok=True)
+    output = directory / f"{server.name}-{recipients}.txt"
+    py_spy = shutil.which("py-spy") or shutil.which("py-spy", path=str(Path(sys.executable).parent))
+    if py_spy is None:
+        sys.exit("--profile needs py-spy (`pip install py-spy` into the venv)")
+    command = [py_spy, "record", "--pid", str(server.process.pid), "--format", "raw"]
+    # Blocking sampling (the default) pauses the server briefly at each sample, which slows
+    # it down but keeps the shares right; --nonblocking loses most samples under uvloop.
+    # Numbers from a profiled run are not benchmark results.
+    command += ["--rate", "200", "--threads", "--output", str(output)]
+    profiler = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    time.sleep(0.5)  # let it attach before the phase starts
+    return profiler
+
+
+def stop_profiler(profiler: subprocess.Popen[bytes] | None) -> None:
+    if profiler is not None:
+        profiler.send_signal(signal.SIGINT)
+        profiler.wait(timeout=30)
+
+
 def progress_line(row: dict[str, Any]) -> str:
     flag = "  LOAD-BOUND" if row["loadBound"] else ""
     return (
@@ -169,6 +200,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--ct-bytes", type=int, default=200, help="ciphertext bytes per message")
     parser.add_argument(
         "--timeout", type=float, default=60, help="a phase not complete after this fails"
+    )
+    parser.add_argument(
+        "--profile",
+        type=Path,
+        default=None,
+        help="py-spy each Sealchat server's saturated phase into DIR/<server>-<size>.txt",
     )
 
 

@@ -127,6 +127,13 @@ def parse_args() -> argparse.Namespace:
         "--fanout-rate", type=float, default=10_000, help="paced fan-out: deliveries/s offered"
     )
     parser.add_argument("--pg-url", default=os.environ.get("BENCH_PG_URL", DEFAULT_PG_URL))
+    parser.add_argument(
+        "--profile",
+        type=Path,
+        default=None,
+        help="py-spy the Sealchat servers' saturated fan-out phases into this directory "
+        "(bench/profile_summary.py reads them; a profiled run's numbers are not results)",
+    )
     parser.add_argument("--no-docs", action="store_true", help="do not rewrite docs/benchmarks.md")
     parser.add_argument("--no-pin", action="store_true", help="do not pin processes to cores")
     return parser.parse_args()
@@ -151,6 +158,7 @@ def main() -> None:
         inflight=4,
         ct_bytes=200,
         timeout=30 if args.quick else 60,
+        profile=args.profile,
     )
     fds = raise_fd_limit()
     server_core, load_core, pinning = pick_cores(args.no_pin)
