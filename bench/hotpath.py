@@ -72,10 +72,10 @@ class Preset:
 
 QUICK = Preset(
     smallrooms.SearchSettings(
-        step_seconds=1.0, probe_seconds=0.6, bisect=1, grace=0.5, drain=3.0, max_steps=8
+        step_seconds=1.0, probe_seconds=0.6, bisect=1, grace=0.5, drain=2.0, max_steps=7
     ),
     seconds=1.0,
-    latency_messages=20,
+    latency_messages=10,
     paced_min_messages=10,
     fanout="50,2000",
 )
