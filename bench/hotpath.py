@@ -179,8 +179,12 @@ def main() -> None:
             for name in names:
                 try:
                     server = start_server(name, server_core, Path(tmp), secret, args.pg_url)
+                    try:
+                        prepare(server, rooms, secret)
+                    except BaseException:
+                        server.stop()
+                        raise
                     servers.append(server)
-                    prepare(server, rooms, secret)
                     progress.step(f"started {name} at {server.url}")
                 except Exception as exc:  # a server that cannot start is reported, not fatal
                     notes.append(f"{name} did not start: {str(exc).splitlines()[0][:200]}")

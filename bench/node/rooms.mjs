@@ -82,14 +82,25 @@ async function probe(members, { probe: seconds, window }) {
   const started = performance.now();
   const end = started + seconds * 1000;
   let next = 0;
+  let acked = 0;
   const fire = () => {
-    if (performance.now() < end) t.send(next++, performance.now(), fire);
+    if (performance.now() < end) t.send(next++, performance.now(), onAck);
+  };
+  const onAck = () => {
+    acked += 1;
+    fire();
   };
   for (let k = 0; k < window * members.length; k++) fire();
-  await sleep(seconds * 1000 + 200);
+  await sleep(seconds * 1000);
+  const complete = t.complete;
   const cpu = process.cpuUsage(cpu0);
   const wall = (performance.now() - started) / 1000;
-  out({ phase: "probe", messagesPerSecond: t.complete / seconds, ackErrors: t.ackErrors,
+  // Let the server finish what is in flight, so the first step starts on an idle server.
+  const drainUntil = performance.now() + 5000;
+  while ((acked < next || t.complete + t.ackErrors < next) && performance.now() < drainUntil) {
+    await sleep(5);
+  }
+  out({ phase: "probe", messagesPerSecond: complete / seconds, ackErrors: t.ackErrors,
     loadCpu: (cpu.user + cpu.system) / 1e6 / wall });
 }
 
