@@ -35,9 +35,9 @@ def _by(rows: list[Row], size_key: str) -> dict[int, dict[str, Row]]:
 
 def small_rooms_table(rows: list[Row], servers: list[str]) -> str:
     lines = [
-        "| members | server | messages/s | vs node | p50 ms | p99 ms | server CPU | load CPU "
-        "| first failed at | steps |",
-        "|---|---|---|---|---|---|---|---|---|---|",
+        "| members | server | messages/s | vs node | p50 ms | p99 ms "
+        "| server / load / others CPU | first failed at | steps |",
+        "|---|---|---|---|---|---|---|---|---|",
     ]
     for size, cell in _by(rows, "members").items():
         ref = cell.get(REFERENCE, {}).get("rate")
@@ -46,15 +46,17 @@ def small_rooms_table(rows: list[Row], servers: list[str]) -> str:
             if r is None:
                 continue
             if "error" in r:
-                lines.append(f"| {size} | {name} | failed: {r['error'][:80]} |||||||| |")
+                lines.append(f"| {size} | {name} | failed: {r['error'][:80]} |||||| |")
                 continue
             flag = " ⚠ load-bound" if r["loadBound"] else ""
-            cpu = "-" if r["serverCpu"] is None else f"{r['serverCpu']:.0%}"
-            load = "-" if r["loadCpu"] is None else f"{r['loadCpu']:.0%}"
+            shares = " / ".join(
+                "-" if r.get(key) is None else f"{r[key]:.0%}"
+                for key in ("serverCpu", "loadCpu", "otherCpu")
+            )
             lines.append(
                 f"| {size} | {name} | {fmt(r['rate'], 0)}{flag} | "
                 f"{ratio(r['rate'], ref) if name != REFERENCE else '-'} | {fmt(r['p50'])} | "
-                f"{fmt(r['p99'])} | {cpu} | {load} | {fmt(r['firstFailed'], 0)} | "
+                f"{fmt(r['p99'])} | {shares} | {fmt(r['firstFailed'], 0)} | "
                 f"{len(r['steps'])} |"
             )
     return "\n".join(lines)
@@ -74,7 +76,7 @@ def fanout_table(rows: list[Row], servers: list[str]) -> str:
             if r is None:
                 continue
             if "error" in r:
-                lines.append(f"| {size} | {name} | failed: {r['error'][:80]} |||||||||| |")
+                lines.append(f"| {size} | {name} | failed: {r['error'][:80]} ||||||||| |")
                 continue
             flag = " ⚠ load-bound" if r["loadBound"] else ""
             lines.append(
