@@ -48,7 +48,7 @@ class SearchSettings:
     bisect: int = 3
     grace: float = 1.0
     drain: float = 5.0
-    max_steps: int = 14
+    max_steps: int = 12  # a cap on the steps of one search, retries included
     ct_bytes: int = 200
     min_rate: float = 5.0
     tries: int = 4  # at most, at one rate, while other jobs use the machine (NOISY)
@@ -157,6 +157,8 @@ def search(server: Server, size: int, core: int | None, settings: SearchSettings
                 rate = round(rate / 2)
         for _ in range(settings.bisect):
             if not (good and bad) or bad - good <= max(1.0, good * 0.02):
+                break
+            if len(steps) >= settings.max_steps:
                 break
             middle = round((good + bad) / 2)
             if step(middle):
