@@ -26,6 +26,16 @@ def ratio(mine: float | None, reference: float | None, suffix: str = "") -> str:
     return f"{mine / reference:.2f}{suffix}"
 
 
+def short_error(error: str) -> str:
+    """A failed cell's error, short enough for a table cell."""
+    code = re.search(r'"code": ?"(\w+)"', error)
+    phase = re.match(r".*?'message': '(\w[\w -]*):", error)
+    if code:
+        where = f" in the {phase.group(1)} phase" if phase else ""
+        return f"failed: a send was refused{where} (`{code.group(1)}`)"
+    return "failed: " + error.replace("|", "/").replace("\n", " ")[:100]
+
+
 def _by(rows: list[Row], size_key: str) -> dict[int, dict[str, Row]]:
     cells: dict[int, dict[str, Row]] = {}
     for row in rows:
@@ -46,7 +56,7 @@ def small_rooms_table(rows: list[Row], servers: list[str]) -> str:
             if r is None:
                 continue
             if "error" in r:
-                lines.append(f"| {size} | {name} | failed: {r['error'][:80]} |||||| |")
+                lines.append(f"| {size} | {name} | {short_error(r['error'])} |||||| |")
                 continue
             flag = " ⚠ load-bound" if r["loadBound"] else ""
             shares = " / ".join(
@@ -76,7 +86,7 @@ def fanout_table(rows: list[Row], servers: list[str]) -> str:
             if r is None:
                 continue
             if "error" in r:
-                lines.append(f"| {size} | {name} | failed: {r['error'][:80]} ||||||||| |")
+                lines.append(f"| {size} | {name} | {short_error(r['error'])} ||||||||| |")
                 continue
             flag = " ⚠ load-bound" if r["loadBound"] else ""
             lines.append(
@@ -101,19 +111,32 @@ def targets_table(small: list[Row], fanout: list[Row]) -> str:
     """Targets 1-2 of issue 7 for Sealchat (SQLite), from this run's numbers."""
     lines = ["| target | measured (sealchat vs node) | |", "|---|---|---|"]
 
+    failed: set[tuple[str, int]] = set()
+
     def get(rows: list[Row], key: str, size: int, name: str, field: str) -> float | None:
         for r in rows:
-            if r[key] == size and r["server"] == name and "error" not in r:
+            if r[key] == size and r["server"] == name:
+                if "error" in r:
+                    failed.add((name, size))
+                    return None
                 value = r.get(field)
                 return None if value is None else float(value)
         return None
 
-    def line(label: str, mine: float | None, ref: float | None, ok: Callable[..., bool]) -> None:
-        if mine is None or ref is None:
+    def line(
+        label: str,
+        mine: float | None,
+        ref: float | None,
+        ok: Callable[..., bool],
+        digits: int = 2,
+    ) -> None:
+        if ("sealchat", size) in failed:
+            lines.append(f"| {label} | sealchat's cell failed (below) | **not met** |")
+        elif mine is None or ref is None:
             lines.append(f"| {label} | not measured | - |")
         else:
             lines.append(
-                f"| {label} | {fmt(mine, 2)} vs {fmt(ref, 2)} ({ratio(mine, ref, 'x')}) "
+                f"| {label} | {fmt(mine, digits)} vs {fmt(ref, digits)} ({ratio(mine, ref, 'x')}) "
                 f"| {_mark(ok(mine, ref))} |"
             )
 
@@ -123,6 +146,7 @@ def targets_table(small: list[Row], fanout: list[Row]) -> str:
             get(small, "members", size, "sealchat", "rate"),
             get(small, "members", size, REFERENCE, "rate"),
             lambda a, b: a >= b,
+            digits=0,
         )
     for size in sorted({r["recipients"] for r in fanout}):
         line(
@@ -136,12 +160,15 @@ def targets_table(small: list[Row], fanout: list[Row]) -> str:
             get(fanout, "recipients", size, "sealchat", "pacedP99"),
             get(fanout, "recipients", size, REFERENCE, "pacedP99"),
             lambda a, b: a <= b,
+            digits=1,
         )
     biggest = max((r["recipients"] for r in fanout), default=None)
     if biggest is not None:
         stall = get(fanout, "recipients", biggest, "sealchat", "lagMax")
         node = get(fanout, "recipients", biggest, REFERENCE, "lagMax")
         mark = _mark(None if stall is None else stall < 10)
+        if ("sealchat", biggest) in failed:
+            mark = "**not met** (the cell failed)"
         lines.append(
             f"| 2. longest event-loop stall, {biggest} receivers, < 10 ms "
             f"| {fmt(stall)} ms (node {fmt(node)} ms) | {mark} |"
