@@ -61,6 +61,12 @@ SERVERS: dict[str, list[str]] = {
     "sealchat-stock": ["--manager", "stock"],
     "sealchat-polltimeout": ["--poll-with-timeout"],
     "sealchat-deflate": ["--deflate"],
+    "sealchat-nolane": [],
+}
+# Settings of a variant, on top of SEALCHAT_ENV.
+SERVER_ENV: dict[str, dict[str, str]] = {
+    # The websocket fast lane off (a setting once the fast lane is in the server).
+    "sealchat-nolane": {"SEALCHAT_WEBSOCKET_FAST_LANE": "false"},
 }
 DEFAULT_SERVERS = ["sealchat", "sealchat-pg", "node", "node-nostore", "floor"]
 
@@ -214,7 +220,7 @@ def start_server(
         command = [sys.executable, str(BENCH / "sealchat_server.py"), *SERVERS[name]]
         # A developer's own SEALCHAT_* settings (a PostgreSQL URL, say) must not leak in.
         env = {k: v for k, v in env.items() if not k.startswith("SEALCHAT_")}
-        env |= SEALCHAT_ENV
+        env |= SEALCHAT_ENV | SERVER_ENV.get(name, {})
         env |= {
             "SEALCHAT_HOST": "127.0.0.1",
             "SEALCHAT_PORT": str(port),
