@@ -47,6 +47,10 @@ SEALCHAT_ENV = {
     "SEALCHAT_MESSAGE_RATE_BURST": "1000000",
     "SEALCHAT_ACCESS_TOKEN_TTL_SECONDS": "3600",
     "SEALCHAT_LOG_LEVEL": "warning",
+    # Every load socket and every sign-up comes from 127.0.0.1.
+    "SEALCHAT_MAX_CONNECTIONS_PER_ADDRESS": "0",
+    "SEALCHAT_AUTH_RATE_PER_MINUTE": "1000000",
+    "SEALCHAT_AUTH_RATE_BURST": "1000000",
 }
 PASSWORD = "bench-password-not-secret"
 
@@ -277,9 +281,15 @@ def _prepare_sealchat(server: Server, rooms: dict[str, list[str]]) -> None:
             room_id = reply.json()["room"]["id"]
             server.room_ids[key] = room_id
             for username in others:
+                # Members join by accepting an invitation.
                 reply = http.post(
-                    f"/api/rooms/{room_id}/members", json={"username": username}, headers=headers
+                    f"/api/rooms/{room_id}/invitations",
+                    json={"username": username},
+                    headers=headers,
                 )
+                reply.raise_for_status()
+                invitee = {"authorization": f"Bearer {server.tokens[username]}"}
+                reply = http.post(f"/api/invitations/{room_id}/accept", headers=invitee)
                 reply.raise_for_status()
 
 
