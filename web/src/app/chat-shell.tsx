@@ -5,8 +5,8 @@ import { useConnectionState } from "@/features/connection/hooks/use-connection-s
 import { RoomView } from "@/features/room/components/room-view";
 import { RoomActions } from "@/features/rooms/components/room-actions";
 import { RoomSidebar } from "@/features/rooms/components/room-sidebar";
-import { roomTitle, RoomsStore } from "@/features/rooms/stores/rooms-store";
-import { RoomStores } from "@/app/room-stores";
+import { roomTitle, RoomListStore } from "@/features/rooms/stores/room-list-store";
+import { RoomViewStores } from "@/app/room-view-stores";
 import { useDisposable } from "@/hooks/use-disposable";
 import { useStore } from "@/hooks/use-store";
 import type { ChatSession } from "@/lib/chat-session";
@@ -14,8 +14,8 @@ import "@/app/chat-shell.css";
 
 /** The signed-in app: the room list on the left, the open room on the right. */
 export function ChatShell({ session, onSignOut }: { session: ChatSession; onSignOut: () => void }) {
-  const rooms = useDisposable(() => new RoomsStore(session), [session]);
-  const roomStores = useDisposable(() => new RoomStores(session), [session]);
+  const rooms = useDisposable(() => new RoomListStore(session), [session]);
+  const roomStores = useDisposable(() => new RoomViewStores(session), [session]);
   const connection = useConnectionState(session.client);
   if (!rooms || !roomStores) return null;
   return (
@@ -29,7 +29,7 @@ export function ChatShell({ session, onSignOut }: { session: ChatSession; onSign
   );
 }
 
-function OpenRoom({ session, rooms, roomStores }: { session: ChatSession; rooms: RoomsStore; roomStores: RoomStores }) {
+function OpenRoom({ session, rooms, roomStores }: { session: ChatSession; rooms: RoomListStore; roomStores: RoomViewStores }) {
   const state = useStore(rooms.store);
   useEffect(() => roomStores.keepOnly(new Set(state.rooms.map((room) => room.id))), [state.rooms, roomStores]);
   const room = state.rooms.find((candidate) => candidate.id === state.selectedId);

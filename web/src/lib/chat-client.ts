@@ -1,6 +1,6 @@
 // The realtime half of the client (port of sealchat/client/client.py): a Socket.IO
 // connection that never misses a message. Every message (live, from sync, or the ack of
-// our own send) passes through a Timeline, so "message" handlers see each message of
+// our own send) passes through a ReorderBuffer, so "message" handlers see each message of
 // each room once, in seq order. After every (re)connect the client re-reads its rooms and
 // syncs from its cursors (docs/protocol.md §5.5).
 
@@ -10,7 +10,7 @@ import { env } from "@/config/env";
 import type { ApiClient } from "@/lib/api-client";
 import { Emitter } from "@/lib/emitter";
 import { ApiError } from "@/lib/errors";
-import { Timeline } from "@/lib/timeline";
+import { ReorderBuffer } from "@/lib/reorder-buffer";
 import type {
   ErrorBody,
   Invitation,
@@ -55,7 +55,7 @@ interface SyncAck {
 
 export class ChatClient {
   readonly events = new Emitter<ChatEvents>();
-  readonly timeline = new Timeline();
+  readonly buffer = new ReorderBuffer();
   private socket: Socket | null = null;
   private state: ConnectionState = "connecting";
   private syncing: Promise<number> | null = null;
@@ -92,11 +92,11 @@ export class ChatClient {
     socket.on("connect_error", (error) => void this.onConnectError(error as Error & { data?: ErrorBody }));
     socket.on("message:new", (message: Message) => this.accept(message));
     socket.on("room:joined", (room: MyRoom) => {
-      this.timeline.startAt(room.id, room.last_seq);
+      this.buffer.startAt(room.id, room.last_seq);
       this.events.emit("room:joined", room);
     });
     socket.on("room:left", (payload: RoomLeft) => {
-      this.timeline.forget(payload.room_id);
+      this.buffer.forget(payload.room_id);
       this.events.emit("room:left", payload);
     });
     socket.on("member:joined", (payload: MemberJoined) => this.events.emit("member:joined", payload));
@@ -157,11 +157,11 @@ export class ChatClient {
 
   /** Start tracking a room (created, joined, opened) from its last_seq. */
   track(room: MyRoom): void {
-    this.timeline.startAt(room.id, room.last_seq);
+    this.buffer.startAt(room.id, room.last_seq);
   }
 
   forget(roomId: string): void {
-    this.timeline.forget(roomId);
+    this.buffer.forget(roomId);
   }
 
   /** Fetch everything after the cursors; resolves to the number of new messages. */
@@ -183,12 +183,12 @@ export class ChatClient {
       for (const [roomId, error] of Object.entries(ack.errors ?? {})) {
         // Gone for good (removed, deleted); a passing failure keeps the cursor.
         if (error.code === "not_found" || error.code === "forbidden") {
-          this.timeline.forget(roomId);
+          this.buffer.forget(roomId);
           this.events.emit("room:gone", roomId);
         }
       }
       // Go on while pages remain, or while a gap that opened meanwhile is filling.
-      if (ack.has_more.length === 0 && !(this.timeline.hasGap() && released > before)) return released;
+      if (ack.has_more.length === 0 && !(this.buffer.hasGap() && released > before)) return released;
     }
   }
 
@@ -196,7 +196,7 @@ export class ChatClient {
   private async syncOnce(): Promise<SyncAck> {
     for (let attempt = 0; ; attempt++) {
       try {
-        return (await this.emit("sync", { cursors: this.timeline.cursorObject() })) as unknown as SyncAck;
+        return (await this.emit("sync", { cursors: this.buffer.cursorObject() })) as unknown as SyncAck;
       } catch (error) {
         if (!(error instanceof ApiError) || error.code !== "rate_limited" || attempt >= 5) throw error;
         const waitMs = Math.min((error.retryAfter ?? 1) * 1000, 30_000);
@@ -227,9 +227,9 @@ export class ChatClient {
   }
 
   private acceptAll(messages: Message[]): number {
-    const ready = messages.flatMap((message) => this.timeline.accept(message));
+    const ready = messages.flatMap((message) => this.buffer.accept(message));
     if (ready.length) this.events.emit("messages", ready);
-    if (this.timeline.hasGap() && !this.syncing && this.socket?.connected) {
+    if (this.buffer.hasGap() && !this.syncing && this.socket?.connected) {
       this.sync().catch(() => undefined);
     }
     return ready.length;
@@ -239,11 +239,11 @@ export class ChatClient {
     try {
       const { rooms } = await this.api.get<{ rooms: MyRoom[] }>("/api/rooms");
       const current = new Set(rooms.map((room) => room.id));
-      for (const room of rooms) this.timeline.startAt(room.id, room.last_seq);
+      for (const room of rooms) this.buffer.startAt(room.id, room.last_seq);
       // Rooms we were removed from while away.
-      for (const roomId of [...this.timeline.cursors.keys()]) {
+      for (const roomId of [...this.buffer.cursors.keys()]) {
         if (current.has(roomId)) continue;
-        this.timeline.forget(roomId);
+        this.buffer.forget(roomId);
         this.events.emit("room:gone", roomId);
       }
       this.rooms = rooms;

@@ -4,7 +4,7 @@
 import type { ApiClient } from "@/lib/api-client";
 import { ChatClient } from "@/lib/chat-client";
 import { EmbeddedKeyService } from "@/lib/key-service";
-import { Keyring } from "@/lib/keyring";
+import { ClientKeyring } from "@/lib/client-keyring";
 import { RoomGrants } from "@/lib/room-grants";
 import { Sealer } from "@/lib/sealer";
 import type { ClientConfig, User } from "@/lib/types";
@@ -43,7 +43,7 @@ export class ChatSession {
     const grants = new RoomGrants(api);
     const kmsUrl = keyServiceUrl(config.kms_url, api.baseUrl);
     const keyService = new EmbeddedKeyService(kmsUrl, () => api.freshKmsToken(), grants.get, () => api.refresh());
-    const sealer = new Sealer(new Keyring(keyService, config.kms_key_id), me.id);
+    const sealer = new Sealer(new ClientKeyring(keyService, config.kms_key_id), me.id);
     const session = new ChatSession(api, me, config, grants, sealer, new ChatClient(api));
     session.client.connect();
     return session;

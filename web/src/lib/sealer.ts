@@ -2,7 +2,7 @@
 
 import { EnvelopeError, openEnvelope, parseEnvelope, seal, textContent, type Content, type Envelope } from "@/lib/envelope";
 import { ApiError } from "@/lib/errors";
-import type { Keyring } from "@/lib/keyring";
+import type { ClientKeyring } from "@/lib/client-keyring";
 import type { Message } from "@/lib/types";
 
 /** A message as a reader sees it: its content, or why it could not be opened. */
@@ -10,7 +10,7 @@ export type Opened = { ok: true; content: Content } | { ok: false; reason: strin
 
 export class Sealer {
   constructor(
-    readonly keyring: Keyring,
+    readonly keyring: ClientKeyring,
     readonly senderId: string,
   ) {}
 

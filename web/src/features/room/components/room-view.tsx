@@ -6,12 +6,12 @@ import { MemberPanel } from "@/features/room/components/member-panel";
 import { MessageList } from "@/features/room/components/message-list";
 import { RoomHeader } from "@/features/room/components/room-header";
 import { TypingIndicator } from "@/features/room/components/typing-indicator";
-import type { RoomStore } from "@/features/room/stores/room-store";
+import type { RoomViewStore } from "@/features/room/stores/room-view-store";
 import type { Visibility } from "@/lib/types";
 import "@/features/room/components/room-view.css";
 
 interface Props {
-  room: RoomStore;
+  room: RoomViewStore;
   title: string;
   visibility: Visibility;
   myId: string;

@@ -36,7 +36,7 @@ interface PendingSend {
   time: string;
 }
 
-export class RoomStore {
+export class RoomViewStore {
   readonly store = new Store<RoomState>({
     status: "loading",
     error: null,

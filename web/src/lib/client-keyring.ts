@@ -19,16 +19,16 @@ interface HeldSendingKey extends SendingKey {
   uses: number;
 }
 
-export interface KeyringLimits {
+export interface ClientKeyringLimits {
   maxMessages: number;
   maxAgeMs: number;
   maxUnwrapped: number;
   clock: () => number;
 }
 
-export class Keyring {
+export class ClientKeyring {
   readonly calls = { generateDataKey: 0, decrypt: 0 };
-  private readonly limits: KeyringLimits;
+  private readonly limits: ClientKeyringLimits;
   private readonly sending = new Map<string, HeldSendingKey>();
   /** (room, edk) → the data key; null when the key service unwrapped something not 32 bytes. */
   private readonly unwrapped = new Map<string, Promise<CryptoKey | null>>();
@@ -37,7 +37,7 @@ export class Keyring {
   constructor(
     private readonly keyService: KeyService,
     private readonly keyId: string,
-    limits: Partial<KeyringLimits> = {},
+    limits: Partial<ClientKeyringLimits> = {},
   ) {
     this.limits = {
       maxMessages: env.dataKeyMaxMessages,

@@ -20,7 +20,7 @@ export interface RoomsState {
 
 const HASH = /^#\/rooms\/(.+)$/;
 
-export class RoomsStore {
+export class RoomListStore {
   readonly store = new Store<RoomsState>({
     loaded: false,
     rooms: [],

@@ -5,7 +5,7 @@ import { describe, expect, it } from "vitest";
 
 import { encodeBase64 } from "@/lib/base64";
 import type { GeneratedDataKey, KeyService } from "@/lib/key-service";
-import { Keyring } from "@/lib/keyring";
+import { ClientKeyring } from "@/lib/client-keyring";
 
 class FakeKeyService implements KeyService {
   generated = 0;
@@ -30,10 +30,10 @@ class FakeKeyService implements KeyService {
 
 function keyring(clock = { now: 0 }) {
   const service = new FakeKeyService();
-  return { service, ring: new Keyring(service, "kid", { clock: () => clock.now }), clock };
+  return { service, ring: new ClientKeyring(service, "kid", { clock: () => clock.now }), clock };
 }
 
-describe("Keyring", () => {
+describe("ClientKeyring", () => {
   it("reuses a room's data key for 100 messages, then makes a new one", async () => {
     const { service, ring } = keyring();
     const first = await ring.keyForSending("r");

@@ -3,7 +3,7 @@
 
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 
-import { RoomsStore } from "@/features/rooms/stores/rooms-store";
+import { RoomListStore } from "@/features/rooms/stores/room-list-store";
 import type { ChatEvents } from "@/lib/chat-client";
 import type { ChatSession } from "@/lib/chat-session";
 import { Emitter } from "@/lib/emitter";
@@ -61,10 +61,10 @@ afterEach(() => {
   vi.unstubAllGlobals();
 });
 
-describe("RoomsStore invitations", () => {
+describe("RoomListStore invitations", () => {
   it("lists pending invitations and does not make them rooms", async () => {
     const { session, calls } = fakeSession([invitation("r-ops", "OPS")]);
-    const rooms = new RoomsStore(session);
+    const rooms = new RoomListStore(session);
     await flush();
 
     expect(calls).toContain("GET /api/invitations");
@@ -74,7 +74,7 @@ describe("RoomsStore invitations", () => {
 
   it("follows invitation:new and invitation:closed", async () => {
     const { session, events } = fakeSession([]);
-    const rooms = new RoomsStore(session);
+    const rooms = new RoomListStore(session);
     await flush();
 
     events.emit("invitation:new", invitation("r-1", "one"));
@@ -88,7 +88,7 @@ describe("RoomsStore invitations", () => {
 
   it("accepting joins and selects the room; declining drops the invitation", async () => {
     const { session, calls } = fakeSession([invitation("r-ops", "OPS"), invitation("r-x", "x")]);
-    const rooms = new RoomsStore(session);
+    const rooms = new RoomListStore(session);
     await flush();
 
     await rooms.acceptInvitation("r-ops");
@@ -102,10 +102,10 @@ describe("RoomsStore invitations", () => {
   });
 });
 
-describe("RoomsStore order", () => {
+describe("RoomListStore order", () => {
   it("sorts room names ignoring case", async () => {
     const { session, events } = fakeSession([]);
-    const rooms = new RoomsStore(session);
+    const rooms = new RoomListStore(session);
     events.emit("rooms", [myRoom("1", "zeta"), myRoom("2", "OPS"), myRoom("3", "alpha"), myRoom("4", "ops")]);
     await flush();
 

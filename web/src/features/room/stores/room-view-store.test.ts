@@ -3,7 +3,7 @@
 
 import { describe, expect, it } from "vitest";
 
-import { RoomStore } from "@/features/room/stores/room-store";
+import { RoomViewStore } from "@/features/room/stores/room-view-store";
 import type { ChatEvents } from "@/lib/chat-client";
 import type { ChatSession } from "@/lib/chat-session";
 import { Emitter } from "@/lib/emitter";
@@ -62,12 +62,12 @@ function fakeSession(history: Message[] = []) {
 }
 
 const settle = () => new Promise((resolve) => setTimeout(resolve, 40));
-const texts = (room: RoomStore) => room.store.get().items.map((item) => (item.body.kind === "text" ? item.body.text : item.body.kind));
+const texts = (room: RoomViewStore) => room.store.get().items.map((item) => (item.body.kind === "text" ? item.body.text : item.body.kind));
 
-describe("RoomStore", () => {
+describe("RoomViewStore", () => {
   it("shows history then live messages once each, in seq order", async () => {
     const { session, events } = fakeSession([message(1, "one"), message(2, "two")]);
-    const room = new RoomStore("r", session);
+    const room = new RoomViewStore("r", session);
     events.emit("messages", [message(4, "four"), message(2, "two")]);
     await settle();
     events.emit("messages", [message(3, "three")]);
@@ -78,7 +78,7 @@ describe("RoomStore", () => {
 
   it("sends in the order written, one at a time", async () => {
     const { session, sent, control, acks } = fakeSession();
-    const room = new RoomStore("r", session);
+    const room = new RoomViewStore("r", session);
     await settle();
     control.holdAcks = true;
     room.send("first");
@@ -98,7 +98,7 @@ describe("RoomStore", () => {
 
   it("retries a failed send with the same client message id and envelope", async () => {
     const { session, sent, control } = fakeSession();
-    const room = new RoomStore("r", session);
+    const room = new RoomViewStore("r", session);
     await settle();
     control.failNext = true;
     room.send("try me");
@@ -116,7 +116,7 @@ describe("RoomStore", () => {
 
   it("turns a failed send into sent when sync shows it was stored", async () => {
     const { session, events, control } = fakeSession();
-    const room = new RoomStore("r", session);
+    const room = new RoomViewStore("r", session);
     await settle();
     control.failNext = true;
     room.send("stored after all");
