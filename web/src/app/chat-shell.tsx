@@ -7,14 +7,27 @@ import { RoomActions } from "@/features/rooms/components/room-actions";
 import { RoomSidebar } from "@/features/rooms/components/room-sidebar";
 import { roomTitle, RoomListStore } from "@/features/rooms/stores/room-list-store";
 import { RoomViewStores } from "@/app/room-view-stores";
+import type { Router } from "@/app/router";
 import { useDisposable } from "@/hooks/use-disposable";
 import { useStore } from "@/hooks/use-store";
 import type { ChatSession } from "@/lib/chat-session";
 import "@/app/chat-shell.css";
 
 /** The signed-in app: the room list on the left, the open room on the right. */
-export function ChatShell({ session, onSignOut }: { session: ChatSession; onSignOut: () => void }) {
-  const rooms = useDisposable(() => new RoomListStore(session), [session]);
+export function ChatShell({ session, router, onSignOut }: { session: ChatSession; router: Router; onSignOut: () => void }) {
+  const rooms = useDisposable(
+    () =>
+      new RoomListStore(session, {
+        requested: () => (router.route.name === "room" ? router.route.roomId : null),
+        // The first choice replaces "/"; later ones are history entries (Back works).
+        show: (roomId) => router.navigate(roomId ? { name: "room", roomId } : { name: "home" }, { replace: router.route.name !== "room" }),
+      }),
+    [session, router],
+  );
+  const { route } = useStore(router.store);
+  useEffect(() => {
+    if (route.name === "room") rooms?.selectRequested();
+  }, [route, rooms]);
   const roomStores = useDisposable(() => new RoomViewStores(session), [session]);
   const connection = useConnectionState(session.client);
   if (!rooms || !roomStores) return null;

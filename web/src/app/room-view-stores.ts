@@ -1,5 +1,5 @@
-// One RoomViewStore per room opened in this session, kept while the room stays in my list,
-// so switching rooms keeps timelines, scroll-back and pending sends.
+// One RoomViewStore per room opened in this session, kept while the room stays in my list;
+// the SDK keeps each Room (timeline, scroll-back, pending sends) for the session.
 
 import { RoomViewStore } from "@/features/room/stores/room-view-store";
 import type { ChatSession } from "@/lib/chat-session";
@@ -12,7 +12,7 @@ export class RoomViewStores {
   get(roomId: string): RoomViewStore {
     let store = this.stores.get(roomId);
     if (!store) {
-      store = new RoomViewStore(roomId, this.session);
+      store = new RoomViewStore(this.session.room(roomId), this.session.me);
       this.stores.set(roomId, store);
     }
     return store;

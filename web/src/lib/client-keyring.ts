@@ -1,5 +1,6 @@
-// Data keys in the browser (port of sealchat/client/keyring.py). Sending: one data key per
-// room for at most 100 messages or 1 hour, retired at once when someone leaves. Reading:
+// Data keys in the browser (the twin of sealchat/client's ClientKeyring). Sending: one data
+// key per room for at most 100 messages or 1 hour (the age and count of the key-lifecycle
+// policy; lib/key-lifecycle.ts retires keys on the policy's events). Reading:
 // unwrapped keys cached by (room, encrypted data key). Every data key is held only as a
 // non-extractable CryptoKey: the raw bytes are wiped as soon as they are imported.
 
@@ -68,6 +69,11 @@ export class ClientKeyring {
   /** Someone left the room: the next message gets a new data key. */
   retireSendingKey(roomId: string): void {
     this.sending.delete(roomId);
+  }
+
+  /** After a reconnect: every room's next message gets a new data key. */
+  retireAllSendingKeys(): void {
+    this.sending.clear();
   }
 
   /** We left the room: drop every key we hold for it. */

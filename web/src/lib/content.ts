@@ -10,29 +10,29 @@ export const MAX_REACTION_KEY_CHARS = 64;
 export type RelationType = "reply" | "edit" | "reaction";
 const RELATION_TYPES: readonly string[] = ["reply", "edit", "reaction"];
 
-export interface Relation {
+export type Relation = {
   type: RelationType;
   /** The target's server message id. */
   message_id: string;
-}
+};
 
-export interface TextContent {
+export type TextContent = {
   type: "text";
   text: string;
   relates_to?: Relation;
-}
+};
 
-export interface ReactionContent {
+export type ReactionContent = {
   type: "reaction";
   key: string;
   relates_to: Relation & { type: "reaction" };
-}
+};
 
 /** A content type this client does not know (a newer sender's, perhaps). */
-export interface UnsupportedContent {
+export type UnsupportedContent = {
   type: string;
   unsupported: true;
-}
+};
 
 export type Content = TextContent | ReactionContent | UnsupportedContent;
 

@@ -1,5 +1,5 @@
 import { AlertIcon } from "@/components/icons";
-import { explainReason, isTransient, type MessageBody as Body } from "@/features/room/stores/timeline-item";
+import { explainReason, isTransient, type MessageBody as Body } from "@/features/room/stores/message-view";
 
 /** The message's content, always rendered as text (never as HTML). */
 export function MessageBody({ body, onReopen }: { body: Body; onReopen: () => void }) {

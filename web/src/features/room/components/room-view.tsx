@@ -24,7 +24,7 @@ export function RoomView({ room, title, visibility, myId, maxTextBytes, actions 
   const [membersOpen, setMembersOpen] = useState(() => window.matchMedia("(min-width: 1100px)").matches);
   const loadOlder = useCallback(() => void room.loadOlder(), [room]);
   const retry = useCallback((clientMsgId: string) => room.retry(clientMsgId), [room]);
-  const reopen = useCallback((seq: number) => room.reopen(seq), [room]);
+  const reopen = useCallback((messageId: string) => room.reopen(messageId), [room]);
   const placeholder = visibility === "direct" ? `Message ${title}` : `Message #${title}`;
 
   return (

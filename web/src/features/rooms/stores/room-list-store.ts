@@ -3,8 +3,8 @@
 // someone, accept or decline an invitation, open a DM).
 
 import { roomsApi } from "@/features/rooms/api/rooms-api";
-import { ReadMarkers } from "@/features/rooms/stores/read-markers";
 import type { ChatSession } from "@/lib/chat-session";
+import type { ReadMarkers } from "@/lib/read-markers";
 import { Store } from "@/lib/store";
 import type { DirectoryRoom, Invitation, InviteResult, Message, MyRoom } from "@/lib/types";
 
@@ -18,7 +18,15 @@ export interface RoomsState {
   invitations: Invitation[];
 }
 
-const HASH = /^#\/rooms\/(.+)$/;
+/** Where the open room is kept (the URL, /rooms/:id, in the app; nothing in tests). */
+export interface RoomSelection {
+  /** The room the URL asks for, if any. */
+  requested(): string | null;
+  /** The open room changed: show it in the URL. */
+  show(roomId: string | null): void;
+}
+
+const NO_SELECTION: RoomSelection = { requested: () => null, show: () => undefined };
 
 export class RoomListStore {
   readonly store = new Store<RoomsState>({
@@ -30,11 +38,13 @@ export class RoomListStore {
     invitations: [],
   });
   private readonly markers: ReadMarkers;
-  private readonly lastSeq = new Map<string, number>();
   private readonly cleanups: Array<() => void> = [];
 
-  constructor(private readonly session: ChatSession) {
-    this.markers = new ReadMarkers(session.me.id);
+  constructor(
+    private readonly session: ChatSession,
+    private readonly selection: RoomSelection = NO_SELECTION,
+  ) {
+    this.markers = session.readMarkers;
     const events = session.client.events;
     this.cleanups.push(
       events.on("rooms", (rooms) => {
@@ -48,9 +58,6 @@ export class RoomListStore {
       events.on("room:gone", (roomId) => this.remove(roomId)),
       events.on("messages", (messages) => this.onMessages(messages)),
     );
-    const onHash = () => this.selectFromHash();
-    window.addEventListener("hashchange", onHash);
-    this.cleanups.push(() => window.removeEventListener("hashchange", onHash));
     // Coming back to the tab reads the open room.
     const onVisible = () => {
       const { selectedId } = this.store.get();
@@ -73,16 +80,21 @@ export class RoomListStore {
 
   select(roomId: string | null): void {
     this.store.set((state) => ({ selectedId: roomId, unread: roomId ? { ...state.unread, [roomId]: 0 } : state.unread }));
-    if (roomId) {
-      this.markRead(roomId);
-      const hash = `#/rooms/${encodeURIComponent(roomId)}`;
-      if (window.location.hash !== hash) window.history.replaceState(null, "", hash);
-    }
+    if (roomId) this.markRead(roomId);
+    this.selection.show(roomId);
+  }
+
+  /** The URL asks for a room (a link, back or forward): open it if it is mine. */
+  selectRequested(): boolean {
+    const roomId = this.selection.requested();
+    if (!roomId || !this.store.get().rooms.some((room) => room.id === roomId)) return false;
+    if (this.store.get().selectedId !== roomId) this.select(roomId);
+    return true;
   }
 
   /** The person has seen the newest message of a room (it is open and visible). */
   markRead(roomId: string): void {
-    const seq = this.lastSeq.get(roomId);
+    const seq = this.session.client.newestSeq(roomId);
     if (seq !== undefined) this.markers.set(roomId, seq);
   }
 
@@ -141,8 +153,6 @@ export class RoomListStore {
     const known = new Set(this.store.get().rooms.map((room) => room.id));
     const unread = { ...this.store.get().unread };
     for (const room of rooms) {
-      const seen = this.lastSeq.get(room.id) ?? 0;
-      this.lastSeq.set(room.id, Math.max(seen, room.last_seq));
       if (known.has(room.id)) continue; // sync brings what it missed, counted as it comes
       const marker = this.markers.get(room.id);
       if (marker === undefined && first) this.markers.set(room.id, room.last_seq); // a new device: all read
@@ -151,7 +161,7 @@ export class RoomListStore {
     this.store.set({ loaded: true, rooms: sortRooms(rooms), unread });
     const { selectedId } = this.store.get();
     if (first || (selectedId && !rooms.some((room) => room.id === selectedId))) {
-      if (!this.selectFromHash()) this.select(rooms[0]?.id ?? null);
+      if (!this.selectRequested()) this.select(rooms[0]?.id ?? null);
     }
   }
 
@@ -159,7 +169,6 @@ export class RoomListStore {
     const { selectedId } = this.store.get();
     const unread = { ...this.store.get().unread };
     for (const message of messages) {
-      this.lastSeq.set(message.room_id, Math.max(this.lastSeq.get(message.room_id) ?? 0, message.seq));
       if (message.sender_id === this.session.me.id) {
         unread[message.room_id] = 0; // writing in a room means having read it
         this.markers.set(message.room_id, message.seq);
@@ -182,14 +191,6 @@ export class RoomListStore {
     this.store.set((state) => ({ invitations: state.invitations.filter((known) => known.room.id !== roomId) }));
   }
 
-  private selectFromHash(): boolean {
-    const match = HASH.exec(window.location.hash);
-    const roomId = match?.[1] ? decodeURIComponent(match[1]) : null;
-    if (!roomId || !this.store.get().rooms.some((room) => room.id === roomId)) return false;
-    this.select(roomId);
-    return true;
-  }
-
   private addAndSelect(room: MyRoom): void {
     this.session.client.track(room);
     this.upsert(room);
@@ -197,7 +198,6 @@ export class RoomListStore {
   }
 
   private upsert(room: MyRoom): void {
-    this.lastSeq.set(room.id, Math.max(this.lastSeq.get(room.id) ?? 0, room.last_seq));
     this.store.set((state) => {
       const exists = state.rooms.some((known) => known.id === room.id);
       const rooms = exists ? state.rooms.map((known) => (known.id === room.id ? room : known)) : [...state.rooms, room];
@@ -208,13 +208,9 @@ export class RoomListStore {
 
   private remove(roomId: string): void {
     this.markers.forget(roomId);
-    this.lastSeq.delete(roomId);
     const wasSelected = this.store.get().selectedId === roomId;
     this.store.set((state) => ({ rooms: state.rooms.filter((room) => room.id !== roomId) }));
-    if (wasSelected) {
-      window.history.replaceState(null, "", window.location.pathname);
-      this.select(this.store.get().rooms[0]?.id ?? null);
-    }
+    if (wasSelected) this.select(this.store.get().rooms[0]?.id ?? null);
   }
 }
 
