@@ -4,29 +4,8 @@
 import { describe, expect, it } from "vitest";
 
 import { encodeBase64 } from "@/lib/base64";
-import type { GeneratedDataKey, KeyService } from "@/lib/key-service";
 import { ClientKeyring } from "@/lib/client-keyring";
-
-class FakeKeyService implements KeyService {
-  generated = 0;
-  decrypted = 0;
-  private readonly keys = new Map<string, Uint8Array>();
-
-  async generateDataKey(keyId: string, roomId: string): Promise<GeneratedDataKey> {
-    this.generated += 1;
-    const plaintext = crypto.getRandomValues(new Uint8Array(32));
-    const blob = new TextEncoder().encode(`${roomId}/${this.generated}`);
-    this.keys.set(encodeBase64(blob), plaintext.slice());
-    return { keyId, plaintext, ciphertextBlob: blob };
-  }
-
-  async decrypt(blob: Uint8Array, roomId: string): Promise<Uint8Array> {
-    this.decrypted += 1;
-    const key = this.keys.get(encodeBase64(blob));
-    if (!key || !new TextDecoder().decode(blob).startsWith(`${roomId}/`)) throw new Error("access_denied");
-    return key.slice();
-  }
-}
+import { FakeKeyService } from "@/testing/fakes";
 
 function keyring(clock = { now: 0 }) {
   const service = new FakeKeyService();

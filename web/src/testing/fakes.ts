@@ -13,6 +13,8 @@ import { Room } from "@/lib/room";
 import type { Opened } from "@/lib/sealer";
 import { parseContent } from "@/lib/content";
 import type { Message, MyRoom, User } from "@/lib/types";
+import { encodeBase64 } from "@/lib/base64";
+import type { GeneratedDataKey, KeyService } from "@/lib/key-service";
 
 export const ME: User = { id: "u-me", username: "me" };
 export const OTHER: User = { id: "u-other", username: "other" };
@@ -197,3 +199,25 @@ export function fakeSdk(server = new FakeServer(), storage: OutboxStorage = new 
 
 /** Let promises, microtasks and zero timers run. */
 export const settle = () => new Promise((resolve) => setTimeout(resolve, 5));
+
+/** A key service that makes random data keys and unwraps them only for their room. */
+export class FakeKeyService implements KeyService {
+  generated = 0;
+  decrypted = 0;
+  private readonly keys = new Map<string, Uint8Array>();
+
+  async generateDataKey(keyId: string, roomId: string): Promise<GeneratedDataKey> {
+    this.generated += 1;
+    const plaintext = crypto.getRandomValues(new Uint8Array(32));
+    const blob = new TextEncoder().encode(`${roomId}/${this.generated}`);
+    this.keys.set(encodeBase64(blob), plaintext.slice());
+    return { keyId, plaintext, ciphertextBlob: blob };
+  }
+
+  async decrypt(blob: Uint8Array, roomId: string): Promise<Uint8Array> {
+    this.decrypted += 1;
+    const key = this.keys.get(encodeBase64(blob));
+    if (!key || !new TextDecoder().decode(blob).startsWith(`${roomId}/`)) throw new Error("access_denied");
+    return key.slice();
+  }
+}

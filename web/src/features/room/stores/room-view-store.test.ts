@@ -1,130 +1,118 @@
-// The room view model against fakes: send order, retries, and merging history with live
-// messages by seq.
+// The room view model over the SDK (fake transport): history and live messages merged by
+// seq, sends in order with retries, and incremental projection: unchanged messages keep
+// their identity, so React.memo skips them.
 
 import { describe, expect, it } from "vitest";
 
 import { RoomViewStore } from "@/features/room/stores/room-view-store";
-import type { ChatEvents } from "@/lib/chat-client";
-import type { ChatSession } from "@/lib/chat-session";
-import { Emitter } from "@/lib/emitter";
-import { ApiError } from "@/lib/errors";
-import type { Message } from "@/lib/types";
+import { reaction } from "@/lib/content";
+import { fakeSdk, ME, OTHER, settle } from "@/testing/fakes";
 
-const ME = { id: "u-me", username: "me" };
-
-function message(seq: number, text: string, sender = "u-other", clientMsgId = `c${seq}`): Message {
-  return { id: `m${seq}`, room_id: "r", seq, sender_id: sender, client_msg_id: clientMsgId, envelope: { text }, created_at: new Date(seq * 1000).toISOString() };
+async function openRoom(history: string[] = []) {
+  const sdk = fakeSdk();
+  sdk.server.addRoom("r");
+  for (const text of history) sdk.server.post("r", text);
+  sdk.client.connect();
+  await settle();
+  const room = sdk.room("r");
+  const view = new RoomViewStore(room, ME);
+  await room.load();
+  await settle();
+  const texts = () => view.store.get().items.map((item) => (item.body.kind === "text" ? item.body.text : item.body.kind));
+  return { sdk, room, view, texts };
 }
-
-interface Sent {
-  clientMsgId: string;
-  envelope: { text: string; n: number };
-}
-
-function fakeSession(history: Message[] = []) {
-  const events = new Emitter<ChatEvents>();
-  const sent: Sent[] = [];
-  let seq = history.length;
-  let sealed = 0;
-  const acks: Array<() => void> = [];
-  const control = { failNext: false, holdAcks: false };
-  const session = {
-    me: ME,
-    config: { max_envelope_bytes: 65536 },
-    api: {
-      get: async (path: string) => (path.endsWith("/members") ? { members: [] } : { messages: history, has_more: false }),
-    },
-    sealer: {
-      // Later sends seal faster, as a cached key makes them: order must not depend on it.
-      sealText: async (_room: string, text: string) => {
-        const n = ++sealed;
-        await new Promise((resolve) => setTimeout(resolve, n === 1 ? 20 : 0));
-        return { text, n };
-      },
-      open: async (m: Message) => ({ ok: true, content: { type: "text", text: (m.envelope as { text: string }).text } }),
-    },
-    client: {
-      events,
-      typing: () => undefined,
-      send: async (_room: string, clientMsgId: string, envelope: { text: string; n: number }) => {
-        sent.push({ clientMsgId, envelope });
-        if (control.failNext) {
-          control.failNext = false;
-          throw new ApiError("disconnected", "not connected");
-        }
-        if (control.holdAcks) await new Promise<void>((resolve) => acks.push(resolve));
-        seq += 1;
-        return message(seq, envelope.text, ME.id, clientMsgId);
-      },
-    },
-  };
-  return { session: session as unknown as ChatSession, events, sent, control, acks };
-}
-
-const settle = () => new Promise((resolve) => setTimeout(resolve, 40));
-const texts = (room: RoomViewStore) => room.store.get().items.map((item) => (item.body.kind === "text" ? item.body.text : item.body.kind));
 
 describe("RoomViewStore", () => {
   it("shows history then live messages once each, in seq order", async () => {
-    const { session, events } = fakeSession([message(1, "one"), message(2, "two")]);
-    const room = new RoomViewStore("r", session);
-    events.emit("messages", [message(4, "four"), message(2, "two")]);
+    const { sdk, texts } = await openRoom(["one", "two"]);
+    const [three, four] = [sdk.server.post("r", "three"), sdk.server.post("r", "four")];
+    sdk.transport.push("message:new", four);
+    sdk.transport.push("message:new", three);
     await settle();
-    events.emit("messages", [message(3, "three")]);
-    await settle();
-    expect(texts(room)).toEqual(["one", "two", "three", "four"]);
-    room.dispose();
+    expect(texts()).toEqual(["one", "two", "three", "four"]);
   });
 
-  it("sends in the order written, one at a time", async () => {
-    const { session, sent, control, acks } = fakeSession();
-    const room = new RoomViewStore("r", session);
+  it("sends in the order written; a send shows sending, then sent", async () => {
+    const { view, sdk, texts } = await openRoom();
+    view.send("first");
+    view.send("second");
+    expect(view.store.get().items).toEqual([]); // announced on the next microtask
+    await Promise.resolve();
+    await Promise.resolve();
+    expect(view.store.get().items.map((item) => item.delivery)).toEqual(["sending", "sending"]);
     await settle();
-    control.holdAcks = true;
-    room.send("first");
-    room.send("second");
-    await settle();
-    expect(sent.map((s) => s.envelope.text)).toEqual(["first"]); // the second waits for the ack
-    expect(room.store.get().items.map((item) => item.delivery)).toEqual(["sending", "sending"]);
-    acks.shift()?.();
-    await settle();
-    acks.shift()?.();
-    await settle();
-    expect(sent.map((s) => s.envelope.text)).toEqual(["first", "second"]);
-    expect(texts(room)).toEqual(["first", "second"]);
-    expect(room.store.get().items.map((item) => item.delivery)).toEqual(["sent", "sent"]);
-    room.dispose();
+    expect(sdk.server.sends.map((send) => JSON.parse((send.envelope as { ct: string }).ct).text)).toEqual(["first", "second"]);
+    expect(texts()).toEqual(["first", "second"]);
+    expect(view.store.get().items.map((item) => [item.delivery, item.seq])).toEqual([
+      ["sent", 1],
+      ["sent", 2],
+    ]);
   });
 
-  it("retries a failed send with the same client message id and envelope", async () => {
-    const { session, sent, control } = fakeSession();
-    const room = new RoomViewStore("r", session);
+  it("retries a failed send with the same client message id and envelope, keeping its key", async () => {
+    const { view, sdk } = await openRoom();
+    sdk.transport.dropNextSend = true;
+    view.send("try me");
     await settle();
-    control.failNext = true;
-    room.send("try me");
-    await settle();
-    const [failed] = room.store.get().items;
+    const [failed] = view.store.get().items;
     expect(failed?.delivery).toBe("failed");
-    expect(failed?.sendError).toBe("not connected");
-    room.retry(failed!.clientMsgId);
+    expect(failed?.sendError).toBe("no answer to message:send");
+    sdk.transport.up();
     await settle();
-    expect(sent).toHaveLength(2);
-    expect(sent[1]).toEqual(sent[0]);
-    expect(room.store.get().items.map((item) => [item.delivery, item.seq])).toEqual([["sent", 1]]);
-    room.dispose();
+    view.retry(failed!.clientMsgId);
+    await settle();
+    expect(sdk.server.sends).toHaveLength(2);
+    expect(sdk.server.sends[1]).toEqual(sdk.server.sends[0]);
+    expect(view.store.get().items.map((item) => [item.delivery, item.seq, item.key])).toEqual([["sent", 1, failed!.key]]);
   });
 
   it("turns a failed send into sent when sync shows it was stored", async () => {
-    const { session, events, control } = fakeSession();
-    const room = new RoomViewStore("r", session);
+    const { view, sdk } = await openRoom();
+    sdk.transport.dropNextSend = true;
+    view.send("stored after all");
     await settle();
-    control.failNext = true;
-    room.send("stored after all");
+    const [failed] = view.store.get().items;
+    // The server had stored it; the reconnect's sync brings it.
+    const sent = sdk.server.sends[0]!;
+    sdk.server.send(sent);
+    sdk.transport.up();
     await settle();
-    const [failed] = room.store.get().items;
-    events.emit("messages", [message(1, "stored after all", ME.id, failed!.clientMsgId)]);
+    expect(view.store.get().items.map((item) => [item.delivery, item.seq, item.key])).toEqual([["sent", 1, failed!.key]]);
+    expect(sdk.outbox.pending("r")).toEqual([]);
+  });
+
+  it("keeps the identity of unchanged messages: a new message or a reaction re-makes only what changed", async () => {
+    const { view, sdk } = await openRoom(["one", "two", "three"]);
+    const before = view.store.get().items;
+    expect(before).toHaveLength(3);
+
+    sdk.transport.push("message:new", sdk.server.post("r", "four"));
     await settle();
-    expect(room.store.get().items.map((item) => [item.delivery, item.seq, item.key])).toEqual([["sent", 1, failed!.key]]);
-    room.dispose();
+    const after = view.store.get().items;
+    expect(after).toHaveLength(4);
+    before.forEach((item, index) => expect(after[index]).toBe(item));
+
+    sdk.transport.push("message:new", sdk.server.post("r", reaction(before[1]!.messageId!, "👍"), ME));
+    await settle();
+    const reacted = view.store.get().items;
+    expect(reacted[0]).toBe(before[0]);
+    expect(reacted[1]).not.toBe(before[1]);
+    expect(reacted[2]).toBe(before[2]);
+    expect(reacted[3]).toBe(after[3]);
+
+    // An unrelated change (someone typing) keeps the very same item list.
+    sdk.transport.push("typing", { room_id: "r", user_id: OTHER.id, username: OTHER.username, typing: true });
+    await settle();
+    expect(view.store.get().items).toBe(reacted);
+    expect(view.store.get().typing).toEqual(["other"]);
+  });
+
+  it("shows a message that cannot be opened as such", async () => {
+    const { view, sdk } = await openRoom();
+    const message = sdk.server.post("r", "x");
+    message.envelope = { ...(message.envelope as object), ct: "tampered" };
+    sdk.transport.push("message:new", message);
+    await settle();
+    expect(view.store.get().items[0]?.body).toMatchObject({ kind: "undecryptable", reason: "authentication_failed" });
   });
 });

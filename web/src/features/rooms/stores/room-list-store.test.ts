@@ -7,6 +7,7 @@ import { RoomListStore } from "@/features/rooms/stores/room-list-store";
 import type { ChatEvents } from "@/lib/chat-client";
 import type { ChatSession } from "@/lib/chat-session";
 import { Emitter } from "@/lib/emitter";
+import { ReadMarkers } from "@/lib/read-markers";
 import type { Invitation, MyRoom } from "@/lib/types";
 
 const ME = { id: "u-bob", username: "bob" };
@@ -41,7 +42,8 @@ function fakeSession(pending: Invitation[]) {
         return { room: myRoom(roomId, pending.find((i) => i.room.id === roomId)?.room.name ?? "?") };
       },
     },
-    client: { events, rooms: null, track: () => undefined },
+    client: { events, rooms: null, track: () => undefined, newestSeq: () => undefined },
+    readMarkers: new ReadMarkers(ME.id),
     leftRoom: () => undefined,
   };
   return { session: session as unknown as ChatSession, events, calls };
