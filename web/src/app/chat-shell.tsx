@@ -5,7 +5,8 @@ import { useConnectionState } from "@/features/connection/hooks/use-connection-s
 import { RoomView } from "@/features/room/components/room-view";
 import { RoomActions } from "@/features/rooms/components/room-actions";
 import { RoomSidebar } from "@/features/rooms/components/room-sidebar";
-import { roomTitle, RoomListStore } from "@/features/rooms/stores/room-list-store";
+import { RoomListStore } from "@/features/rooms/stores/room-list-store";
+import { roomTitle } from "@/lib/room-list";
 import { RoomViewStores } from "@/app/room-view-stores";
 import type { Router } from "@/app/router";
 import { useDisposable } from "@/hooks/use-disposable";

@@ -1,7 +1,8 @@
 // The SDK's entry point, built once after sign-in (the role of matrix-js-sdk's MatrixClient):
 // the REST api and the realtime transport feed the sync core (ChatClient); the key service
 // (injected: embedded today, AWS KMS next), the keyring and its lifecycle policy; the outbox;
-// read markers; and one Room model per room opened. Disposed on sign-out.
+// my rooms with unread counts and read markers (RoomList); and one Room model per room
+// opened. Disposed on sign-out.
 
 import type { ApiClient } from "@/lib/api-client";
 import { ChatClient } from "@/lib/chat-client";
@@ -12,6 +13,8 @@ import { IndexedDbOutboxStorage, MemoryOutboxStorage, Outbox, type OutboxStorage
 import type { RealtimeTransport } from "@/lib/realtime-transport";
 import { ReadMarkers } from "@/lib/read-markers";
 import { Room } from "@/lib/room";
+import { RoomList } from "@/lib/room-list";
+import { roomsApi } from "@/lib/rooms-api";
 import { RoomGrants } from "@/lib/room-grants";
 import { newClientMsgId, Sealer } from "@/lib/sealer";
 import { SocketTransport } from "@/lib/socket-transport";
@@ -39,6 +42,7 @@ export class ChatSession {
   readonly client: ChatClient;
   readonly outbox: Outbox;
   readonly readMarkers: ReadMarkers;
+  readonly roomList: RoomList;
   private readonly rooms = new Map<string, Room>();
   private readonly cleanups: Array<() => void> = [];
 
@@ -53,6 +57,7 @@ export class ChatSession {
   ) {
     this.client = new ChatClient(api, transport);
     this.readMarkers = new ReadMarkers(me.id);
+    this.roomList = new RoomList(api, this.client, this.readMarkers, me);
     this.outbox = new Outbox(outboxStorage, {
       seal: (roomId, content, clientMsgId) => sealer.seal(roomId, content, clientMsgId),
       send: (roomId, clientMsgId, envelope) => this.client.send(roomId, clientMsgId, envelope),
@@ -106,8 +111,9 @@ export class ChatSession {
     return room;
   }
 
-  /** We left a room ourselves (the room:left event will follow; act now anyway). */
-  leftRoom(roomId: string): void {
+  /** Leave a room; its keys, grant, cursor and model go at once (room:left follows). */
+  async leaveRoom(roomId: string): Promise<void> {
+    await roomsApi.leave(this.api, roomId);
     this.grants.forget(roomId);
     this.sealer.keyring.forgetRoom(roomId);
     this.client.forget(roomId);
@@ -124,12 +130,13 @@ export class ChatSession {
     for (const cleanup of this.cleanups.splice(0)) cleanup();
     for (const room of this.rooms.values()) room.dispose();
     this.rooms.clear();
+    this.roomList.dispose();
     this.outbox.close();
     this.client.close();
   }
 
   private dropRoom(roomId: string): void {
-    this.readMarkers.forget(roomId);
+    this.roomList.remove(roomId);
     this.outbox.forgetRoom(roomId);
     this.rooms.get(roomId)?.dispose();
     this.rooms.delete(roomId);

@@ -4,7 +4,7 @@ import type { RoomListStore } from "@/features/rooms/stores/room-list-store";
 import type { Invitation } from "@/lib/types";
 
 /** Rooms I am invited to, with who asks and who is in them; I join only by accepting. */
-export function InvitationList({ rooms, invitations }: { rooms: RoomListStore; invitations: Invitation[] }) {
+export function InvitationList({ rooms, invitations }: { rooms: RoomListStore; invitations: readonly Invitation[] }) {
   const accept = useAsyncAction((roomId: string) => rooms.acceptInvitation(roomId));
   const decline = useAsyncAction((roomId: string) => rooms.declineInvitation(roomId));
   if (invitations.length === 0) return null;

@@ -3,7 +3,8 @@ import { useState } from "react";
 import { DoorIcon, UserPlusIcon } from "@/components/icons";
 import { AddMemberDialog } from "@/features/rooms/components/add-member-dialog";
 import { LeaveRoomDialog } from "@/features/rooms/components/leave-room-dialog";
-import { roomTitle, type RoomListStore } from "@/features/rooms/stores/room-list-store";
+import type { RoomListStore } from "@/features/rooms/stores/room-list-store";
+import { roomTitle } from "@/lib/room-list";
 import type { MyRoom, User } from "@/lib/types";
 
 /** The header buttons that change membership: invite someone (owners), leave. */

@@ -9,7 +9,8 @@ import { InvitationList } from "@/features/rooms/components/invitation-list";
 import { RoomListItem } from "@/features/rooms/components/room-list-item";
 import { RoomSection } from "@/features/rooms/components/room-section";
 import { StartDmDialog } from "@/features/rooms/components/start-dm-dialog";
-import { roomTitle, type RoomListStore } from "@/features/rooms/stores/room-list-store";
+import type { RoomListStore } from "@/features/rooms/stores/room-list-store";
+import { roomTitle } from "@/lib/room-list";
 import type { User } from "@/lib/types";
 import "@/features/rooms/components/room-sidebar.css";
 

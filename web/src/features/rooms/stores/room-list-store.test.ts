@@ -4,7 +4,9 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 
 import { RoomListStore } from "@/features/rooms/stores/room-list-store";
-import type { ChatEvents } from "@/lib/chat-client";
+import type { ApiClient } from "@/lib/api-client";
+import type { ChatClient, ChatEvents } from "@/lib/chat-client";
+import { RoomList } from "@/lib/room-list";
 import type { ChatSession } from "@/lib/chat-session";
 import { Emitter } from "@/lib/emitter";
 import { ReadMarkers } from "@/lib/read-markers";
@@ -43,10 +45,9 @@ function fakeSession(pending: Invitation[]) {
       },
     },
     client: { events, rooms: null, track: () => undefined, newestSeq: () => undefined },
-    readMarkers: new ReadMarkers(ME.id),
-    leftRoom: () => undefined,
   };
-  return { session: session as unknown as ChatSession, events, calls };
+  const roomList = new RoomList(session.api as unknown as ApiClient, session.client as unknown as ChatClient, new ReadMarkers(ME.id), ME);
+  return { session: { ...session, roomList } as unknown as ChatSession, events, calls };
 }
 
 const flush = () => new Promise((resolve) => setTimeout(resolve, 0));
