@@ -2,11 +2,7 @@
 // pending OutboxEntry): its body, its sender's name, and for my own messages where their
 // delivery stands.
 
-import { isTransient } from "@/lib/room";
 import type { MessageBody } from "@/lib/room-timeline";
-
-export type { MessageBody };
-export { isTransient };
 
 export type Delivery = "sending" | "sent" | "failed";
 

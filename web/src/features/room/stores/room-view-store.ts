@@ -29,6 +29,7 @@ interface Projected {
 export class RoomViewStore {
   readonly store: Store<RoomViewState>;
   private projected = new Map<string, Projected>();
+  private items: readonly MessageView[] = [];
   private readonly stop: () => void;
 
   constructor(
@@ -116,13 +117,14 @@ export class RoomViewStore {
         clientMsgId: entry.clientMsgId,
       }));
     }
-    const previousItems = this.store?.get().items;
     this.projected = next;
-    const unchanged = previousItems && previousItems.length === items.length && items.every((view, index) => view === previousItems[index]);
+    // Nothing re-made, added or dropped: the very same list, so the list itself skips too.
+    const previous = this.items;
+    if (previous.length !== items.length || items.some((view, index) => view !== previous[index])) this.items = items;
     return {
       status: snapshot.status,
       error: snapshot.error,
-      items: unchanged ? previousItems : items,
+      items: this.items,
       hasOlder: snapshot.hasOlder,
       loadingOlder: snapshot.loadingOlder,
       members: snapshot.members,
