@@ -4,6 +4,7 @@
 //   features/X/   may use lib/, config/, hooks/, components/; never another feature, nor app/
 //   hooks/, components/  shared: never a feature, nor app/
 //   app/          composes everything
+//   testing/      fakes of the SDK's ports, for *.test.ts only
 //
 // Everything inside src/ is imported by its "@/..." path, so one pattern per rule holds.
 
@@ -23,6 +24,11 @@ const noParentImports = {
 };
 const noApp = { group: ["@/app", "@/app/**"], message: "Only app/ composes the app; nothing imports it." };
 const noFeatures = { group: ["@/features", "@/features/**"], message: "Shared code never imports a feature." };
+const noTestingSyntax = {
+  selector: "ImportDeclaration[source.value=/^@\\/testing\\//]",
+  message: "src/testing/ holds fakes for tests; the app never imports them.",
+};
+const noJsx = { selector: "JSXElement, JSXFragment", message: "lib/ renders nothing: no JSX." };
 const noReact = {
   group: ["react", "react/**", "react-dom", "react-dom/**", "@/hooks/**", "@/components/**"],
   message: "lib/ is the SDK: no React (views subscribe to it from features/).",
@@ -41,12 +47,20 @@ export default tseslint.config(
     },
   },
   {
-    files: ["src/lib/**", "src/testing/**"],
-    rules: {
-      "no-restricted-imports": ["error", { patterns: [noParentImports, noApp, noFeatures, noReact] }],
-      "no-restricted-syntax": ["error", { selector: "JSXElement, JSXFragment", message: "lib/ renders nothing: no JSX." }],
-    },
+    files: ["src/**"],
+    ignores: ["**/*.test.ts", "src/testing/**"],
+    rules: { "no-restricted-syntax": ["error", noTestingSyntax] },
   },
+  {
+    files: ["src/lib/**", "src/testing/**"],
+    rules: { "no-restricted-imports": ["error", { patterns: [noParentImports, noApp, noFeatures, noReact] }] },
+  },
+  {
+    files: ["src/lib/**"],
+    ignores: ["**/*.test.ts"],
+    rules: { "no-restricted-syntax": ["error", noTestingSyntax, noJsx] },
+  },
+  { files: ["src/lib/**/*.test.ts", "src/testing/**"], rules: { "no-restricted-syntax": ["error", noJsx] } },
   {
     files: ["src/hooks/**", "src/components/**", "src/config/**"],
     rules: { "no-restricted-imports": ["error", { patterns: [noParentImports, noApp, noFeatures] }] },
