@@ -1,5 +1,6 @@
-// Data keys in the browser (port of sealchat/client/keyring.py). Sending: one data key per
-// room for at most 100 messages or 1 hour, retired at once when someone leaves. Reading:
+// Data keys in the browser (the twin of sealchat/client's ClientKeyring). Sending: one data
+// key per room for at most 100 messages or 1 hour (the age and count of the key-lifecycle
+// policy; lib/key-lifecycle.ts retires keys on the policy's events). Reading:
 // unwrapped keys cached by (room, encrypted data key). Every data key is held only as a
 // non-extractable CryptoKey: the raw bytes are wiped as soon as they are imported.
 
@@ -19,16 +20,16 @@ interface HeldSendingKey extends SendingKey {
   uses: number;
 }
 
-export interface KeyringLimits {
+export interface ClientKeyringLimits {
   maxMessages: number;
   maxAgeMs: number;
   maxUnwrapped: number;
   clock: () => number;
 }
 
-export class Keyring {
+export class ClientKeyring {
   readonly calls = { generateDataKey: 0, decrypt: 0 };
-  private readonly limits: KeyringLimits;
+  private readonly limits: ClientKeyringLimits;
   private readonly sending = new Map<string, HeldSendingKey>();
   /** (room, edk) → the data key; null when the key service unwrapped something not 32 bytes. */
   private readonly unwrapped = new Map<string, Promise<CryptoKey | null>>();
@@ -37,7 +38,7 @@ export class Keyring {
   constructor(
     private readonly keyService: KeyService,
     private readonly keyId: string,
-    limits: Partial<KeyringLimits> = {},
+    limits: Partial<ClientKeyringLimits> = {},
   ) {
     this.limits = {
       maxMessages: env.dataKeyMaxMessages,
@@ -68,6 +69,11 @@ export class Keyring {
   /** Someone left the room: the next message gets a new data key. */
   retireSendingKey(roomId: string): void {
     this.sending.delete(roomId);
+  }
+
+  /** After a reconnect: every room's next message gets a new data key. */
+  retireAllSendingKeys(): void {
+    this.sending.clear();
   }
 
   /** We left the room: drop every key we hold for it. */

@@ -1,18 +1,18 @@
-// One RoomStore per room opened in this session, kept while the room stays in my list,
-// so switching rooms keeps timelines, scroll-back and pending sends.
+// One RoomViewStore per room opened in this session, kept while the room stays in my list;
+// the SDK keeps each Room (timeline, scroll-back, pending sends) for the session.
 
-import { RoomStore } from "@/features/room/stores/room-store";
+import { RoomViewStore } from "@/features/room/stores/room-view-store";
 import type { ChatSession } from "@/lib/chat-session";
 
-export class RoomStores {
-  private readonly stores = new Map<string, RoomStore>();
+export class RoomViewStores {
+  private readonly stores = new Map<string, RoomViewStore>();
 
   constructor(private readonly session: ChatSession) {}
 
-  get(roomId: string): RoomStore {
+  get(roomId: string): RoomViewStore {
     let store = this.stores.get(roomId);
     if (!store) {
-      store = new RoomStore(roomId, this.session);
+      store = new RoomViewStore(this.session.room(roomId), this.session.me);
       this.stores.set(roomId, store);
     }
     return store;

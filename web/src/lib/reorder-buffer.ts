@@ -4,7 +4,7 @@
 
 import type { Message } from "@/lib/types";
 
-export class Timeline {
+export class ReorderBuffer {
   /** Per room, the highest seq accepted contiguously. */
   readonly cursors = new Map<string, number>();
   private readonly held = new Map<string, Map<number, Message>>();

@@ -2,7 +2,7 @@
 
 import { describe, expect, it } from "vitest";
 
-import { Timeline } from "@/lib/timeline";
+import { ReorderBuffer } from "@/lib/reorder-buffer";
 import type { Message } from "@/lib/types";
 
 const msg = (seq: number, room = "r"): Message => ({
@@ -16,9 +16,9 @@ const msg = (seq: number, room = "r"): Message => ({
 });
 const seqs = (messages: Message[]) => messages.map((message) => message.seq);
 
-describe("Timeline", () => {
+describe("ReorderBuffer", () => {
   it("passes in-order messages straight through", () => {
-    const timeline = new Timeline();
+    const timeline = new ReorderBuffer();
     timeline.startAt("r", 0);
     expect(seqs(timeline.accept(msg(1)))).toEqual([1]);
     expect(seqs(timeline.accept(msg(2)))).toEqual([2]);
@@ -26,14 +26,14 @@ describe("Timeline", () => {
   });
 
   it("drops duplicates", () => {
-    const timeline = new Timeline();
+    const timeline = new ReorderBuffer();
     timeline.startAt("r", 0);
     timeline.accept(msg(1));
     expect(timeline.accept(msg(1))).toEqual([]);
   });
 
   it("holds later messages until a gap is filled", () => {
-    const timeline = new Timeline();
+    const timeline = new ReorderBuffer();
     timeline.startAt("r", 5);
     expect(timeline.accept(msg(7))).toEqual([]);
     expect(timeline.hasGap()).toBe(true);
@@ -43,13 +43,13 @@ describe("Timeline", () => {
   });
 
   it("starts an untracked room at its first message", () => {
-    const timeline = new Timeline();
+    const timeline = new ReorderBuffer();
     expect(seqs(timeline.accept(msg(40, "new")))).toEqual([40]);
     expect(timeline.accept(msg(3, "new"))).toEqual([]);
   });
 
   it("does not count history before the start as missed", () => {
-    const timeline = new Timeline();
+    const timeline = new ReorderBuffer();
     timeline.startAt("r", 10);
     timeline.startAt("r", 3); // a later, older claim does not rewind the cursor
     expect(timeline.accept(msg(10))).toEqual([]);
@@ -57,7 +57,7 @@ describe("Timeline", () => {
   });
 
   it("releases each message once, in order, whatever order live, sync and acks arrive in", () => {
-    const timeline = new Timeline();
+    const timeline = new ReorderBuffer();
     timeline.startAt("r", 0);
     const order = [3, 1, 3, 5, 2, 1, 4, 5, 6];
     const released = order.flatMap((seq) => timeline.accept(msg(seq)));
@@ -65,7 +65,7 @@ describe("Timeline", () => {
   });
 
   it("keeps rooms apart and forgets them", () => {
-    const timeline = new Timeline();
+    const timeline = new ReorderBuffer();
     timeline.startAt("a", 0);
     timeline.startAt("b", 0);
     timeline.accept(msg(2, "a"));

@@ -1,3 +1,6 @@
+// REST calls on the room list (docs/protocol.md §3.3): the directory, create, join, leave,
+// invitations, direct messages.
+
 import type { ApiClient } from "@/lib/api-client";
 import type { DirectoryRoom, Invitation, InviteResult, MyRoom } from "@/lib/types";
 

@@ -1,3 +1,5 @@
+// REST reads of one room (docs/protocol.md §3.4): history pages and members.
+
 import type { ApiClient } from "@/lib/api-client";
 import type { Member, Message } from "@/lib/types";
 

@@ -4,36 +4,15 @@
 import { describe, expect, it } from "vitest";
 
 import { encodeBase64 } from "@/lib/base64";
-import type { GeneratedDataKey, KeyService } from "@/lib/key-service";
-import { Keyring } from "@/lib/keyring";
-
-class FakeKeyService implements KeyService {
-  generated = 0;
-  decrypted = 0;
-  private readonly keys = new Map<string, Uint8Array>();
-
-  async generateDataKey(keyId: string, roomId: string): Promise<GeneratedDataKey> {
-    this.generated += 1;
-    const plaintext = crypto.getRandomValues(new Uint8Array(32));
-    const blob = new TextEncoder().encode(`${roomId}/${this.generated}`);
-    this.keys.set(encodeBase64(blob), plaintext.slice());
-    return { keyId, plaintext, ciphertextBlob: blob };
-  }
-
-  async decrypt(blob: Uint8Array, roomId: string): Promise<Uint8Array> {
-    this.decrypted += 1;
-    const key = this.keys.get(encodeBase64(blob));
-    if (!key || !new TextDecoder().decode(blob).startsWith(`${roomId}/`)) throw new Error("access_denied");
-    return key.slice();
-  }
-}
+import { ClientKeyring } from "@/lib/client-keyring";
+import { FakeKeyService } from "@/testing/fakes";
 
 function keyring(clock = { now: 0 }) {
   const service = new FakeKeyService();
-  return { service, ring: new Keyring(service, "kid", { clock: () => clock.now }), clock };
+  return { service, ring: new ClientKeyring(service, "kid", { clock: () => clock.now }), clock };
 }
 
-describe("Keyring", () => {
+describe("ClientKeyring", () => {
   it("reuses a room's data key for 100 messages, then makes a new one", async () => {
     const { service, ring } = keyring();
     const first = await ring.keyForSending("r");

@@ -3,10 +3,13 @@
 
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 
-import { RoomsStore } from "@/features/rooms/stores/rooms-store";
-import type { ChatEvents } from "@/lib/chat-client";
+import { RoomListStore } from "@/features/rooms/stores/room-list-store";
+import type { ApiClient } from "@/lib/api-client";
+import type { ChatClient, ChatEvents } from "@/lib/chat-client";
+import { RoomList } from "@/lib/room-list";
 import type { ChatSession } from "@/lib/chat-session";
 import { Emitter } from "@/lib/emitter";
+import { ReadMarkers } from "@/lib/read-markers";
 import type { Invitation, MyRoom } from "@/lib/types";
 
 const ME = { id: "u-bob", username: "bob" };
@@ -41,10 +44,10 @@ function fakeSession(pending: Invitation[]) {
         return { room: myRoom(roomId, pending.find((i) => i.room.id === roomId)?.room.name ?? "?") };
       },
     },
-    client: { events, rooms: null, track: () => undefined },
-    leftRoom: () => undefined,
+    client: { events, rooms: null, track: () => undefined, newestSeq: () => undefined },
   };
-  return { session: session as unknown as ChatSession, events, calls };
+  const roomList = new RoomList(session.api as unknown as ApiClient, session.client as unknown as ChatClient, new ReadMarkers(ME.id), ME);
+  return { session: { ...session, roomList } as unknown as ChatSession, events, calls };
 }
 
 const flush = () => new Promise((resolve) => setTimeout(resolve, 0));
@@ -61,10 +64,10 @@ afterEach(() => {
   vi.unstubAllGlobals();
 });
 
-describe("RoomsStore invitations", () => {
+describe("RoomListStore invitations", () => {
   it("lists pending invitations and does not make them rooms", async () => {
     const { session, calls } = fakeSession([invitation("r-ops", "OPS")]);
-    const rooms = new RoomsStore(session);
+    const rooms = new RoomListStore(session);
     await flush();
 
     expect(calls).toContain("GET /api/invitations");
@@ -74,7 +77,7 @@ describe("RoomsStore invitations", () => {
 
   it("follows invitation:new and invitation:closed", async () => {
     const { session, events } = fakeSession([]);
-    const rooms = new RoomsStore(session);
+    const rooms = new RoomListStore(session);
     await flush();
 
     events.emit("invitation:new", invitation("r-1", "one"));
@@ -88,7 +91,7 @@ describe("RoomsStore invitations", () => {
 
   it("accepting joins and selects the room; declining drops the invitation", async () => {
     const { session, calls } = fakeSession([invitation("r-ops", "OPS"), invitation("r-x", "x")]);
-    const rooms = new RoomsStore(session);
+    const rooms = new RoomListStore(session);
     await flush();
 
     await rooms.acceptInvitation("r-ops");
@@ -102,10 +105,10 @@ describe("RoomsStore invitations", () => {
   });
 });
 
-describe("RoomsStore order", () => {
+describe("RoomListStore order", () => {
   it("sorts room names ignoring case", async () => {
     const { session, events } = fakeSession([]);
-    const rooms = new RoomsStore(session);
+    const rooms = new RoomListStore(session);
     events.emit("rooms", [myRoom("1", "zeta"), myRoom("2", "OPS"), myRoom("3", "alpha"), myRoom("4", "ops")]);
     await flush();
 
