@@ -47,6 +47,8 @@ SEALCHAT_ENV = {
     "SEALCHAT_MESSAGE_RATE_BURST": "1000000",
     "SEALCHAT_ACCESS_TOKEN_TTL_SECONDS": "3600",
     "SEALCHAT_LOG_LEVEL": "warning",
+    # Every client of the load generator comes from 127.0.0.1.
+    "SEALCHAT_MAX_CONNECTIONS_PER_ADDRESS": "0",
 }
 PASSWORD = "bench-password-not-secret"
 
