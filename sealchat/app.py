@@ -42,7 +42,8 @@ def create_app(settings: Settings) -> Any:
                 settings.resolved_kms_url(), settings.resolved_public_url()
             )
             mount_web_client(app, settings.resolved_web_dir(), csp)
-            RealtimeGateway(sio, built.services, build_realtime_limits(settings))
+            limits = built.realtime_limits or build_realtime_limits(settings)
+            RealtimeGateway(sio, built.services, limits)
             # Everything built so far lives as long as the server: keep it out of the
             # garbage collector's full passes, which otherwise stall broadcasts.
             gc.freeze()
