@@ -25,6 +25,11 @@ from sealchat.wiring import build_realtime_limits, build_socketio_server, runtim
 log = logging.getLogger("sealchat")
 
 
+def create_app_from_environment() -> Any:
+    """The app of one worker of ``sealchat serve --workers N`` (settings from SEALCHAT_*)."""
+    return create_app(Settings())
+
+
 def create_app(settings: Settings) -> Any:
     """Build the whole ASGI app; adapters are created when the app starts."""
     sio = build_socketio_server(settings)

@@ -146,6 +146,11 @@ class Settings(BaseSettings):
     # `sealchat serve --workers N`: N processes sharing the port (websocket only);
     # more than 1 needs PostgreSQL and Redis.
     workers: int = Field(default=1, ge=1)
+    # Engine.IO long-polling (the transport before a websocket upgrade, or instead of it).
+    # Off with several workers on one port: a polling session lives in one process, and
+    # the kernel hands each request to any of them. Behind nginx with sticky sessions
+    # (deploy/nginx/sealchat.conf) it can stay on.
+    long_polling: bool = True
 
     def cluster_problem(self) -> str | None:
         """Why this configuration cannot run as several nodes (or workers), if it can't."""

@@ -79,6 +79,7 @@ def build_socketio_server(settings: Settings) -> socketio.AsyncServer:
         logger=False,
         engineio_logger=False,
         cors_allowed_origins=None,
+        transports=["polling", "websocket"] if settings.long_polling else ["websocket"],
     )
 
 
