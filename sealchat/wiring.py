@@ -83,20 +83,31 @@ def build_socketio_server(settings: Settings) -> socketio.AsyncServer:
     )
 
 
-def build_limiter(redis: Redis | None, rate: float, burst: int, what: str) -> RateLimiter:
+def build_limiter(
+    settings: Settings, redis: Redis | None, rate: float, burst: int, what: str
+) -> RateLimiter:
     """A per-user token bucket: in this process, or in Redis shared by every node."""
     if redis is not None:
-        return RedisTokenBucketLimiter(redis, rate, burst, what=what)
+        prefix = f"{settings.redis_channel}:rate:"
+        return RedisTokenBucketLimiter(redis, rate, burst, what=what, prefix=prefix)
     return TokenBucketLimiter(rate, burst, what=what)
 
 
 def build_realtime_limits(settings: Settings, redis: Redis | None = None) -> RealtimeLimits:
     return RealtimeLimits(
         sync=build_limiter(
-            redis, settings.sync_rate_per_second, settings.sync_rate_burst, "sync requests"
+            settings,
+            redis,
+            settings.sync_rate_per_second,
+            settings.sync_rate_burst,
+            "sync requests",
         ),
         typing=build_limiter(
-            redis, settings.typing_rate_per_second, settings.typing_rate_burst, "typing notices"
+            settings,
+            redis,
+            settings.typing_rate_per_second,
+            settings.typing_rate_burst,
+            "typing notices",
         ),
         max_pending_events=settings.socket_max_pending_events,
     )
@@ -120,7 +131,12 @@ async def open_presence(settings: Settings, redis: Redis | None) -> AsyncIterato
     if redis is None:
         yield PresenceTracker()
         return
-    async with RedisPresence(redis, ttl_seconds=settings.presence_ttl_seconds).running() as shared:
+    shared = RedisPresence(
+        redis,
+        ttl_seconds=settings.presence_ttl_seconds,
+        prefix=f"{settings.redis_channel}:presence:",
+    )
+    async with shared.running():
         yield shared
 
 
@@ -253,7 +269,11 @@ async def runtime(settings: Settings, sio: socketio.AsyncServer) -> AsyncIterato
         fanout = SocketIoFanout(sio)
         rooms = RoomService(users, SqlRoomStore(engine), fanout, revoker=revoker)
         limiter = build_limiter(
-            redis, settings.message_rate_per_second, settings.message_rate_burst, "messages"
+            settings,
+            redis,
+            settings.message_rate_per_second,
+            settings.message_rate_burst,
+            "messages",
         )
         writer = await stack.enter_async_context(
             open_message_writer(

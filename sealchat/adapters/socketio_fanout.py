@@ -40,9 +40,8 @@ class FastBroadcast:
 
     server: Any
     rooms: dict[str, Any]
-
-    def get_participants(self, namespace: str, room: Any) -> Any:  # pragma: no cover
-        raise NotImplementedError  # provided by the manager this is mixed into
+    # BaseManager's; declared for the type checker only (a method here would shadow it).
+    get_participants: Any
 
     def encode_event(self, event: str, data: Any, namespace: str) -> str | None:
         """The Socket.IO packet of an event, once; None when it has binary attachments
