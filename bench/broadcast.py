@@ -192,6 +192,12 @@ def prepare_sealchat(server: Server) -> None:
             f"/api/rooms/{server.room_id}/members", json={"username": "receiver"}, headers=owner
         )
         reply.raise_for_status()
+        # Adding someone invites them; they are a member once they accept.
+        reply = http.post(
+            f"/api/invitations/{server.room_id}/accept",
+            headers={"authorization": f"Bearer {tokens['receiver']}"},
+        )
+        reply.raise_for_status()
     server.sender_auth = {"token": tokens["sender"]}
     server.receiver_auth = {"token": tokens["receiver"]}
 
