@@ -357,3 +357,29 @@ async def test_a_killed_node_s_clients_resume_through_nginx(cluster: Cluster) ->
                 await client.close()
         if cluster.nodes[1] is not None and cluster.nodes[1].process.poll() is not None:
             cluster.start_node(1)
+
+
+async def test_long_polling_clients_stick_to_their_node_through_nginx(cluster: Cluster) -> None:
+    """deploy/nginx/sealchat.conf routes a polling session (and its upgrade) to one node."""
+    owner = await sign_up(cluster.url)
+    token = owner["access_token"]
+    room = (await rest(cluster.url, token, "POST", "/api/rooms", json={"name": "poll"}))["room"]
+    sender = await socket_at(cluster.node_url(2), token)
+    pollers = []
+    for transports in (["polling"], ["polling", "websocket"]):
+        poller = RawSocket()
+        await poller.sio.connect(
+            cluster.url, auth={"token": token}, transports=transports, wait_timeout=10
+        )
+        pollers.append(poller)
+    try:
+        sent = [await send(sender, room["id"]) for _ in range(20)]
+        for poller in pollers:
+            got = await poller.wait_for(
+                "message:new", 20, timeout=10, where=lambda m: m["room_id"] == room["id"]
+            )
+            assert [m["id"] for m in got] == [m["id"] for m in sent]
+        assert pollers[1].sio.transport() == "websocket"  # upgraded, on the same node
+    finally:
+        for sock in [sender, *pollers]:
+            await sock.close()
