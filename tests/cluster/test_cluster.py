@@ -19,6 +19,8 @@ from tests.envelopes import opaque_envelope
 from tests.integration.raw_socket import RawSocket
 from tests.membership import add_member
 
+pytestmark = pytest.mark.postgres
+
 PASSWORD = "correct horse battery staple"
 
 

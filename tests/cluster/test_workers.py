@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 import httpx
+import pytest
 
 from tests.cluster.test_cluster import send, sign_up, socket_at
 from tests.live_server import TEST_ENV, start_server
@@ -41,6 +42,7 @@ def workers(pid: int) -> list[int]:
     ]
 
 
+@pytest.mark.postgres
 async def test_workers_share_one_port_websocket_only(tmp_path: Path) -> None:
     redis_url = await require_redis()
     database_url = await create_temp_database()
