@@ -13,12 +13,9 @@ from fastapi import FastAPI
 
 from sealchat import __version__
 from sealchat.api import keys, rooms, system
-from sealchat.api.body_limit import BodySizeLimit
-from sealchat.api.errors import install_error_handlers
 from sealchat.api.realtime import RealtimeGateway
-from sealchat.api.security_headers import SecurityHeaders, install_api_docs
+from sealchat.api.security_headers import hardened_api
 from sealchat.api.web import content_security_policy, mount_web_client
-from sealchat.kms.api import install_kms_error_handlers
 from sealchat.settings import Settings
 from sealchat.wiring import build_realtime_limits, build_socketio_server, runtime
 
@@ -55,24 +52,15 @@ def create_app(settings: Settings) -> Any:
             log.info("Sealchat %s is ready at %s", __version__, settings.resolved_public_url())
             yield
 
-    # The interactive docs only when asked for (SEALCHAT_API_DOCS): a public server
-    # need not publish its route map, and the docs page loads Swagger UI from a CDN.
-    api = FastAPI(
-        title="Sealchat",
-        version=__version__,
-        lifespan=lifespan,
-        docs_url=None,
-        redoc_url=None,
-        openapi_url="/openapi.json" if settings.api_docs else None,
+    api = hardened_api(
+        "Sealchat",
+        __version__,
+        lifespan,
+        api_docs=settings.api_docs,
+        max_body_bytes=settings.max_http_body_bytes,
     )
-    if settings.api_docs:
-        install_api_docs(api)
-    install_error_handlers(api)
-    install_kms_error_handlers(api)
     api.include_router(system.router)
     api.include_router(rooms.router)
     api.include_router(keys.router)
     api.state.settings = settings
-    api.add_middleware(BodySizeLimit, max_bytes=settings.max_http_body_bytes)
-    api.add_middleware(SecurityHeaders)
     return socketio.ASGIApp(sio, other_asgi_app=api, socketio_path="socket.io")

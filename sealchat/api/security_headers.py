@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import re
+from typing import Any
 
 from fastapi import FastAPI
 from fastapi.openapi.docs import get_swagger_ui_html
@@ -102,3 +103,33 @@ def install_api_docs(app: FastAPI, openapi_url: str = "/openapi.json") -> None:
     @app.get("/docs", include_in_schema=False)
     async def api_docs() -> HTMLResponse:
         return HTMLResponse(html, headers={"Content-Security-Policy": csp})
+
+
+def hardened_api(
+    title: str, version: str, lifespan: Any, *, api_docs: bool, max_body_bytes: int
+) -> FastAPI:
+    """A FastAPI app with Sealchat's error shape, a body cap and security headers.
+
+    The interactive docs only when asked for (``SEALCHAT_API_DOCS``): a public server need
+    not publish its route map. Used by the chat server and the standalone key service.
+    """
+    # Imported here: api.errors and the key service's handlers import this module's peers.
+    from sealchat.api.body_limit import BodySizeLimit
+    from sealchat.api.errors import install_error_handlers
+    from sealchat.kms.api import install_kms_error_handlers
+
+    app = FastAPI(
+        title=title,
+        version=version,
+        lifespan=lifespan,
+        docs_url=None,
+        redoc_url=None,
+        openapi_url="/openapi.json" if api_docs else None,
+    )
+    if api_docs:
+        install_api_docs(app)
+    install_error_handlers(app)
+    install_kms_error_handlers(app)
+    app.add_middleware(BodySizeLimit, max_bytes=max_body_bytes)
+    app.add_middleware(SecurityHeaders)
+    return app

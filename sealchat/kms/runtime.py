@@ -23,11 +23,9 @@ from sealchat import __version__
 from sealchat.adapters.jwt_verifier import HttpJwks, JwksSource, JwksTokenVerifier
 from sealchat.adapters.secret_files import ensure_private_directory
 from sealchat.adapters.sql.engine import create_engine
-from sealchat.api.body_limit import BodySizeLimit
-from sealchat.api.errors import install_error_handlers
-from sealchat.api.security_headers import SecurityHeaders, install_api_docs
+from sealchat.api.security_headers import hardened_api
 from sealchat.domain.errors import SealchatError, Unauthorized
-from sealchat.kms.api import build_kms_router, install_kms_error_handlers
+from sealchat.kms.api import build_kms_router
 from sealchat.kms.audit import AuditLog
 from sealchat.kms.crypto import KmsKeyring
 from sealchat.kms.errors import KeyServiceConfigError, RootKeyError
@@ -218,18 +216,10 @@ def create_kms_app(settings: Settings) -> FastAPI:
             log.info("Sealchat key service %s is ready", __version__)
             yield
 
-    app = FastAPI(
-        title="Sealchat key service",
-        version=__version__,
-        lifespan=lifespan,
-        docs_url=None,
-        redoc_url=None,
-        openapi_url="/openapi.json" if settings.api_docs else None,
+    return hardened_api(
+        "Sealchat key service",
+        __version__,
+        lifespan,
+        api_docs=settings.api_docs,
+        max_body_bytes=settings.max_http_body_bytes,
     )
-    if settings.api_docs:
-        install_api_docs(app)
-    install_error_handlers(app)
-    install_kms_error_handlers(app)
-    app.add_middleware(BodySizeLimit, max_bytes=settings.max_http_body_bytes)
-    app.add_middleware(SecurityHeaders)
-    return app
