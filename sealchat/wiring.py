@@ -32,7 +32,7 @@ from sealchat.api.auth import AuthPolicy, build_auth_router, trusted_origins
 from sealchat.api.deps import ApiServices
 from sealchat.api.realtime import RealtimeLimits
 from sealchat.domain.models import User
-from sealchat.identity.keys import SigningKey
+from sealchat.identity.key_set import SigningKeySet
 from sealchat.identity.provider import EmbeddedIdentityProvider, build_identity_provider
 from sealchat.kms.api import build_kms_router
 from sealchat.kms.grants import GrantVerifier
@@ -155,7 +155,9 @@ async def create_embedded_account(settings: Settings, username: str, password: s
 
 def build_grant_signer(settings: Settings) -> GrantSigner:
     return GrantSigner(
-        SigningKey.load_or_create(settings.data_dir / "grants" / "signing-key.pem"),
+        SigningKeySet(
+            settings.resolved_grant_key_dir(), reload_seconds=settings.key_reload_seconds
+        ),
         issuer=settings.resolved_grant_issuer(),
         audience=settings.kms_audience,
         ttl_seconds=settings.grant_ttl_seconds,
