@@ -51,6 +51,19 @@ def _time(value: float) -> str:
     return datetime.fromtimestamp(value, UTC).strftime("%Y-%m-%d %H:%M:%S")
 
 
+@keys_app.command("init")
+def init_command(data_dir: DataDirOption = None) -> None:
+    """Create the identity and grant signing keys if they do not exist yet (nodes do it
+    too at their first start, unless their secrets directory is read-only)."""
+    from sealchat.identity.key_set import SigningKeySet
+
+    settings = _settings(data_dir)
+    for kind in KeyKind:
+        directory = _directory(settings, kind)
+        key = SigningKeySet(directory).active
+        typer.echo(f"{kind.value:<9} active {key.kid} in {directory}")
+
+
 @keys_app.command("list")
 def list_command(data_dir: DataDirOption = None) -> None:
     """Every signing key: active (signs), next (published, not signing yet), retired

@@ -148,6 +148,13 @@ class Settings(BaseSettings):
     # `sealchat keys rotate` promotes a staged next key only once it is this old, so that
     # every node and every JWKS cache (max-age 300 s) has it before it signs.
     key_activation_delay_seconds: float = Field(default=300.0, ge=0)
+    # Where chat nodes themselves reach a separate key service (revocations), when that
+    # differs from the kms_url clients use (e.g. an internal address); empty: kms_url.
+    kms_internal_url: str = ""
+    # `sealchat serve` applies migrations at start (one node at a time: PostgreSQL
+    # advisory lock). Off: a node only checks that the schema is current and refuses to
+    # start otherwise; run `sealchat migrate` once before rolling the nodes.
+    migrate_on_start: bool = True
 
     def resolved_identity_key_dir(self) -> Path:
         return self.identity_key_dir or (self.secrets_dir or self.data_dir) / "identity"
@@ -190,6 +197,9 @@ class Settings(BaseSettings):
 
     def resolved_kms_url(self) -> str:
         return (self.kms_url or f"{self.resolved_public_url()}/kms").rstrip("/")
+
+    def resolved_kms_internal_url(self) -> str:
+        return self.kms_internal_url.rstrip("/") or self.resolved_kms_url()
 
     def resolved_grant_issuer(self) -> str:
         return self.kms_grant_issuer or self.resolved_public_url()

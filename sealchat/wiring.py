@@ -20,7 +20,7 @@ from sealchat.adapters.socketio_fanout import BroadcastManager, SocketIoFanout
 from sealchat.adapters.socketio_packets import GuardedPacket, PacketJson
 from sealchat.adapters.socketio_server import SealchatSocketServer
 from sealchat.adapters.sql.engine import create_engine
-from sealchat.adapters.sql.migrate import upgrade_to_head
+from sealchat.adapters.sql.migrate import require_head, upgrade_to_head
 from sealchat.adapters.sql.revocation_outbox import SqlRevocationOutbox
 from sealchat.adapters.sql.storage import (
     SqlMessageStore,
@@ -131,10 +131,14 @@ def build_kms_verifiers(
 
 @asynccontextmanager
 async def open_database(settings: Settings) -> AsyncIterator[AsyncEngine]:
-    """Migrate the database to the current schema and hand out an engine for it."""
+    """Migrate the database to the current schema (or, with migrate_on_start off, check
+    that it is there) and hand out an engine for it."""
     ensure_private_directory(settings.data_dir)
     url = settings.resolved_database_url()
-    await upgrade_to_head(url)
+    if settings.migrate_on_start:
+        await upgrade_to_head(url)
+    else:
+        await require_head(url)
     engine = create_engine(url)
     try:
         yield engine
@@ -171,7 +175,10 @@ async def key_service_link(
     """The embedded key service's routes (when mounted here) and how to reach it with
     revocations: in process, or over HTTP to a key service of its own."""
     if not settings.kms_embedded:
-        yield None, HttpRevoker(settings.resolved_kms_url(), settings.revocation_timeout_seconds)
+        yield (
+            None,
+            HttpRevoker(settings.resolved_kms_internal_url(), settings.revocation_timeout_seconds),
+        )
         return
     user_verifier, grant_verifier = build_kms_verifiers(settings, identity, signer)
     async with open_key_service(settings, user_verifier, grant_verifier) as kms:
