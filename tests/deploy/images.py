@@ -23,6 +23,7 @@ NGINX_IMAGE = "localhost/sealchat-test-nginx:bookworm"
 IMAGE = "localhost/sealchat:test"
 HOST_CA = Path("/etc/ssl/certs/ca-certificates.crt")
 
+# nginx like the official image: configuration in conf.d, no Debian default site.
 # The host's CA bundle goes into the stand-ins: where package registries are reached
 # through a TLS-inspecting proxy, pip and npm inside the build must trust what the host does.
 PYTHON_STANDIN = """\
@@ -45,7 +46,7 @@ ENV NODE_EXTRA_CA_CERTS=/etc/ssl/certs/host-ca.crt
 NGINX_STANDIN = """\
 FROM {base}
 RUN apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \\
-      nginx-light && rm -rf /var/lib/apt/lists/*
+      nginx-light && rm -rf /var/lib/apt/lists/* /etc/nginx/sites-enabled/default
 CMD ["nginx", "-g", "daemon off;"]
 """
 
