@@ -182,7 +182,8 @@ def layout() -> Iterator[Layout]:
     images.sealchat_image()
     database_url = asyncio.run(create_temp_database())
     with tempfile.TemporaryDirectory(prefix="sealchat-containers-") as workdir:
-        os.chmod(workdir, 0o755)
+        # The containers' user (uid 10001) must traverse it to its own directories.
+        os.chmod(workdir, 0o755)  # noqa: S103
         deployment = Layout(Path(workdir), database_url)
         try:
             start(deployment)
