@@ -52,7 +52,12 @@ CMD ["nginx", "-g", "daemon off;"]
 
 
 def run(*args: str, **kwargs: object) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(args, check=True, text=True, **kwargs)  # type: ignore[call-overload]
+    """Run a command; on failure, raise with the end of its output (builds are long)."""
+    try:
+        return subprocess.run(args, check=True, text=True, **kwargs)  # type: ignore[call-overload, no-any-return]
+    except subprocess.CalledProcessError as exc:
+        output = f"{exc.stdout or ''}{exc.stderr or ''}"[-4000:]
+        raise RuntimeError(f"{' '.join(args[:6])} ... failed ({exc.returncode}):\n{output}") from exc
 
 
 def exists(image: str) -> bool:
