@@ -57,7 +57,8 @@ def run(*args: str, **kwargs: object) -> subprocess.CompletedProcess[str]:
         return subprocess.run(args, check=True, text=True, **kwargs)  # type: ignore[call-overload, no-any-return]
     except subprocess.CalledProcessError as exc:
         output = f"{exc.stdout or ''}{exc.stderr or ''}"[-4000:]
-        raise RuntimeError(f"{' '.join(args[:6])} ... failed ({exc.returncode}):\n{output}") from exc
+        command = " ".join(args[:6])
+        raise RuntimeError(f"{command} ... failed ({exc.returncode}):\n{output}") from exc
 
 
 def exists(image: str) -> bool:

@@ -175,7 +175,6 @@ def start(layout: Layout) -> None:
 
 
 @pytest.fixture(scope="module")
-@pytest.mark.timeout(900)
 def layout() -> Iterator[Layout]:
     require_podman()
     images.base_images()
