@@ -9,6 +9,7 @@ only the Sealchat image itself is rebuilt (its layers are cached by Podman).
 
 from __future__ import annotations
 
+import hashlib
 import shutil
 import subprocess
 import tempfile
@@ -20,7 +21,8 @@ DEBIAN_BASE = "localhost/debian-base:bookworm"
 PYTHON_BASE = "localhost/sealchat-test-python:3.11"
 NODE_BASE = "localhost/sealchat-test-node:20"
 NGINX_IMAGE = "localhost/sealchat-test-nginx:bookworm"
-IMAGE = "localhost/sealchat:test"
+# One tag per checkout: engineers testing side by side do not run each other's builds.
+IMAGE = f"localhost/sealchat:test-{hashlib.sha256(str(ROOT).encode()).hexdigest()[:8]}"
 HOST_CA = Path("/etc/ssl/certs/ca-certificates.crt")
 
 # nginx like the official image: configuration in conf.d, no Debian default site.
