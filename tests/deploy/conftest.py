@@ -9,8 +9,9 @@ import pytest
 from tests.pg_support import in_ci
 
 
-def require_podman() -> None:
-    missing = [tool for tool in ("podman", "runc", "debootstrap") if not shutil.which(tool)]
+def require_podman(*more: str) -> None:
+    tools = ("podman", "runc", "debootstrap", *more)
+    missing = [tool for tool in tools if not shutil.which(tool)]
     if not missing:
         return
     message = f"{', '.join(missing)} not installed (tools/test installs them as root)"

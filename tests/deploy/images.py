@@ -21,6 +21,8 @@ DEBIAN_BASE = "localhost/debian-base:bookworm"
 PYTHON_BASE = "localhost/sealchat-test-python:3.11"
 NODE_BASE = "localhost/sealchat-test-node:20"
 NGINX_IMAGE = "localhost/sealchat-test-nginx:bookworm"
+POSTGRES_IMAGE = "localhost/sealchat-test-postgres:15"
+REDIS_IMAGE = "localhost/sealchat-test-redis:7"
 # One tag per checkout: engineers testing side by side do not run each other's builds.
 IMAGE = f"localhost/sealchat:test-{hashlib.sha256(str(ROOT).encode()).hexdigest()[:8]}"
 HOST_CA = Path("/etc/ssl/certs/ca-certificates.crt")
@@ -50,6 +52,42 @@ FROM {base}
 RUN apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \\
       nginx-light && rm -rf /var/lib/apt/lists/* /etc/nginx/sites-enabled/default
 CMD ["nginx", "-g", "daemon off;"]
+"""
+# PostgreSQL like the official image: POSTGRES_USER/_PASSWORD/_DB make the first cluster,
+# password authentication from anywhere, data in /var/lib/postgresql/data.
+POSTGRES_STANDIN = """\
+FROM {base}
+RUN apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \\
+      postgresql-15 && rm -rf /var/lib/apt/lists/*
+COPY postgres-entrypoint /usr/local/bin/postgres-entrypoint
+ENV PATH=/usr/lib/postgresql/15/bin:$PATH PGDATA=/var/lib/postgresql/data
+ENTRYPOINT ["/usr/local/bin/postgres-entrypoint"]
+"""
+POSTGRES_ENTRYPOINT = """\
+#!/bin/sh
+set -e
+if [ "$(id -u)" = 0 ]; then
+  mkdir -p "$PGDATA" /run/postgresql
+  chown postgres:postgres "$PGDATA" /run/postgresql && chmod 0700 "$PGDATA"
+  exec runuser -u postgres -- "$0" "$@"
+fi
+if [ ! -s "$PGDATA/PG_VERSION" ]; then
+  printf '%s' "$POSTGRES_PASSWORD" > /tmp/pw
+  initdb -U "$POSTGRES_USER" --pwfile=/tmp/pw -A scram-sha-256 >/dev/null && rm /tmp/pw
+  echo "host all all all scram-sha-256" >> "$PGDATA/pg_hba.conf"
+  echo "CREATE DATABASE \\"$POSTGRES_DB\\";" | postgres --single -D "$PGDATA" postgres >/dev/null
+fi
+exec postgres -D "$PGDATA" -c listen_addresses='*'
+"""
+# Redis like the official image: reachable from other containers without a password.
+REDIS_STANDIN = """\
+FROM {base}
+RUN apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \\
+      redis-server && rm -rf /var/lib/apt/lists/*
+RUN printf '#!/bin/sh\\nexec "$@" --protected-mode no\\n' > /usr/local/bin/redis-entrypoint \\
+    && chmod 0755 /usr/local/bin/redis-entrypoint
+ENTRYPOINT ["/usr/local/bin/redis-entrypoint"]
+CMD ["redis-server"]
 """
 
 
@@ -101,6 +139,17 @@ def base_images() -> None:
     npm = Path(shutil.which("npm") or "/usr/bin/npm").resolve().parents[1]
     standin(NODE_BASE, NODE_STANDIN, {"node": node, "npm": npm, "ca-certificates.crt": HOST_CA})
     standin(NGINX_IMAGE, NGINX_STANDIN, {})
+
+
+def compose_images() -> None:
+    """Stand-ins for the PostgreSQL and Redis images of deploy/compose.yaml."""
+    debian_base()
+    with tempfile.TemporaryDirectory() as scripts:
+        entrypoint = Path(scripts) / "postgres-entrypoint"
+        entrypoint.write_text(POSTGRES_ENTRYPOINT)
+        entrypoint.chmod(0o755)
+        standin(POSTGRES_IMAGE, POSTGRES_STANDIN, {"postgres-entrypoint": entrypoint})
+    standin(REDIS_IMAGE, REDIS_STANDIN, {})
 
 
 def sealchat_image() -> None:
