@@ -3,8 +3,9 @@
 No image registry is reachable on the test machines, so the images users pull
 (``python:3.11-slim``, ``node:20-bookworm-slim``, ``postgres``, ``redis``, ``nginx``) are
 replaced by local stand-ins built from Debian's packages: a base made with debootstrap, then
-Python, the host's Node.js, PostgreSQL, Redis or nginx on top. All of them are kept between runs (``podman image exists``);
-only the Sealchat image itself is rebuilt (its layers are cached by Podman).
+Python, the host's Node.js, PostgreSQL, Redis or nginx on top. All of them are kept between
+runs (``podman image exists``); only the Sealchat image itself is rebuilt (its layers are
+cached by Podman).
 """
 
 from __future__ import annotations
