@@ -17,7 +17,7 @@ import secrets
 import subprocess
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -127,20 +127,28 @@ def compose() -> Iterator[Compose]:
         layout.down()
 
 
-async def send_retrying(client: SealchatClient, room_id: str, text: str) -> Any:
-    """Send, resending (same client message id: stored once) while the node answers
-    ``unavailable``: on a loaded machine a node's first connection of its message writer
-    to the freshly started PostgreSQL container has been seen to time out (10 s), which
-    the writer recovers from at the next batch."""
-    message_id = uuid.uuid4().hex
+async def when_available(step: Callable[[], Awaitable[Any]]) -> Any:
+    """Run ``step``, again (up to 3 times) while a node answers ``unavailable``: on a
+    loaded machine a node's first connections to the freshly started PostgreSQL container
+    have been seen to time out (10 s), which the node recovers from on the next request.
+    Every step retried here is safe to repeat (sends carry their client message id)."""
     for attempt in range(3):
         try:
-            return await client.send_text(room_id, text, client_msg_id=message_id)
+            return await step()
         except ClientError as exc:
             if exc.code != "unavailable" or attempt == 2:
                 raise
             await asyncio.sleep(1)
     raise AssertionError("unreachable")
+
+
+async def sign_up(client: SealchatClient, username: str) -> None:
+    try:
+        await when_available(lambda: client.register(username, PASSWORD))
+    except ClientError as exc:
+        if exc.code != "conflict":  # an attempt answered unavailable had stored it after all
+            raise
+        await when_available(lambda: client.login(username, PASSWORD))
 
 
 def served_api(log: str) -> int:
@@ -163,12 +171,15 @@ async def smoke_test(compose: Compose) -> None:
     assert httpx.get(f"{compose.url}/").headers["content-type"].startswith("text/html")
     tag = compose.project[-8:]
     async with SealchatClient(compose.url) as alice, SealchatClient(compose.url) as bob:
-        await alice.register(f"alice-{tag}", PASSWORD)
-        await bob.register(f"bob-{tag}", PASSWORD)
-        room = await alice.create_room("containers", visibility="private")
-        await add_member(alice, bob, room["id"])
+        await sign_up(alice, f"alice-{tag}")
+        await sign_up(bob, f"bob-{tag}")
+        room = await when_available(lambda: alice.create_room("containers", "private"))
+        await when_available(lambda: add_member(alice, bob, room["id"]))
         await alice.connect()
-        sent = await send_retrying(alice, room["id"], "sealed in a container")
+        message_id = uuid.uuid4().hex
+        sent = await when_available(
+            lambda: alice.send_text(room["id"], "sealed in a container", message_id)
+        )
         assert "sealed in a container" not in str(sent["envelope"])
         assert [m.text for m in await bob.history_opened(room["id"])] == ["sealed in a container"]
         # Removing bob reaches the key service over the nodes' internal URL: his grant dies.
