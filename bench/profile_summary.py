@@ -1,10 +1,10 @@
-"""Summarize a py-spy raw profile (``broadcast.py --profile DIR``) of the event-loop thread.
+"""Summarize a py-spy raw profile (``hotpath.py --profile DIR``) of the event-loop thread.
 
-    python bench/profile_summary.py bench/results/profile/sealchat-500.txt [--top 30]
+    python bench/profile_summary.py bench/results/profile/sealchat-2000.txt [--top 30]
 
 Only the main thread is read: it runs the event loop, and py-spy's idle detection is
 reliable there (the SQLite driver's worker threads look busy while blocked on their
-queue; their real CPU time is in broadcast.py's ``mainThreadCpuSeconds`` split instead).
+queue; their real CPU time is in the results' ``mainThreadCpuSeconds`` split instead).
 Prints the share of the loop's busy samples spent under each frame (inclusive), and the
 frames where the time itself is spent (self). Record with py-spy's default (blocking)
 sampling: --nonblocking drops many samples under uvloop.

@@ -1,17 +1,19 @@
 """Run ``sealchat serve`` for bench/broadcast.py, with bench-only switches.
 
-    python bench/sealchat_server.py [--manager broadcast|stock] [--no-deflate]
+    python bench/sealchat_server.py [--manager broadcast|stock] [--deflate]
                                     [--gc-freeze] [--poll-with-timeout]
 
-It calls the same ``serve`` command as ``sealchat serve`` (settings from ``SEALCHAT_*``
-variables), after monkeypatches that exist only here, never in the server:
+It runs ``sealchat serve`` itself (``sealchat.cli.main``, settings from ``SEALCHAT_*``
+variables), so it starts whatever the server ships (uvicorn's arguments, its websocket
+protocol class), after monkeypatches that exist only here, never in the server:
 
 - the app is wrapped in an event-loop lag probe, reached at ``/_bench/lag/start`` and
   ``/_bench/lag/stop`` (a 2 ms timer that records how late it fires, and the garbage
   collector's pauses; off until started);
 - ``--manager stock`` swaps ``BroadcastManager`` for python-socketio's ``AsyncManager``
   (``sealchat.app`` imported ``build_socketio_server`` by name, so it is patched there);
-- ``--no-deflate`` turns off uvicorn's websocket permessage-deflate, which is on by default;
+- ``--deflate`` turns uvicorn's websocket permessage-deflate back on (``serve`` turns it off).
+
 Experiments, to size possible fixes (see docs/benchmarks.md):
 
 - ``--gc-freeze`` calls ``gc.freeze()`` once startup is complete;
@@ -80,6 +82,11 @@ class LagProbe:
         self._task: asyncio.Task[None] | None = None
         self._samples: list[float] = []
         self._gc = GcPauses()
+
+    def __getattr__(self, name: str) -> Any:
+        # Anything that looks the app up by attribute (a custom websocket protocol
+        # class, say) sees the wrapped app.
+        return getattr(self._app, name)
 
     async def __call__(self, scope: Scope, receive: Any, send: Any) -> None:
         path = scope.get("path", "") if scope["type"] == "http" else ""
@@ -170,7 +177,7 @@ async def poll_with_timeout(self: Any) -> list[Any]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--manager", choices=["broadcast", "stock"], default="broadcast")
-    parser.add_argument("--no-deflate", action="store_true")
+    parser.add_argument("--deflate", action="store_true")
     parser.add_argument("--gc-freeze", action="store_true")
     parser.add_argument("--poll-with-timeout", action="store_true")
     args = parser.parse_args()
@@ -195,9 +202,9 @@ def main() -> None:
         original_create(settings), freeze_gc=args.gc_freeze
     )
 
-    if args.no_deflate:
+    if args.deflate:
         original_run = uvicorn.run
-        uvicorn.run = lambda app, **kw: original_run(app, **kw, ws_per_message_deflate=False)
+        uvicorn.run = lambda app, **kw: original_run(app, **{**kw, "ws_per_message_deflate": True})
 
     sys.argv = ["sealchat", "serve"]
     cli.main()

@@ -25,6 +25,11 @@ from sealchat.wiring import build_realtime_limits, build_socketio_server, runtim
 log = logging.getLogger("sealchat")
 
 
+def create_app_from_environment() -> Any:
+    """The app of one worker of ``sealchat serve --workers N`` (settings from SEALCHAT_*)."""
+    return create_app(Settings())
+
+
 def create_app(settings: Settings) -> Any:
     """Build the whole ASGI app; adapters are created when the app starts."""
     sio = build_socketio_server(settings)
@@ -42,7 +47,8 @@ def create_app(settings: Settings) -> Any:
                 settings.resolved_kms_url(), settings.resolved_public_url()
             )
             mount_web_client(app, settings.resolved_web_dir(), csp)
-            RealtimeGateway(sio, built.services, build_realtime_limits(settings))
+            limits = built.realtime_limits or build_realtime_limits(settings)
+            RealtimeGateway(sio, built.services, limits)
             # Everything built so far lives as long as the server: keep it out of the
             # garbage collector's full passes, which otherwise stall broadcasts.
             gc.freeze()

@@ -38,21 +38,40 @@ def load_settings(**overrides: Any) -> Settings:
     return Settings(**{key: value for key, value in overrides.items() if value is not None})
 
 
+WorkersOption = Annotated[
+    int | None,
+    typer.Option(
+        help="Server processes sharing the port (websocket only; more than 1 needs "
+        "PostgreSQL and Redis).",
+        envvar="SEALCHAT_WORKERS",
+        min=1,
+    ),
+]
+
+
 @app.command()
-def serve(host: HostOption = None, port: PortOption = None, data_dir: DataDirOption = None) -> None:
+def serve(
+    host: HostOption = None,
+    port: PortOption = None,
+    data_dir: DataDirOption = None,
+    workers: WorkersOption = None,
+) -> None:
     """Run the server (migrating the database first) and print its URL."""
     import uvicorn
 
     from sealchat.app import create_app
 
-    settings = load_settings(host=host, port=port, data_dir=data_dir)
+    settings = load_settings(host=host, port=port, data_dir=data_dir, workers=workers)
     logging.basicConfig(
         level=settings.log_level.upper(), format="%(levelname)s %(name)s: %(message)s"
     )
+    app: Any = _prepare_workers(settings) if settings.workers > 1 else create_app(settings)
     docs = f" (API docs at {settings.resolved_public_url()}/docs)" if settings.api_docs else ""
     typer.echo(f"Sealchat is starting at {settings.resolved_public_url()}/{docs}")
     uvicorn.run(
-        create_app(settings),
+        app,
+        factory=settings.workers > 1,
+        workers=settings.workers,
         host=settings.host,
         port=settings.port,
         log_level=settings.log_level,
@@ -67,6 +86,42 @@ def serve(host: HostOption = None, port: PortOption = None, data_dir: DataDirOpt
         # lane; socket.io leaves it off by default too.
         ws_per_message_deflate=settings.websocket_per_message_deflate,
     )
+
+
+def _prepare_workers(settings: Settings) -> str:
+    """Check that workers can share state, then build everything once (migrations, key
+    files, the key service's tables) so that the workers do not race to create them.
+    Returns the app factory the workers import; they read the settings from the
+    environment, where the command-line options are put."""
+    import os
+
+    from sealchat.domain.errors import SealchatError
+    from sealchat.wiring import build_socketio_server, runtime
+
+    problem = settings.cluster_problem()
+    if problem is not None:
+        typer.echo(f"error: --workers {settings.workers}: {problem}", err=True)
+        raise typer.Exit(2)
+
+    async def build_once() -> None:
+        async with runtime(settings, build_socketio_server(settings)):
+            pass
+
+    try:
+        asyncio.run(build_once())
+    except SealchatError as exc:
+        typer.echo(f"error: {exc.message}", err=True)
+        raise typer.Exit(1) from None
+    os.environ.update(
+        {
+            "SEALCHAT_HOST": settings.host,
+            "SEALCHAT_PORT": str(settings.port),
+            "SEALCHAT_DATA_DIR": str(settings.data_dir),
+            # One port, N processes: a polling request may reach any of them.
+            "SEALCHAT_LONG_POLLING": "false",
+        }
+    )
+    return "sealchat.app:create_app_from_environment"
 
 
 @app.command()

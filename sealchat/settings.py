@@ -135,6 +135,23 @@ class Settings(BaseSettings):
     # permessage-deflate for websockets; off: compressed sockets cannot take the lane.
     websocket_per_message_deflate: bool = False
 
+    # cluster
+    # Redis (redis://host:6379/0): fan-out between nodes (python-socketio's Redis manager
+    # carrying each packet once per node), presence and per-user rate limits shared by
+    # every node. Empty: one node, all of it in process. Nodes need PostgreSQL.
+    redis_url: str = ""
+    redis_channel: str = "sealchat"  # the pub/sub channel; the same on every node
+    # A node that stops beating (killed) stops counting for presence after this long.
+    presence_ttl_seconds: int = Field(default=30, ge=3)
+    # `sealchat serve --workers N`: N processes sharing the port (websocket only);
+    # more than 1 needs PostgreSQL and Redis.
+    workers: int = Field(default=1, ge=1)
+    # Engine.IO long-polling (the transport before a websocket upgrade, or instead of it).
+    # Off with several workers on one port: a polling session lives in one process, and
+    # the kernel hands each request to any of them. Behind nginx with sticky sessions
+    # (deploy/nginx/sealchat.conf) it can stay on.
+    long_polling: bool = True
+
     # keys in a cluster
     # The identity provider's and the grant signing keys: every node must read the same
     # files, e.g. one secrets directory mounted (read-only is fine once the keys exist) on
@@ -155,6 +172,20 @@ class Settings(BaseSettings):
     # advisory lock). Off: a node only checks that the schema is current and refuses to
     # start otherwise; run `sealchat migrate` once before rolling the nodes.
     migrate_on_start: bool = True
+
+    def cluster_problem(self) -> str | None:
+        """Why this configuration cannot run as several nodes (or workers), if it can't."""
+        if self.resolved_database_url().startswith("sqlite"):
+            return (
+                "several workers or nodes need PostgreSQL (SEALCHAT_DATABASE_URL): SQLite "
+                "is one file on one machine, written by one process's message writer"
+            )
+        if not self.redis_url:
+            return (
+                "several workers or nodes need Redis (SEALCHAT_REDIS_URL) for fan-out, "
+                "presence and rate limits between them"
+            )
+        return None
 
     def resolved_identity_key_dir(self) -> Path:
         return self.identity_key_dir or (self.secrets_dir or self.data_dir) / "identity"

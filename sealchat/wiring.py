@@ -11,13 +11,17 @@ from dataclasses import dataclass
 
 import socketio
 from fastapi import APIRouter
+from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from sealchat.adapters.jwt_verifier import HttpJwks, JwksTokenVerifier, StaticJwks
 from sealchat.adapters.kms_revoker import HttpRevoker, InProcessRevoker
+from sealchat.adapters.redis_presence import RedisPresence
+from sealchat.adapters.redis_rate_limit import RedisTokenBucketLimiter
 from sealchat.adapters.secret_files import ensure_private_directory
 from sealchat.adapters.socketio_fanout import BroadcastManager, SocketIoFanout
 from sealchat.adapters.socketio_packets import GuardedPacket, PacketJson
+from sealchat.adapters.socketio_redis import RedisBroadcastManager
 from sealchat.adapters.socketio_server import SealchatSocketServer
 from sealchat.adapters.sql.engine import create_engine
 from sealchat.adapters.sql.migrate import require_head, upgrade_to_head
@@ -38,6 +42,8 @@ from sealchat.kms.api import build_kms_router
 from sealchat.kms.grants import GrantVerifier
 from sealchat.kms.runtime import kms_grant_verifier, kms_user_verifier, open_key_service
 from sealchat.ports.key_access import RevocationSender
+from sealchat.ports.presence import Presence
+from sealchat.ports.rate_limit import RateLimiter
 from sealchat.ports.tokens import TokenVerifier
 from sealchat.services.grants import GrantIssuer, GrantSigner
 from sealchat.services.messages import MessageService
@@ -64,24 +70,74 @@ def build_socketio_server(settings: Settings) -> socketio.AsyncServer:
         async_mode="asgi",
         serializer=GuardedPacket,
         json=PacketJson,
-        client_manager=BroadcastManager(),
+        client_manager=(
+            RedisBroadcastManager(settings.redis_url, channel=settings.redis_channel)
+            if settings.redis_url
+            else BroadcastManager()
+        ),
         max_http_buffer_size=transport_cap,
         logger=False,
         engineio_logger=False,
         cors_allowed_origins=None,
+        transports=["polling", "websocket"] if settings.long_polling else ["websocket"],
     )
 
 
-def build_realtime_limits(settings: Settings) -> RealtimeLimits:
+def build_limiter(
+    settings: Settings, redis: Redis | None, rate: float, burst: int, what: str
+) -> RateLimiter:
+    """A per-user token bucket: in this process, or in Redis shared by every node."""
+    if redis is not None:
+        prefix = f"{settings.redis_channel}:rate:"
+        return RedisTokenBucketLimiter(redis, rate, burst, what=what, prefix=prefix)
+    return TokenBucketLimiter(rate, burst, what=what)
+
+
+def build_realtime_limits(settings: Settings, redis: Redis | None = None) -> RealtimeLimits:
     return RealtimeLimits(
-        sync=TokenBucketLimiter(
-            settings.sync_rate_per_second, settings.sync_rate_burst, what="sync requests"
+        sync=build_limiter(
+            settings,
+            redis,
+            settings.sync_rate_per_second,
+            settings.sync_rate_burst,
+            "sync requests",
         ),
-        typing=TokenBucketLimiter(
-            settings.typing_rate_per_second, settings.typing_rate_burst, what="typing notices"
+        typing=build_limiter(
+            settings,
+            redis,
+            settings.typing_rate_per_second,
+            settings.typing_rate_burst,
+            "typing notices",
         ),
         max_pending_events=settings.socket_max_pending_events,
     )
+
+
+@asynccontextmanager
+async def open_redis(settings: Settings) -> AsyncIterator[Redis | None]:
+    """The Redis client for presence and rate limits (None: one node, in process)."""
+    if not settings.redis_url:
+        yield None
+        return
+    redis = Redis.from_url(settings.redis_url)
+    try:
+        yield redis
+    finally:
+        await redis.aclose()
+
+
+@asynccontextmanager
+async def open_presence(settings: Settings, redis: Redis | None) -> AsyncIterator[Presence]:
+    if redis is None:
+        yield PresenceTracker()
+        return
+    shared = RedisPresence(
+        redis,
+        ttl_seconds=settings.presence_ttl_seconds,
+        prefix=f"{settings.redis_channel}:presence:",
+    )
+    async with shared.running():
+        yield shared
 
 
 def auth_policy(settings: Settings) -> AuthPolicy:
@@ -101,6 +157,7 @@ class Runtime:
     auth_router: APIRouter | None
     identity: EmbeddedIdentityProvider | None
     kms_router: APIRouter | None = None
+    realtime_limits: RealtimeLimits | None = None
 
 
 def build_verifier(settings: Settings, identity: EmbeddedIdentityProvider | None) -> TokenVerifier:
@@ -216,9 +273,17 @@ async def runtime(settings: Settings, sio: socketio.AsyncServer) -> AsyncIterato
         # Pending revocations are re-sent from start-up on, and retried until accepted.
         revoker = build_revocation_delivery(settings, engine, sender, signer)
         await stack.enter_async_context(revoker.running())
+        redis = await stack.enter_async_context(open_redis(settings))
+        presence = await stack.enter_async_context(open_presence(settings, redis))
         fanout = SocketIoFanout(sio)
         rooms = RoomService(users, SqlRoomStore(engine), fanout, revoker=revoker)
-        limiter = TokenBucketLimiter(settings.message_rate_per_second, settings.message_rate_burst)
+        limiter = build_limiter(
+            settings,
+            redis,
+            settings.message_rate_per_second,
+            settings.message_rate_burst,
+            "messages",
+        )
         writer = await stack.enter_async_context(
             open_message_writer(
                 engine,
@@ -242,15 +307,18 @@ async def runtime(settings: Settings, sio: socketio.AsyncServer) -> AsyncIterato
             profiles=profiles,
             rooms=rooms,
             messages=messages,
-            presence=PresenceTracker(),
+            presence=presence,
             grants=GrantIssuer(rooms, signer),
         )
         yield Runtime(
             engine=engine,
             services=services,
             auth_router=(
-                build_auth_router(identity, auth_policy(settings)) if identity is not None else None
+                build_auth_router(identity, auth_policy(settings), fanout.disconnect_user)
+                if identity is not None
+                else None
             ),
             identity=identity,
             kms_router=kms_router,
+            realtime_limits=build_realtime_limits(settings, redis),
         )

@@ -3,10 +3,14 @@
 //
 // Usage: node load.mjs '<json config>'; then it talks over stdin/stdout, one JSON line each:
 //   -> {"phase":"ready"}             receivers connected, warm-up done; waits for a line "go"
-//   -> {"phase":"done", ...results}  after every delivery of the measured messages arrived
+//   -> {"phase":"measured", ...}     saturated phase (`inflight` unacknowledged sends); waits for "go"
+//   -> {"phase":"paced", ...}        only with pacedRate > 0: that many messages/s, open loop;
+//                                    waits for "go"
+//   -> {"phase":"done", ...results}  one broadcast at a time (latency of an idle server)
 //
 // Config: {url, senderAuth, receiverAuth, roomId, recipients, messages (or null: as many
-//          as take `seconds`), seconds, latencyMessages, inflight, ctBytes, tag, receivers}. A delivery is one `message:new` reaching one receiver.
+//          as take `seconds`), seconds, latencyMessages, inflight, ctBytes, tag, receivers, pacedRate (messages/s,
+//          0: skip), pacedMinMessages}. A delivery is one `message:new` reaching one receiver.
 //
 // The sender is always the official socket.io-client. Receivers are either that client
 // too (receivers: "client") or "raw": a minimal Engine.IO v4 / Socket.IO v5 websocket
@@ -19,11 +23,10 @@ import { randomBytes } from "node:crypto";
 import { performance } from "node:perf_hooks";
 import { createInterface } from "node:readline";
 import { io } from "socket.io-client";
-import { WebSocket } from "ws";
+import { connectMany as connectBatches, connectRaw as rawClient } from "./raw-client.mjs";
 
 const cfg = JSON.parse(process.argv[2]);
-const CONNECT_CONCURRENCY = 25;
-const DELIVERY_TIMEOUT_MS = 120_000;
+const DELIVERY_TIMEOUT_MS = (cfg.timeoutSeconds ?? 120) * 1000;
 
 function out(obj) {
   process.stdout.write(`${JSON.stringify(obj)}\n`);
@@ -59,52 +62,8 @@ function connectClient(auth) {
   });
 }
 
-const EVENT_PREFIX = Buffer.from('42["message:new"');
-const ID_KEY = Buffer.from('"client_msg_id":');
-
-function connectRaw(auth) {
-  return new Promise((resolve, reject) => {
-    const url = `${cfg.url.replace(/^http/, "ws")}/socket.io/?EIO=4&transport=websocket`;
-    const ws = new WebSocket(url);
-    let live = false;
-    let handler = null;
-    const receiver = {
-      listen(fn) {
-        handler = fn;
-      },
-      close: () => ws.close(),
-    };
-    ws.on("message", (data) => {
-      if (live) {
-        if (data.length === 1 && data[0] === 0x32) ws.send("3"); // ping -> pong
-        else if (handler && data.indexOf(EVENT_PREFIX) === 0) {
-          // Python's json puts a space after ':', JavaScript's does not.
-          let at = data.indexOf(ID_KEY) + ID_KEY.length;
-          if (data[at] === 0x20) at += 1;
-          handler(data.toString("latin1", at + 1, data.indexOf(0x22, at + 1)));
-        }
-        return;
-      }
-      const text = data.toString();
-      if (text[0] === "0") ws.send(`40${JSON.stringify(auth)}`); // Engine.IO open
-      else if (text.startsWith("40")) {
-        live = true;
-        resolve(receiver);
-      } else if (text.startsWith("44")) reject(new Error(`connect refused: ${text}`));
-      else if (text === "2") ws.send("3");
-    });
-    ws.once("error", reject);
-  });
-}
-
-async function connectMany(count, connect, auth) {
-  const sockets = [];
-  for (let start = 0; start < count; start += CONNECT_CONCURRENCY) {
-    const batch = Math.min(CONNECT_CONCURRENCY, count - start);
-    sockets.push(...(await Promise.all(Array.from({ length: batch }, () => connect(auth)))));
-  }
-  return sockets;
-}
+const connectRaw = (auth) => rawClient(cfg.url, auth);
+const connectMany = (count, connect, auth) => connectBatches(count, () => connect(auth));
 
 // A shape-valid envelope v1 (docs/envelope.md) with made-up bytes: the server checks
 // shape only. ctBytes of "ciphertext" plus the 16-byte tag.
@@ -142,7 +101,10 @@ function runPhase(sender, receivers, prefix, count, { inflight, lockstep = false
     const started = performance.now();
     let timer = null;
 
+    let finished = false;
     const finish = (timedOut) => {
+      if (finished) return;
+      finished = true;
       clearTimeout(timer);
       for (const r of receivers) r.listen(null);
       resolve({
@@ -185,12 +147,68 @@ function runPhase(sender, receivers, prefix, count, { inflight, lockstep = false
         if (!ack || ack.ok !== true) {
           ackErrors += 1;
           firstError ??= ack;
+          return finish(false); // its deliveries will never come: the cell has failed
         }
         progress(i);
       });
     };
     timer = setTimeout(() => finish(true), DELIVERY_TIMEOUT_MS);
     for (let k = 0; k < Math.min(lockstep ? 1 : inflight, count); k++) sendNext();
+  });
+}
+
+// Paced (open loop): message i goes out at started + i / rate whatever the acks, and its
+// latency counts from that moment, so a server that falls behind shows it (no
+// coordinated omission). This is "a fixed moderate load": the same for every server.
+function runPaced(sender, receivers, prefix, count, rate) {
+  return new Promise((resolve) => {
+    const n = receivers.length;
+    const expected = count * n;
+    const lat = new Float64Array(expected);
+    const due = (i) => started + (i * 1000) / rate;
+    let delivered = 0;
+    let acked = 0;
+    let ackErrors = 0;
+    let firstError = null;
+    let sent = 0;
+    let timer = null;
+    const started = performance.now() + 5;
+    let finished = false;
+    const finish = (timedOut) => {
+      if (finished) return;
+      finished = true;
+      clearTimeout(timer);
+      for (const r of receivers) r.listen(null);
+      resolve({ delivered, expected, acked, ackErrors, firstError, timedOut,
+        seconds: (performance.now() - started) / 1000, lat: lat.subarray(0, delivered).sort() });
+    };
+    const done = () => acked === count && delivered === expected && finish(false);
+    for (const r of receivers) {
+      r.listen((id) => {
+        if (!id.startsWith(prefix)) return;
+        lat[delivered++] = performance.now() - due(Number(id.slice(prefix.length)));
+        if (delivered === expected) done();
+      });
+    }
+    const pump = () => {
+      const now = performance.now();
+      while (sent < count && due(sent) <= now) {
+        const i = sent++;
+        const body = { room_id: cfg.roomId, client_msg_id: `${prefix}${i}`, envelope: ENVELOPE };
+        sender.emit("message:send", body, (ack) => {
+          acked += 1;
+          if (!ack || ack.ok !== true) {
+            ackErrors += 1;
+            firstError ??= ack;
+            return finish(false);
+          }
+          done();
+        });
+      }
+      if (sent < count && !finished) setTimeout(pump, Math.max(0, due(sent) - performance.now()));
+    };
+    timer = setTimeout(() => finish(true), DELIVERY_TIMEOUT_MS);
+    setTimeout(pump, 5);
   });
 }
 
@@ -208,8 +226,11 @@ function check(phase, run) {
 
 async function main() {
   const connectReceiver = cfg.receivers === "client" ? connectClient : connectRaw;
+  const connectStarted = performance.now();
   const receivers = await connectMany(cfg.recipients, connectReceiver, cfg.receiverAuth);
   const [sender] = (await connectMany(1, connectClient, cfg.senderAuth)).map((r) => r.socket);
+  const connectSeconds = (performance.now() - connectStarted) / 1000;
+  process.stderr.write(`connected ${cfg.recipients} in ${connectSeconds.toFixed(1)} s\n`);
   const lines = createInterface({ input: process.stdin })[Symbol.asyncIterator]();
   const waitForGo = async () => {
     for (let line = await lines.next(); !line.done; line = await lines.next()) {
@@ -227,7 +248,7 @@ async function main() {
   warm = await runPhase(sender, receivers, `v${cfg.tag}-`, second, windowed);
   check("warm-up", warm);
   const messages = cfg.messages ?? Math.max(50, Math.round((second / warm.seconds) * cfg.seconds));
-  out({ phase: "ready", messages });
+  out({ phase: "ready", messages, connectSeconds });
   await waitForGo();
 
   const cpu0 = process.cpuUsage();
@@ -250,6 +271,25 @@ async function main() {
     loadCpu: (cpu.user + cpu.system) / 1e6 / run.seconds,
   });
   await waitForGo();
+
+  if (cfg.pacedRate > 0) {
+    const count = Math.max(cfg.pacedMinMessages ?? 20, Math.round(cfg.pacedRate * cfg.seconds));
+    const cpuPaced = process.cpuUsage();
+    const paced = await runPaced(sender, receivers, `p${cfg.tag}-`, count, cfg.pacedRate);
+    const used = process.cpuUsage(cpuPaced);
+    check("paced", paced);
+    out({
+      phase: "paced",
+      pacedRate: cfg.pacedRate,
+      pacedMessages: count,
+      pacedSeconds: paced.seconds,
+      pacedP50: percentile(paced.lat, 50),
+      pacedP99: percentile(paced.lat, 99),
+      pacedMax: percentile(paced.lat, 100),
+      pacedLoadCpu: (used.user + used.system) / 1e6 / paced.seconds,
+    });
+    await waitForGo();
+  }
 
   const quiet = await runPhase(sender, receivers, `l${cfg.tag}-`, cfg.latencyMessages, {
     lockstep: true,

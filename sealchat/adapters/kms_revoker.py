@@ -9,14 +9,14 @@ from __future__ import annotations
 import httpx
 
 from sealchat.domain.errors import RateLimited, Unavailable
-from sealchat.kms.service import KeyService
+from sealchat.kms.service import KmsService
 
 
 class InProcessRevoker:
     """For the key service mounted in this process; the notice is still signed and checked
     exactly as one arriving over HTTP."""
 
-    def __init__(self, key_service: KeyService) -> None:
+    def __init__(self, key_service: KmsService) -> None:
         self._key_service = key_service
 
     async def send(self, notice: str) -> None:

@@ -1,4 +1,16 @@
-"""Fan-out through python-socketio's client manager (in-process or Redis pub/sub)."""
+"""Fan-out through python-socketio's client manager (in-process or Redis pub/sub).
+
+``FastBroadcast`` is the local half of every broadcast, shared by both managers as a
+mixin: the packet is encoded once, and each local recipient gets the pre-built frame
+(fast lane) or the packet queued. ``BroadcastManager`` is python-socketio's in-process
+manager with it; ``RedisBroadcastManager`` (socketio_redis.py) is its Redis manager with
+it, where the encoded packet crosses Redis once and every node runs this for its sockets.
+
+Moving every socket of a user into or out of a room, and disconnecting them, are
+"member" operations: every socket in one Socket.IO room (``user:<id>``) enters, leaves or
+is disconnected. Locally they walk the manager's tables; the Redis manager also sends them
+to the other nodes as a control message.
+"""
 
 from __future__ import annotations
 
@@ -14,7 +26,83 @@ from sealchat.ports.fanout import room_channel, user_channel
 NAMESPACE = "/"
 
 
-class BroadcastManager(socketio.AsyncManager):  # type: ignore[misc]
+def event_arguments(data: Any) -> list[Any]:
+    """python-socketio's convention: a tuple is several arguments, None is none."""
+    return list(data) if isinstance(data, tuple) else ([] if data is None else [data])
+
+
+class FastBroadcast:
+    """The mixin: local delivery of an encoded packet, and the member operations.
+
+    Mixed in before a python-socketio manager class (it uses ``server``, ``rooms`` and
+    ``get_participants`` of ``BaseManager``).
+    """
+
+    server: Any
+    rooms: dict[str, Any]
+    # BaseManager's; declared for the type checker only (a method here would shadow it).
+    get_participants: Any
+
+    def encode_event(self, event: str, data: Any, namespace: str) -> str | None:
+        """The Socket.IO packet of an event, once; None when it has binary attachments
+        (several engine.io packets: those take the manager's usual path)."""
+        encoded = self.server.packet_class(
+            packet.EVENT, namespace=namespace, data=[event, *event_arguments(data)]
+        ).encode()
+        return encoded if isinstance(encoded, str) else None
+
+    async def deliver_local(self, encoded: str, namespace: str, room: Any, skip_sid: Any) -> None:
+        """Send an encoded packet to this node's sockets in ``room`` (one room, a list of
+        rooms, or None for all), each socket once, without a task per recipient."""
+        if namespace not in self.rooms:
+            return
+        skip = set(skip_sid) if isinstance(skip_sid, list) else {skip_sid}
+        pkt = eio_packet.Packet(eio_packet.MESSAGE, encoded)
+        frame = (
+            text_frame(pkt.encode().encode()) if getattr(self.server, "fast_lane", False) else None
+        )
+        sockets = self.server.eio.sockets
+        send = self.server._send_eio_packet
+        for sid, eio_sid in self.get_participants(namespace, room):
+            if sid in skip:
+                continue
+            if frame is not None:
+                socket = sockets.get(eio_sid)
+                if isinstance(socket, LaneSocket) and socket.lane_write(frame):
+                    continue
+            await send(eio_sid, pkt)
+
+    # -- member operations, on this node's sockets --------------------------------------
+
+    def _sids_in(self, namespace: str, room: str) -> list[str]:
+        # Copied: entering a room changes the manager's room tables while we walk them.
+        return [sid for sid, _ in self.get_participants(namespace, room)]
+
+    async def local_members_enter(self, namespace: str, members_of: str, room: str) -> None:
+        for sid in self._sids_in(namespace, members_of):
+            await self.server.enter_room(sid, room, namespace=namespace)
+
+    async def local_members_leave(self, namespace: str, members_of: str, room: str) -> None:
+        for sid in self._sids_in(namespace, members_of):
+            await self.server.leave_room(sid, room, namespace=namespace)
+
+    async def local_members_disconnect(self, namespace: str, members_of: str) -> None:
+        for sid in self._sids_in(namespace, members_of):
+            await self.server.disconnect(sid, namespace=namespace, ignore_queue=True)
+
+    # -- member operations on every node (the Redis manager adds the other nodes) ----
+
+    async def members_enter(self, namespace: str, members_of: str, room: str) -> None:
+        await self.local_members_enter(namespace, members_of, room)
+
+    async def members_leave(self, namespace: str, members_of: str, room: str) -> None:
+        await self.local_members_leave(namespace, members_of, room)
+
+    async def members_disconnect(self, namespace: str, members_of: str) -> None:
+        await self.local_members_disconnect(namespace, members_of)
+
+
+class BroadcastManager(FastBroadcast, socketio.AsyncManager):  # type: ignore[misc]
     """python-socketio's in-process manager without a task per recipient, and with the
     websocket fast lane (fast_lane.py).
 
@@ -35,43 +123,19 @@ class BroadcastManager(socketio.AsyncManager):  # type: ignore[misc]
         to: Any = None,
         **kwargs: Any,
     ) -> None:
-        if callback is not None:
+        encoded = None if callback is not None else self.encode_event(event, data, namespace)
+        if encoded is None:
             await super().emit(event, data, namespace, room, skip_sid, callback, to, **kwargs)
             return
-        room = to or room
-        if namespace not in self.rooms:
-            return
-        args = list(data) if isinstance(data, tuple) else ([] if data is None else [data])
-        skip = set(skip_sid) if isinstance(skip_sid, list) else {skip_sid}
-        encoded = self.server.packet_class(
-            packet.EVENT, namespace=namespace, data=[event, *args]
-        ).encode()
-        parts = encoded if isinstance(encoded, list) else [encoded]
-        packets = [eio_packet.Packet(eio_packet.MESSAGE, part) for part in parts]
-        # Binary attachments (several engine.io packets) always take the normal path.
-        frame = (
-            text_frame(packets[0].encode().encode())
-            if len(packets) == 1
-            and not packets[0].binary
-            and getattr(self.server, "fast_lane", False)
-            else None
-        )
-        sockets = self.server.eio.sockets
-        send = self.server._send_eio_packet
-        for sid, eio_sid in self.get_participants(namespace, room):
-            if sid in skip:
-                continue
-            if frame is not None:
-                socket = sockets.get(eio_sid)
-                if isinstance(socket, LaneSocket) and socket.lane_write(frame):
-                    continue
-            for pkt in packets:
-                await send(eio_sid, pkt)
+        await self.deliver_local(encoded, namespace, to or room, skip_sid)
 
 
 class SocketIoFanout:
+    """The ``Fanout`` port on a Socket.IO server whose manager mixes in ``FastBroadcast``."""
+
     def __init__(self, sio: socketio.AsyncServer) -> None:
         self._sio = sio
+        self._manager: FastBroadcast = sio.manager
 
     async def publish(
         self, event: str, payload: dict[str, Any], channels: list[str], skip: str | None = None
@@ -79,15 +143,10 @@ class SocketIoFanout:
         await self._sio.emit(event, payload, to=channels, skip_sid=skip, namespace=NAMESPACE)
 
     async def subscribe_user(self, user_id: str, room_id: str) -> None:
-        for sid in self._user_sids(user_id):
-            await self._sio.enter_room(sid, room_channel(room_id), namespace=NAMESPACE)
+        await self._manager.members_enter(NAMESPACE, user_channel(user_id), room_channel(room_id))
 
     async def unsubscribe_user(self, user_id: str, room_id: str) -> None:
-        for sid in self._user_sids(user_id):
-            await self._sio.leave_room(sid, room_channel(room_id), namespace=NAMESPACE)
+        await self._manager.members_leave(NAMESPACE, user_channel(user_id), room_channel(room_id))
 
-    def _user_sids(self, user_id: str) -> list[str]:
-        # Copied: entering a room changes the manager's room tables while we walk them.
-        return [
-            sid for sid, _ in self._sio.manager.get_participants(NAMESPACE, user_channel(user_id))
-        ]
+    async def disconnect_user(self, user_id: str) -> None:
+        await self._manager.members_disconnect(NAMESPACE, user_channel(user_id))

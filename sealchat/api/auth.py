@@ -7,7 +7,7 @@ OIDC provider, clients get their tokens there and these routes do not exist.
 from __future__ import annotations
 
 import ipaddress
-from collections.abc import Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 from urllib.parse import urlsplit
@@ -158,8 +158,12 @@ def _refresh_token(body: RefreshTokenBody, request: Request) -> tuple[str, Sessi
 
 
 def build_auth_router(
-    provider: EmbeddedIdentityProvider, policy: AuthPolicy | None = None
+    provider: EmbeddedIdentityProvider,
+    policy: AuthPolicy | None = None,
+    on_sign_out: Callable[[str], Awaitable[None]] | None = None,
 ) -> APIRouter:
+    """The identity provider's routes; ``on_sign_out(user_id)`` runs after a sign-out
+    ended a session (the app disconnects that user's sockets on every node)."""
     policy = policy or AuthPolicy()
     router = APIRouter(tags=["auth"])
     per_address = TokenBucketLimiter(policy.rate_per_minute / 60.0, policy.rate_burst)
@@ -207,8 +211,9 @@ def build_auth_router(
             token, _ = _refresh_token(body, request)
         except Unauthorized:
             token = None  # nothing to revoke; signing out is idempotent
-        if token is not None:
-            await provider.logout(token)
+        ended = await provider.logout(token) if token is not None else None
+        if ended is not None and on_sign_out is not None:
+            await on_sign_out(ended)
         response.delete_cookie(REFRESH_COOKIE, path=COOKIE_PATH)
         return response
 

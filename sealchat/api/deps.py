@@ -10,10 +10,10 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from sealchat.domain.errors import Unauthorized
 from sealchat.domain.models import User
+from sealchat.ports.presence import Presence
 from sealchat.ports.tokens import TokenVerifier
 from sealchat.services.grants import GrantIssuer
 from sealchat.services.messages import MessageService
-from sealchat.services.presence import PresenceTracker
 from sealchat.services.profiles import ProfileService
 from sealchat.services.rooms import RoomService
 
@@ -24,7 +24,7 @@ class ApiServices:
     profiles: ProfileService
     rooms: RoomService
     messages: MessageService
-    presence: PresenceTracker
+    presence: Presence
     grants: GrantIssuer
 
 

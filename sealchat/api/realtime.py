@@ -22,9 +22,9 @@ from sealchat.api.schemas import RenewSession, SendMessage, SyncRequest, TypingN
 from sealchat.domain.errors import RateLimited, SealchatError, TokenExpired, Unauthorized
 from sealchat.domain.models import User
 from sealchat.ports.fanout import room_channel, user_channel
+from sealchat.ports.rate_limit import RateLimiter
 from sealchat.ports.tokens import VerifiedIdentity
 from sealchat.services import events
-from sealchat.services.rate_limit import TokenBucketLimiter
 
 log = logging.getLogger(__name__)
 
@@ -50,8 +50,8 @@ def _validation_ack(exc: ValidationError) -> Ack:
 class RealtimeLimits:
     """Per-user buckets for ``sync`` and ``typing``; events handled at once per socket."""
 
-    sync: TokenBucketLimiter
-    typing: TokenBucketLimiter
+    sync: RateLimiter
+    typing: RateLimiter
     max_pending_events: int = 128
 
 
@@ -96,7 +96,7 @@ class RealtimeGateway:
         await self._sio.enter_room(sid, user_channel(user.id))
         for room_id in room_ids:
             await self._sio.enter_room(sid, room_channel(room_id))
-        if self._found.presence.socket_opened(user.id):
+        if await self._found.presence.socket_opened(user.id):
             # Not to this socket: its connect is not acknowledged until we return.
             channels = [room_channel(r) for r in room_ids]
             await self._announce_presence(user, "online", channels, skip=sid)
@@ -108,7 +108,7 @@ class RealtimeGateway:
             return
         user, _, timer = session
         timer.cancel()
-        if self._found.presence.socket_closed(user.id):
+        if await self._found.presence.socket_closed(user.id):
             channels = [r for r in self._sio.rooms(sid) if r.startswith("room:")]
             await self._announce_presence(user, "offline", channels)
 
@@ -179,7 +179,7 @@ class RealtimeGateway:
         return {"ok": True, "message": events.message_payload(result.message, envelope)}
 
     async def sync(self, sid: str, user: User, body: SyncRequest) -> Ack:
-        self._limits.sync.check(user.id)
+        await self._limits.sync.take(user.id)
         result = await self._found.messages.sync(user.id, body.cursors)
         return {
             "ok": True,
@@ -190,7 +190,7 @@ class RealtimeGateway:
 
     async def typing(self, sid: str, user: User, body: TypingNotice) -> Ack:
         # Over the limit the notice is dropped (not relayed) and the ack says rate_limited.
-        self._limits.typing.check(user.id)
+        await self._limits.typing.take(user.id)
         channel = room_channel(body.room_id)
         if channel not in self._sio.rooms(sid):
             await self._found.rooms.require_member(user.id, body.room_id)

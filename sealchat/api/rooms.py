@@ -53,8 +53,8 @@ async def leave_room(room_id: str, user: CurrentUser, found: Services) -> Respon
 @router.get("/rooms/{room_id}/members")
 async def list_members(room_id: str, user: CurrentUser, found: Services) -> dict[str, Any]:
     members = await found.rooms.members(user, room_id)
-    online = found.presence.is_online
-    return {"members": [events.member_payload(m, online(m.user.id)) for m in members]}
+    online = await found.presence.online(m.user.id for m in members)
+    return {"members": [events.member_payload(m, m.user.id in online) for m in members]}
 
 
 @router.post("/rooms/{room_id}/invitations", status_code=201)
@@ -62,7 +62,7 @@ async def invite(
     room_id: str, body: AddMember, user: CurrentUser, found: Services, response: Response
 ) -> dict[str, Any]:
     result = await found.rooms.invite(user, room_id, body.username)
-    return _invite_reply(result, found, response)
+    return await _invite_reply(result, found, response)
 
 
 # Adding a member is inviting them: nobody joins a room without accepting.
@@ -71,7 +71,7 @@ async def add_member(
     room_id: str, body: AddMember, user: CurrentUser, found: Services, response: Response
 ) -> dict[str, Any]:
     result = await found.rooms.invite(user, room_id, body.username)
-    return _invite_reply(result, found, response)
+    return await _invite_reply(result, found, response)
 
 
 @router.delete("/rooms/{room_id}/invitations/{user_id}", status_code=204)
@@ -110,15 +110,17 @@ async def open_direct(body: OpenDirect, user: CurrentUser, found: Services) -> d
     return {"room": events.my_room_payload(await found.rooms.open_direct(user, body.username))}
 
 
-def _invite_reply(result: InviteResult, found: ApiServices, response: Response) -> dict[str, Any]:
+async def _invite_reply(
+    result: InviteResult, found: ApiServices, response: Response
+) -> dict[str, Any]:
     if result.status != "invited":
         response.status_code = 200
     reply: dict[str, Any] = {"status": result.status, "invitation": None, "member": None}
     if result.invitation is not None:
         reply["invitation"] = events.invitation_payload(result.invitation)
     if result.member is not None:
-        online = found.presence.is_online(result.member.user.id)
-        reply["member"] = events.member_payload(result.member, online)
+        online = await found.presence.online([result.member.user.id])
+        reply["member"] = events.member_payload(result.member, result.member.user.id in online)
     return reply
 
 

@@ -1,8 +1,12 @@
-"""The Sealchat client: REST calls plus a Socket.IO connection that never misses a message.
+"""``SealchatClient``: the async facade that joins the core to its transports.
 
-Incoming messages (including the acks of our own sends) pass through a ``Timeline``,
-so ``next_message`` yields every message of every room once, in ``seq`` order. After
-a reconnect the client sends its cursors and receives exactly what it missed.
+The state lives in ``ClientCore`` (core.py, no I/O); this module does the I/O: REST
+calls (rest.py) behind an ``Authenticator`` (auth.py), the Socket.IO connection
+(realtime.py), sealing and opening with data keys from a ``KeyService``
+(sealed.py, keyring.py). Every message of every room is released once, in ``seq``
+order, to ``next_message`` and to the room's streams (``client.room(id).messages()``);
+after a reconnect the client sends its cursors, receives exactly what it missed, then
+resends what its outbox still holds under the same client message ids.
 """
 
 from __future__ import annotations
@@ -18,14 +22,20 @@ from typing import Any
 from urllib.parse import urljoin
 
 import httpx
-import socketio
 
+from sealchat.client import rooms as room_names
+from sealchat.client.auth import Authenticator, EmbeddedAuthenticator
+from sealchat.client.content import Content
+from sealchat.client.core import ClientCore
 from sealchat.client.errors import ClientError
-from sealchat.client.http_api import HttpApi
 from sealchat.client.key_service import EmbeddedKmsClient, KeyService
-from sealchat.client.keyring import Keyring, KeyServiceCalls
+from sealchat.client.keyring import ClientKeyring, KeyServiceCalls
+from sealchat.client.models import Message, PendingSend
+from sealchat.client.realtime import RealtimeTransport
+from sealchat.client.reorder_buffer import ReorderBuffer
+from sealchat.client.rest import RestTransport
+from sealchat.client.room_handle import RoomHandle
 from sealchat.client.sealed import OpenedMessage, RoomGrants, Sealer
-from sealchat.client.timeline import Message, Timeline
 
 log = logging.getLogger(__name__)
 
@@ -35,6 +45,10 @@ EventHandler = Callable[[Any], Awaitable[None] | None]
 
 # Pins the key-service URL for clients built without ``kms_url`` (the command line).
 PINNED_KMS_URL_ENV = "SEALCHAT_CLIENT_KMS_URL"
+
+# A send that failed with one of these may or may not have been stored: it stays in the
+# outbox and is resent, same client message id, after the next connect.
+UNKNOWN_OUTCOME = frozenset({"disconnected", "timeout"})
 
 
 class SealchatClient:
@@ -47,6 +61,10 @@ class SealchatClient:
         key_service: KeyService | None = None,
         key_id: str | None = None,
         kms_url: str | None = None,
+        authenticator: Authenticator | None = None,
+        outbox_path: str | os.PathLike[str] | None = None,
+        core: ClientCore | None = None,
+        realtime: RealtimeTransport | None = None,
     ) -> None:
         """``key_service`` defaults to the server's embedded key service (from /api/config);
         pass another (e.g. AWS KMS) with its ``key_id`` to use that instead.
@@ -54,28 +72,33 @@ class SealchatClient:
         ``kms_url`` pins where the key-service token and grants go (default: the
         ``SEALCHAT_CLIENT_KMS_URL`` environment variable): the URL the server advertises
         is then ignored, with a warning when it differs. Unpinned, the advertised URL is
-        used, and a change of it during the client's life is warned about and ignored."""
-        self.api = HttpApi(base_url, http)
+        used, and a change of it during the client's life is warned about and ignored.
+
+        ``authenticator`` defaults to the embedded identity provider (``login``,
+        ``register``). ``outbox_path`` keeps unacknowledged sends (sealed) in that file,
+        so they are resent after a restart. ``core`` and ``realtime`` are for tests that
+        run the client without a server."""
+        self.api = RestTransport(base_url, http, authenticator)
+        self.core = core or ClientCore(outbox_path=outbox_path)
         self._base_url = base_url
         pinned = kms_url or os.environ.get(PINNED_KMS_URL_ENV) or None
         self._pinned_kms_url = pinned.rstrip("/") if pinned else None
         self._kms_url_seen: str | None = None
-        self.grants = RoomGrants(self.api)
+        self.grants = RoomGrants(self.api.post)
         self._key_service = key_service
         self._key_id = key_id
         self._kms_client: EmbeddedKmsClient | None = None
         self._sealer: Sealer | None = None
-        self.timeline = Timeline()
-        self.ack_timeout = ack_timeout
-        self._inbox: asyncio.Queue[Message] = asyncio.Queue()
+        self.realtime = realtime or RealtimeTransport(ack_timeout)
         self._handlers: dict[str, list[EventHandler]] = {}
-        self._sio: socketio.AsyncClient | None = None
         self._sync_lock = asyncio.Lock()
         self._expired = False
         self._closing = False
+        self._transports: list[str] = ["websocket"]
         self._tasks: set[asyncio.Task[Any]] = set()
+        self._in_flight: set[str] = set()  # client message ids whose send awaits its ack
         self.connected = asyncio.Event()
-        self._dropped = asyncio.Event()
+        self._bind_events()
 
     async def __aenter__(self) -> SealchatClient:
         return self
@@ -92,23 +115,47 @@ class SealchatClient:
     def user(self) -> dict[str, Any] | None:
         return self.api.user
 
+    @property
+    def timeline(self) -> ReorderBuffer:
+        """The reorder buffer holding the cursors (kept under its old name for callers)."""
+        return self.core.buffer
+
+    @property
+    def ack_timeout(self) -> float:
+        return self.realtime.ack_timeout
+
+    @ack_timeout.setter
+    def ack_timeout(self, value: float) -> None:
+        self.realtime.ack_timeout = value
+
     # -- accounts --------------------------------------------------------------------------
+
+    def _embedded(self) -> EmbeddedAuthenticator:
+        auth = self.api.authenticator
+        if not isinstance(auth, EmbeddedAuthenticator):
+            raise ClientError("unsupported", "this client signs in through another provider")
+        return auth
 
     async def register(self, username: str, password: str) -> dict[str, Any]:
         """Create an account and sign in; returns ``{id, username}``."""
-        return await self.api.register(username, password)
+        user = await self._embedded().register(username, password)
+        self.core.set_user(user)
+        return user
 
     async def login(self, username: str, password: str) -> dict[str, Any]:
         """Sign in; returns ``{id, username}``."""
-        return await self.api.login(username, password)
+        user = await self._embedded().login(username, password)
+        self.core.set_user(user)
+        return user
 
     async def refresh(self) -> None:
         """Rotate the token pair now."""
-        await self.api.refresh()
+        await self.api.authenticator.refresh()
 
     async def logout(self) -> None:
         await self.disconnect()
-        await self.api.logout()
+        await self.api.authenticator.sign_out()
+        self.core.set_user(None)
 
     async def me(self) -> dict[str, Any]:
         return (await self.api.get("/api/me"))["user"]  # type: ignore[no-any-return]
@@ -116,8 +163,14 @@ class SealchatClient:
     # -- rooms ---------------------------------------------------------------------------
 
     async def rooms(self) -> list[dict[str, Any]]:
-        """My rooms, each with my ``role`` and the room's ``last_seq``."""
-        return (await self.api.get("/api/rooms"))["rooms"]  # type: ignore[no-any-return]
+        """My rooms, each with my ``role`` and the room's ``last_seq``. Rooms the core
+        already follows are refreshed (name, role); others start being followed only on
+        ``connect`` or when joined."""
+        rooms: list[dict[str, Any]] = (await self.api.get("/api/rooms"))["rooms"]
+        for room in rooms:
+            if room["id"] in self.core.rooms:
+                self.core.track_room(room)
+        return rooms
 
     async def directory(self) -> list[dict[str, Any]]:
         return (await self.api.get("/api/rooms/directory"))["rooms"]  # type: ignore[no-any-return]
@@ -131,13 +184,14 @@ class SealchatClient:
 
     async def leave(self, room_id: str) -> None:
         await self.api.post(f"/api/rooms/{room_id}/leave")
-        self.timeline.forget(room_id)
-        self.grants.forget(room_id)
-        if self._sealer is not None:
-            self._sealer.keyring.forget_room(room_id)
+        self._forget(room_id)
 
     async def members(self, room_id: str) -> list[dict[str, Any]]:
-        return (await self.api.get(f"/api/rooms/{room_id}/members"))["members"]  # type: ignore[no-any-return]
+        members: list[dict[str, Any]] = (await self.api.get(f"/api/rooms/{room_id}/members"))[
+            "members"
+        ]
+        self.core.receive_members(room_id, members)
+        return members
 
     async def invite(self, room_id: str, username: str) -> dict[str, Any]:
         """Invite ``username`` to a room (owners only); they join by accepting.
@@ -167,8 +221,7 @@ class SealchatClient:
     async def remove_member(self, room_id: str, user_id: str) -> None:
         await self.api.delete(f"/api/rooms/{room_id}/members/{user_id}")
         # Do not wait for the member:left event: the very next message needs a new key.
-        if self._sealer is not None:
-            self._sealer.keyring.retire_sending_key(room_id)
+        self.core.member_left({"room_id": room_id, "user_id": user_id})
 
     async def open_dm(self, username: str) -> dict[str, Any]:
         """The direct room with ``username`` (the same room every time)."""
@@ -191,9 +244,50 @@ class SealchatClient:
         )
         return body["messages"]  # type: ignore[no-any-return]
 
+    async def find_room(self, wanted: str) -> dict[str, Any]:
+        """The room a user names: a room id, a name, or @username for a direct room.
+
+        Among my rooms, then among public rooms (joined on the way): an id, then the one
+        room of exactly that name, then the one room of that name ignoring case. More
+        than one candidate is refused (``ambiguous_room``), each listed with its owner
+        and members, so a look-alike room someone else made is never picked silently.
+        """
+        if wanted.startswith("@"):
+            return await self.open_dm(wanted[1:])
+        for candidates, mine in ((await self.rooms(), True), (await self.directory(), False)):
+            found = room_names.match_rooms(candidates, wanted)
+            if len(found) > 1:
+                described = [await self.describe_room(room) for room in found]
+                raise room_names.ambiguous(wanted, described)
+            if found:
+                return found[0] if mine else await self.join(found[0]["id"])
+        raise room_names.not_found(wanted)
+
+    async def describe_room(self, room: dict[str, Any]) -> str:
+        """``name [id] visibility room, owner: ...; members (n): ...``, terminal-safe."""
+        if "member_count" in room:
+            return room_names.describe_room(room)
+        return room_names.describe_room(room, await self.members(room["id"]))
+
+    async def name_of(self, room_id: str, user_id: str) -> str:
+        """A member's username (the room's members are fetched once when unknown)."""
+        name = self.core.name_of(user_id)
+        if name is None:
+            await self.members(room_id)
+            name = self.core.name_of(user_id)
+        return name or user_id[:8]
+
+    def room(self, room_id: str) -> RoomHandle:
+        """One room's view: its message stream, its timeline, sending to it."""
+        return RoomHandle(self, room_id)
+
     def _track(self, room: dict[str, Any]) -> dict[str, Any]:
-        self.timeline.start_at(room["id"], int(room["last_seq"]))
+        self.core.track_room(room)
         return room
+
+    def _forget(self, room_id: str) -> None:
+        self.core.forget_room(room_id)
+        self.grants.forget(room_id)
 
     # -- realtime ------------------------------------------------------------------------
 
@@ -206,29 +300,13 @@ class SealchatClient:
         for room in await self.rooms():
             self._track(room)
         self._closing = False
-        self._sio = self._new_socket()
-        refusals: list[Any] = []
-        self._sio.on("connect_error", refusals.append)
-        try:
-            await self._sio.connect(
-                self.api.base_url,
-                auth=self._auth,
-                transports=transports or ["websocket"],
-                wait_timeout=10,
-            )
-        except socketio.exceptions.ConnectionError as exc:
-            self._sio = None
-            refusal = refusals[-1] if refusals else None
-            if isinstance(refusal, dict) and isinstance(refusal.get("data"), dict):
-                raise ClientError.from_body({"error": refusal["data"]}) from exc
-            raise ClientError("unavailable", f"cannot connect: {exc}") from exc
+        self._transports = transports or ["websocket"]
+        await self.realtime.connect(self.api.base_url, self._auth, self._transports)
         await asyncio.wait_for(self.connected.wait(), self.ack_timeout)
 
     async def disconnect(self) -> None:
         self._closing = True
-        if self._sio is not None:
-            await self._sio.disconnect()
-            self._sio = None
+        await self.realtime.disconnect()
         self.connected.clear()
 
     async def close(self) -> None:
@@ -249,9 +327,19 @@ class SealchatClient:
         client_msg_id, envelope = await sealer.seal_text(room_id, text, client_msg_id)
         return await self.send(room_id, envelope, client_msg_id)
 
+    async def send_content(
+        self, room_id: str, content: Content | dict[str, Any], client_msg_id: str | None = None
+    ) -> Message:
+        """Seal any content (``sealchat.client.content``) and send it."""
+        client_msg_id, envelope = await (await self.sealer()).seal(room_id, content, client_msg_id)
+        return await self.send(room_id, envelope, client_msg_id)
+
     async def open(self, message: Message) -> OpenedMessage:
-        """Open a message; failures come back as ``OpenedMessage.error``, never silently."""
-        return await (await self.sealer()).open(message)
+        """Open a message; failures come back as ``OpenedMessage.error``, never silently.
+        An opened message also goes into its room's timeline (``room(id).timeline()``)."""
+        opened = await (await self.sealer()).open(message)
+        self.core.add_opened(opened)
+        return opened
 
     async def next_opened(self, timeout: float | None = 10.0) -> OpenedMessage:  # noqa: ASYNC109
         """The next message of any room, opened."""
@@ -277,12 +365,14 @@ class SealchatClient:
                 config = await self.api.public_get("/api/config")
                 self._kms_client = EmbeddedKmsClient(
                     self._key_service_url(str(config["kms_url"])),
-                    self.api.fresh_kms_token,
+                    self.api.authenticator.kms_token,
                     self.grants.get,
                 )
                 key_service = key_service or self._kms_client
                 key_id = key_id or config["kms_key_id"]
-            self._sealer = Sealer(Keyring(key_service, key_id), self.user["id"])
+            keyring = ClientKeyring(key_service, key_id)
+            self.core.keyring = keyring
+            self._sealer = Sealer(keyring, self.user["id"])
         return self._sealer
 
     def _key_service_url(self, advertised: str) -> str:
@@ -305,49 +395,57 @@ class SealchatClient:
         self, room_id: str, envelope: dict[str, Any], client_msg_id: str | None = None
     ) -> Message:
         """Send an envelope; returns the stored message. Resending with the same
-        ``client_msg_id`` returns the original message instead of a copy."""
-        body = {
-            "room_id": room_id,
-            "client_msg_id": client_msg_id or uuid.uuid4().hex,
-            "envelope": envelope,
-        }
-        message: Message = (await self.emit("message:send", body))["message"]
+        ``client_msg_id`` returns the original message instead of a copy. Until acked
+        the send waits in the outbox; one whose outcome is unknown (the connection
+        dropped, no ack) is resent by itself after the next connect."""
+        pending = PendingSend(room_id, client_msg_id or uuid.uuid4().hex, envelope)
+        self.core.outbox.add(pending)
+        return await self._deliver(pending)
+
+    async def _deliver(self, pending: PendingSend) -> Message:
+        self._in_flight.add(pending.client_msg_id)
+        try:
+            ack = await self.emit("message:send", pending.to_json())
+        except ClientError as exc:
+            if exc.code not in UNKNOWN_OUTCOME:
+                self.core.send_done(pending.client_msg_id)
+            raise
+        finally:
+            self._in_flight.discard(pending.client_msg_id)
+        message: Message = ack["message"]
+        self.core.send_done(pending.client_msg_id)
         self._accept(message)
         return message
+
+    async def flush_outbox(self) -> int:
+        """Resend every pending send, oldest first; returns how many were acknowledged."""
+        sent = 0
+        for pending in self.core.outbox.pending():
+            if pending.client_msg_id in self._in_flight:
+                continue  # its own call is waiting for the ack
+            try:
+                await self._deliver(pending)
+            except ClientError as exc:
+                if exc.code in UNKNOWN_OUTCOME:
+                    break  # the connection is gone again; the next connect goes on
+                log.warning("a pending send was refused: %s", exc)
+                continue
+            sent += 1
+        return sent
 
     async def typing(self, room_id: str, typing: bool = True) -> None:
         await self.emit("typing", {"room_id": room_id, "typing": typing})
 
     async def emit(self, event: str, payload: dict[str, Any]) -> dict[str, Any]:
         """Send an event and wait for its ack; a refusal raises ``ClientError``."""
-        # The namespace, not ``connected``: that flag lags behind the connect event.
-        if self._sio is None or "/" not in self._sio.namespaces:
-            raise ClientError("disconnected", "not connected")
-        # python-socketio leaves a call waiting out its timeout when the socket drops;
-        # a lost connection should fail the call at once (resending is safe).
-        call = asyncio.ensure_future(self._sio.call(event, payload, timeout=self.ack_timeout))
-        dropped = asyncio.ensure_future(self._dropped.wait())
-        try:
-            await asyncio.wait({call, dropped}, return_when=asyncio.FIRST_COMPLETED)
-        finally:
-            dropped.cancel()
-        if not call.done():
-            call.cancel()
-            raise ClientError("disconnected", f"connection lost before the ack for {event}")
-        try:
-            ack = call.result()
-        except socketio.exceptions.TimeoutError as exc:
-            raise ClientError("timeout", f"no ack for {event}") from exc
-        if not isinstance(ack, dict) or not ack.get("ok"):
-            raise ClientError.from_body(ack)
-        return ack
+        return await self.realtime.call(event, payload)
 
     async def next_message(self, timeout: float | None = 10.0) -> Message:  # noqa: ASYNC109
         """The next message of any room, in order (own sends included)."""
-        return await asyncio.wait_for(self._inbox.get(), timeout)
+        return await self.core.next_message(timeout)
 
     def pending_messages(self) -> int:
-        return self._inbox.qsize()
+        return self.core.pending_messages()
 
     async def sync(self) -> int:
         """Fetch everything after the cursors; returns how many messages were new."""
@@ -355,57 +453,46 @@ class SealchatClient:
             released = 0
             while True:
                 ack = await self._sync_once()
-                this_round = sum(self._accept(message) for message in ack["messages"])
+                this_round = self.core.receive_sync(ack)
                 released += this_round
-                for room_id, error in ack.get("errors", {}).items():
-                    # Gone for good (removed, deleted); a passing failure keeps the cursor.
-                    if error.get("code") in ("not_found", "forbidden"):
-                        self.timeline.forget(room_id)
                 # Go on while pages remain, or while a gap that opened meanwhile is filling.
-                if not ack["has_more"] and not (self.timeline.has_gap() and this_round):
+                if not ack["has_more"] and not (self.core.has_gap() and this_round):
                     return released
 
     async def _sync_once(self) -> dict[str, Any]:
         """One ``sync`` call; a ``rate_limited`` refusal is waited out and tried again."""
         for _ in range(SYNC_RATE_LIMIT_RETRIES):
             try:
-                return await self.emit("sync", {"cursors": dict(self.timeline.cursors)})
+                return await self.emit("sync", {"cursors": dict(self.core.cursors)})
             except ClientError as exc:
                 if exc.code != "rate_limited":
                     raise
                 await asyncio.sleep(min(exc.retry_after or 1.0, 30.0))
-        return await self.emit("sync", {"cursors": dict(self.timeline.cursors)})
+        return await self.emit("sync", {"cursors": dict(self.core.cursors)})
 
-    # -- socket plumbing -----------------------------------------------------------------
+    # -- events from the realtime transport --------------------------------------------------
 
-    def _new_socket(self) -> socketio.AsyncClient:
-        sio = socketio.AsyncClient(
-            reconnection=True,
-            reconnection_delay=0.2,
-            reconnection_delay_max=2,
-            logger=False,
-            engineio_logger=False,
-        )
-        sio.on("connect", self._on_connect)
-        sio.on("disconnect", self._on_disconnect)
-        sio.on("message:new", self._accept)
-        sio.on("room:joined", self._on_room_joined)
-        sio.on("room:left", self._on_room_left)
-        sio.on("member:left", self._on_member_left)
-        sio.on("session:expired", self._on_session_expired)
-        sio.on("*", self._dispatch)
-        return sio
+    def _bind_events(self) -> None:
+        rt = self.realtime
+        rt.on("connect", self._on_connect)
+        rt.on("disconnect", self._on_disconnect)
+        rt.on("message:new", self._accept)
+        rt.on("room:joined", self._on_room_joined)
+        rt.on("room:left", self._on_room_left)
+        rt.on("member:joined", self._on_member_joined)
+        rt.on("member:left", self._on_member_left)
+        rt.on("presence", self._on_presence)
+        rt.on("typing", self._on_typing)
+        rt.on("session:expired", self._on_session_expired)
+        rt.on("*", self._dispatch)
 
     async def _auth(self) -> dict[str, str]:
         # A session lasts as long as its token: start each one with a fresh-enough token.
-        return {"token": await self.api.fresh_access_token(min_fraction_left=0.5)}
+        return {"token": await self.api.authenticator.access_token(min_fraction_left=0.5)}
 
     async def _on_connect(self) -> None:
-        self._dropped.clear()
-        # Someone may have left a room while we were away (sync does not replay
-        # member:left): seal what follows with fresh data keys.
-        if self._sealer is not None:
-            self._sealer.keyring.retire_all_sending_keys()
+        # Someone may have left a room while we were away: seal what follows anew.
+        self.core.connected()
         self._spawn(self._resume())
 
     async def _resume(self) -> None:
@@ -414,10 +501,11 @@ class SealchatClient:
         except ClientError as exc:
             log.warning("sync after connect failed: %s", exc)
         self.connected.set()
+        if len(self.core.outbox):
+            await self.flush_outbox()
 
     async def _on_disconnect(self, reason: Any = None) -> None:
         self.connected.clear()
-        self._dropped.set()
         if self._expired and not self._closing:
             self._expired = False
             self._spawn(self._reconnect_after_expiry())
@@ -425,10 +513,10 @@ class SealchatClient:
     async def _reconnect_after_expiry(self) -> None:
         """The server ended the session at token expiry: refresh, then connect again."""
         try:
-            await self.api.refresh()
-            if self._sio is not None and not self._closing:
-                await self._sio.disconnect()
-                await self.connect()
+            await self.api.authenticator.refresh()
+            if self.realtime.has_socket and not self._closing:
+                await self.realtime.disconnect()
+                await self.connect(transports=self._transports)
         except ClientError as exc:
             log.warning("could not resume after the session expired: %s", exc)
             await self._dispatch("client:error", {"code": exc.code, "message": exc.message})
@@ -442,25 +530,30 @@ class SealchatClient:
         await self._dispatch("room:joined", room)
 
     async def _on_room_left(self, payload: dict[str, Any]) -> None:
-        self.timeline.forget(payload["room_id"])
-        self.grants.forget(payload["room_id"])
-        if self._sealer is not None:
-            self._sealer.keyring.forget_room(payload["room_id"])
+        self._forget(payload["room_id"])
         await self._dispatch("room:left", payload)
 
+    async def _on_member_joined(self, payload: dict[str, Any]) -> None:
+        self.core.member_joined(payload)
+        await self._dispatch("member:joined", payload)
+
     async def _on_member_left(self, payload: dict[str, Any]) -> None:
-        # The leaver saw the current data key: seal what follows with a fresh one.
-        if self._sealer is not None:
-            self._sealer.keyring.retire_sending_key(payload["room_id"])
+        self.core.member_left(payload)  # retires the room's sending key
         await self._dispatch("member:left", payload)
 
+    async def _on_presence(self, payload: dict[str, Any]) -> None:
+        self.core.presence_changed(payload)
+        await self._dispatch("presence", payload)
+
+    async def _on_typing(self, payload: dict[str, Any]) -> None:
+        self.core.typing_changed(payload)
+        await self._dispatch("typing", payload)
+
     def _accept(self, message: Message) -> int:
-        ready = self.timeline.accept(message)
-        for item in ready:
-            self._inbox.put_nowait(item)
-        if self.timeline.has_gap() and not self._sync_lock.locked():
+        released = self.core.receive_message(message)
+        if self.core.has_gap() and not self._sync_lock.locked():
             self._spawn(self._fill_gap())
-        return len(ready)
+        return released
 
     async def _fill_gap(self) -> None:
         with contextlib.suppress(ClientError):

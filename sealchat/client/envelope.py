@@ -17,14 +17,15 @@ from typing import Any, Final
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-from sealchat.domain.envelope import (
+from sealchat.client.content import ContentError, load_json, parse_content
+from sealchat.envelope_spec import (
     ALGORITHM,
     IV_BYTES,
     MAX_EDK_BYTES,
     MAX_PLAINTEXT_BYTES,
     VERSION,
-    InvalidEnvelope,
-    UnsupportedEnvelopeVersion,
+    EnvelopeShapeError,
+    UnsupportedVersionError,
     check_envelope_shape,
     decode_base64,
 )
@@ -63,7 +64,7 @@ class ParsedEnvelope:
 
 
 def text_content(text: str) -> dict[str, Any]:
-    """The content of a text message."""
+    """The content of a text message (``sealchat.client.content`` has the others)."""
     return {"type": "text", "text": text}
 
 
@@ -95,7 +96,7 @@ def seal(
     both from the key service's GenerateDataKey under ``key_id``. Leave ``iv`` alone: a
     fresh random one is drawn for every message (it is a parameter for test vectors).
     Raises ``ValueError`` when an argument is out of the format's bounds, or ``content``
-    is not a JSON object with a string ``type`` (and a string ``text`` for text).
+    is not valid content (docs/envelope.md §5; ``ContentError`` is a ``ValueError``).
     """
     if len(data_key) != KEY_BYTES:
         raise ValueError(f"data_key must be {KEY_BYTES} bytes")
@@ -105,9 +106,7 @@ def seal(
         iv = os.urandom(IV_BYTES)
     elif len(iv) != IV_BYTES:
         raise ValueError(f"iv must be {IV_BYTES} bytes")
-    problem = _content_problem(content)
-    if problem is not None:
-        raise ValueError(problem)
+    parse_content(content)  # ContentError is a ValueError
     try:
         plaintext = json.dumps(
             content, separators=(",", ":"), ensure_ascii=False, allow_nan=False
@@ -129,7 +128,7 @@ def seal(
     }
     try:
         check_envelope_shape(envelope)  # only the key id can still be out of bounds
-    except InvalidEnvelope as exc:
+    except EnvelopeShapeError as exc:
         raise ValueError(str(exc)) from None
     return envelope
 
@@ -138,9 +137,9 @@ def parse_envelope(envelope: object) -> ParsedEnvelope:
     """Check an envelope's shape and decode it; raises ``EnvelopeError``."""
     try:
         check_envelope_shape(envelope)
-    except UnsupportedEnvelopeVersion as exc:
+    except UnsupportedVersionError as exc:
         raise EnvelopeError("unsupported_version", exc.message) from None
-    except InvalidEnvelope as exc:
+    except EnvelopeShapeError as exc:
         raise EnvelopeError("malformed", exc.message) from None
     assert isinstance(envelope, dict)  # the shape check guarantees it
     return ParsedEnvelope(
@@ -187,28 +186,12 @@ def _content(plaintext: bytes) -> dict[str, Any]:
     """Authentic plaintext to content. Unknown types and members pass through untouched:
     the reader shows them as unsupported content, which is not a failure to open."""
     try:
-        content = json.loads(plaintext.decode("utf-8"), parse_constant=_no_constant)
-    except ValueError:  # UnicodeDecodeError and JSONDecodeError are ValueErrors
-        raise EnvelopeError("bad_content", "the content is not UTF-8 JSON") from None
-    problem = _content_problem(content)
-    if problem is not None:
-        raise EnvelopeError("bad_content", problem)
+        content = load_json(plaintext)
+        parse_content(content)
+    except ContentError as exc:
+        raise EnvelopeError("bad_content", str(exc)) from None
     assert isinstance(content, dict)
     return content
-
-
-def _content_problem(content: object) -> str | None:
-    if not isinstance(content, dict):
-        return "the content is not a JSON object"
-    if not isinstance(content.get("type"), str):
-        return "the content has no string 'type'"
-    if content["type"] == "text" and not isinstance(content.get("text"), str):
-        return "text content has no string 'text'"
-    return None
-
-
-def _no_constant(name: str) -> Any:
-    raise ValueError(f"{name} is not JSON")
 
 
 def _b64(raw: bytes) -> str:

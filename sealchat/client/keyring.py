@@ -37,7 +37,7 @@ def room_context(room_id: str) -> dict[str, str]:
     return {"room_id": room_id}
 
 
-class Keyring:
+class ClientKeyring:
     def __init__(
         self,
         key_service: KeyService,

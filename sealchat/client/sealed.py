@@ -4,21 +4,22 @@ from __future__ import annotations
 
 import time
 import uuid
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
+from sealchat.client.content import Content, ContentError, Text, parse_content, to_wire
 from sealchat.client.envelope import (
     EnvelopeError,
     open_envelope,
     parse_envelope,
     seal,
-    text_content,
 )
 from sealchat.client.errors import ClientError
-from sealchat.client.http_api import HttpApi
-from sealchat.client.keyring import Keyring
+from sealchat.client.keyring import ClientKeyring
+from sealchat.client.models import Message
 
-Message = dict[str, Any]
+PostJson = Callable[..., Awaitable[Any]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,19 +41,29 @@ class OpenedMessage:
         text = self.content.get("text")
         return text if isinstance(text, str) else None
 
+    @property
+    def parsed(self) -> Content | None:
+        """The content as a typed object (content.py), or None if it did not open."""
+        if self.content is None:
+            return None
+        try:
+            return parse_content(self.content)
+        except ContentError:
+            return None
+
 
 class RoomGrants:
     """Room-access grants from the chat server, reused until shortly before they expire."""
 
-    def __init__(self, api: HttpApi) -> None:
-        self._api = api
+    def __init__(self, post: PostJson) -> None:
+        self._post = post  # the REST transport's authenticated POST
         self._cache: dict[str, tuple[str, float]] = {}
 
     async def get(self, room_id: str) -> str:
         cached = self._cache.get(room_id)
         if cached is not None and cached[1] > time.monotonic():
             return cached[0]
-        body = await self._api.post(f"/api/rooms/{room_id}/key-grant")
+        body = await self._post(f"/api/rooms/{room_id}/key-grant")
         usable_until = time.monotonic() + 0.8 * float(body["expires_in"])
         self._cache[room_id] = (body["grant"], usable_until)
         return str(body["grant"])
@@ -62,14 +73,19 @@ class RoomGrants:
 
 
 class Sealer:
-    def __init__(self, keyring: Keyring, sender_id: str) -> None:
+    def __init__(self, keyring: ClientKeyring, sender_id: str) -> None:
         self.keyring = keyring
         self.sender_id = sender_id
 
-    async def seal_text(
-        self, room_id: str, text: str, client_msg_id: str | None = None
+    async def seal(
+        self,
+        room_id: str,
+        content: Content | dict[str, Any],
+        client_msg_id: str | None = None,
     ) -> tuple[str, dict[str, Any]]:
-        """Seal ``text`` for the room; returns (client_msg_id, envelope)."""
+        """Seal any content (content.py) for the room; returns (client_msg_id, envelope).
+        Raises ``ContentError`` (a ``ValueError``) for content that is not valid."""
+        wire = to_wire(content)
         client_msg_id = client_msg_id or uuid.uuid4().hex
         data_key = await self.keyring.key_for_sending(room_id)
         envelope = seal(
@@ -79,9 +95,15 @@ class Sealer:
             room_id=room_id,
             sender_id=self.sender_id,
             client_msg_id=client_msg_id,
-            content=text_content(text),
+            content=wire,
         )
         return client_msg_id, envelope
+
+    async def seal_text(
+        self, room_id: str, text: str, client_msg_id: str | None = None
+    ) -> tuple[str, dict[str, Any]]:
+        """Seal ``text`` for the room; returns (client_msg_id, envelope)."""
+        return await self.seal(room_id, Text(text), client_msg_id)
 
     async def open(self, message: Message) -> OpenedMessage:
         """Open a delivered message against the metadata the server delivered with it."""

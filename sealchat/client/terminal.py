@@ -11,6 +11,14 @@ line marked as a continuation so it cannot pass for a line of its own.
 
 from __future__ import annotations
 
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+from sealchat.client.content import EDIT, REPLY, Reaction, Text
+
+if TYPE_CHECKING:
+    from sealchat.client.sealed import OpenedMessage
+
 # Bidi embeddings, overrides and isolates, the implicit marks, and the Unicode line and
 # paragraph separators (which some terminals treat as line breaks).
 _INVISIBLE_FORMAT = frozenset(
@@ -41,3 +49,29 @@ def terminal_safe(text: str, *, multiline: bool = False) -> str:
     return "".join(
         _escape(char) if char != "\t" and _is_unsafe(ord(char)) else char for char in text
     )
+
+
+def render_message(opened: OpenedMessage, sender: str, room: str | None = None) -> str:
+    """One message as a terminal line; what others wrote is escaped (``terminal_safe``).
+
+    ``room`` (a room's name) prefixes the line, for messages of a room not on screen."""
+    when = datetime.fromisoformat(opened.message["created_at"]).astimezone()
+    stamp = when.strftime("%Y-%m-%d %H:%M")
+    where = f"#{terminal_safe(room)} " if room is not None else ""
+    sender = terminal_safe(sender)
+    head = f"{where}[{stamp}] {sender}"
+    if not opened.ok:
+        return f"{head}: [unable to decrypt: {terminal_safe(str(opened.error))}]"
+    content = opened.parsed
+    if isinstance(content, Reaction):
+        key = terminal_safe(content.key)
+        return f"{head} reacted {key} to {terminal_safe(content.relates_to.message_id)}"
+    if not isinstance(content, Text):
+        return f"{head}: [unsupported content]"
+    text = terminal_safe(content.text, multiline=True)
+    relation = content.relates_to
+    if relation is not None and relation.type == EDIT:
+        return f"{head} (edit of {terminal_safe(relation.message_id)}): {text}"
+    if relation is not None and relation.type == REPLY:
+        return f"{head} (reply to {terminal_safe(relation.message_id)}): {text}"
+    return f"{head}: {text}"

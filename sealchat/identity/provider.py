@@ -156,14 +156,15 @@ class EmbeddedIdentityProvider:
             raise Unauthorized(BAD_REFRESH_TOKEN)
         return self._token_pair(outcome, new_token, now)
 
-    async def logout(self, refresh_token: str) -> None:
+    async def logout(self, refresh_token: str) -> str | None:
         """Revoke the refresh token's family (the session), including tokens rotated from it.
 
         Idempotent: an unknown, spent or already revoked token succeeds too, since the
         goal (that token no longer works) holds, and a sign-out should never fail.
         Access tokens already issued stay valid until they expire (minutes).
+        Returns the account whose session this ended (None when nothing was revoked).
         """
-        await self._store.revoke_family(_digest(refresh_token), self._clock())
+        return await self._store.revoke_family(_digest(refresh_token), self._clock())
 
     def openid_configuration(self) -> dict[str, Any]:
         """OIDC discovery metadata. ``token_endpoint`` is the JSON sign-in route, not an

@@ -183,11 +183,18 @@ class IdentityStore:
                 return RefreshRefusal.REUSED
             return RefreshRefusal.EXPIRED
 
-    async def revoke_family(self, token_hash: str, now: datetime) -> None:
-        """Revoke every token of the family ``token_hash`` belongs to; nothing if unknown."""
+    async def revoke_family(self, token_hash: str, now: datetime) -> str | None:
+        """Revoke every token of the family ``token_hash`` belongs to; nothing if unknown.
+
+        Returns the account whose session this ended, or None (unknown, already revoked).
+        """
         family_id = select(tokens.c.family_id).where(tokens.c.token_hash == token_hash)
+        account = select(tokens.c.account_id).where(tokens.c.token_hash == token_hash)
         async with database_errors(), self._engine.begin() as conn:
-            await conn.execute(_revoke_family(family_id.scalar_subquery(), now))
+            ended = await conn.execute(_revoke_family(family_id.scalar_subquery(), now))
+            if not ended.rowcount:
+                return None
+            return await conn.scalar(account)
 
 
 def _revoke_family(family_id: object, now: datetime) -> Update:

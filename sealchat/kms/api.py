@@ -1,4 +1,4 @@
-"""The key service's HTTP API under ``/kms``: thin handlers over ``KeyService``.
+"""The key service's HTTP API under ``/kms``: thin handlers over ``KmsService``.
 
 Errors are domain errors, turned into ``{"error": {"code", "message"}}`` by the app's
 error handlers; ``install_kms_error_handlers`` adds the one KMS-specific status
@@ -22,8 +22,8 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from sealchat.api.errors import error_body, validation_message
 from sealchat.kms.errors import InvalidCiphertext
-from sealchat.kms.models import Caller, DataKey, MasterKey, Operation
-from sealchat.kms.service import KeyService
+from sealchat.kms.models import Caller, KmsDataKey, MasterKey, Operation
+from sealchat.kms.service import KmsService
 
 NO_STORE = {"Cache-Control": "no-store"}
 
@@ -57,7 +57,7 @@ ROUTE_OPERATIONS = {
 }
 
 
-def audited_route_class(service: KeyService) -> type[APIRoute]:
+def audited_route_class(service: KmsService) -> type[APIRoute]:
     """Routes whose malformed requests (answered 422 before any handler runs) are
     refusals like any other: audited, within the caller's audit budget."""
 
@@ -146,7 +146,7 @@ def _b64(data: bytes) -> str:
     return base64.b64encode(data).decode("ascii")
 
 
-def _data_key_out(data_key: DataKey, *, with_blob: bool) -> DataKeyOut:
+def _data_key_out(data_key: KmsDataKey, *, with_blob: bool) -> DataKeyOut:
     return DataKeyOut(
         key_id=data_key.key_id,
         key_version=data_key.key_version,
@@ -175,7 +175,7 @@ def _blob_bytes(text: str) -> bytes:
         return b""
 
 
-def build_kms_router(service: KeyService) -> APIRouter:
+def build_kms_router(service: KmsService) -> APIRouter:
     router = APIRouter(
         prefix="/kms", tags=["key service"], route_class=audited_route_class(service)
     )

@@ -25,7 +25,7 @@ from sealchat.kms.blob import (
     parse_blob,
 )
 from sealchat.kms.errors import InvalidCiphertext, KeyNotFound
-from sealchat.kms.models import AuditEntry, DataKey, EncryptionContext, MasterKey
+from sealchat.kms.models import AuditEntry, EncryptionContext, KmsDataKey, MasterKey
 from sealchat.kms.root_key import RootKey
 from sealchat.kms.store import KeyStore
 
@@ -33,7 +33,7 @@ MASTER_KEY_BYTES = 32
 CANNOT_DECRYPT = "the ciphertext blob cannot be decrypted with this encryption context"
 
 
-class Keyring:
+class KmsKeyring:
     def __init__(
         self, store: KeyStore, root_key: RootKey, clock: Callable[[], datetime] = utc_now
     ) -> None:
@@ -58,7 +58,7 @@ class Keyring:
             check_key_id(key_id), wrap_new_material, self._clock(), audit
         )
 
-    async def generate_data_key(self, key_id: str, context: EncryptionContext) -> DataKey:
+    async def generate_data_key(self, key_id: str, context: EncryptionContext) -> KmsDataKey:
         """32 random bytes, and the same bytes sealed under ``key_id``'s current version."""
         context = check_context(context)
         found = await self._store.current_wrapped(check_key_id(key_id))
@@ -70,9 +70,9 @@ class Keyring:
         nonce = secrets.token_bytes(NONCE_BYTES)
         sealed = master.encrypt(nonce, plaintext, additional_data(context, key_id, version))
         blob = Blob(key_id=key_id, version=version, nonce=nonce, sealed=sealed)
-        return DataKey(key_id, version, plaintext, blob.encode())
+        return KmsDataKey(key_id, version, plaintext, blob.encode())
 
-    async def decrypt(self, ciphertext_blob: bytes, context: EncryptionContext) -> DataKey:
+    async def decrypt(self, ciphertext_blob: bytes, context: EncryptionContext) -> KmsDataKey:
         """The data key in ``ciphertext_blob``; ``InvalidCiphertext`` for any failure."""
         context = check_context(context)
         blob = parse_blob(ciphertext_blob)
@@ -86,4 +86,4 @@ class Keyring:
             )
         except InvalidTag:
             raise InvalidCiphertext(CANNOT_DECRYPT) from None
-        return DataKey(blob.key_id, blob.version, plaintext)
+        return KmsDataKey(blob.key_id, blob.version, plaintext)

@@ -59,7 +59,7 @@ class MasterKey:
 
 
 @dataclass(frozen=True, slots=True)
-class DataKey:
+class KmsDataKey:
     """A data key in both forms; ``ciphertext_blob`` is empty when it was only decrypted."""
 
     key_id: str

@@ -29,13 +29,13 @@ from sealchat.api.security_headers import SecurityHeaders, install_api_docs
 from sealchat.domain.errors import SealchatError, Unauthorized
 from sealchat.kms.api import build_kms_router, install_kms_error_handlers
 from sealchat.kms.audit import AuditLog
-from sealchat.kms.crypto import Keyring
+from sealchat.kms.crypto import KmsKeyring
 from sealchat.kms.errors import KeyServiceConfigError, RootKeyError
 from sealchat.kms.grants import GrantVerifier
 from sealchat.kms.models import AuditRecord
 from sealchat.kms.revocations import RevocationStore
 from sealchat.kms.root_key import RootKey, load_root_key
-from sealchat.kms.service import KeyService
+from sealchat.kms.service import KmsService
 from sealchat.kms.store import KeyStore, create_schema
 from sealchat.ports.tokens import TokenVerifier, VerifiedIdentity
 from sealchat.services.rate_limit import TokenBucketLimiter
@@ -105,7 +105,7 @@ async def unlock_root_key(settings: Settings, store: KeyStore) -> RootKey:
 @asynccontextmanager
 async def open_key_service(
     settings: Settings, user_verifier: TokenVerifier, grant_verifier: GrantVerifier
-) -> AsyncIterator[KeyService]:
+) -> AsyncIterator[KmsService]:
     """A ready key service on its own storage; the engine is disposed at the end."""
     async with open_kms_engine(settings) as engine:
         store = KeyStore(engine)
@@ -116,8 +116,8 @@ async def open_key_service(
             ),
             summary_seconds=settings.kms_audit_summary_seconds,
         )
-        service = KeyService(
-            keyring=Keyring(store, await unlock_root_key(settings, store)),
+        service = KmsService(
+            keyring=KmsKeyring(store, await unlock_root_key(settings, store)),
             store=store,
             audit=audit,
             user_verifier=user_verifier,
@@ -166,7 +166,7 @@ class NoRemoteCallers:
         return None
 
 
-def open_local_key_service(settings: Settings) -> AbstractAsyncContextManager[KeyService]:
+def open_local_key_service(settings: Settings) -> AbstractAsyncContextManager[KmsService]:
     """``open_key_service`` for ``sealchat kms key ...``: local administration only."""
     refuse = NoRemoteCallers()
     return open_key_service(settings, refuse, kms_grant_verifier(settings, refuse))

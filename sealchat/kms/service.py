@@ -20,15 +20,15 @@ from sealchat.domain.errors import (
 )
 from sealchat.kms.audit import AuditLog
 from sealchat.kms.blob import check_context, check_key_id, parse_blob
-from sealchat.kms.crypto import Keyring
+from sealchat.kms.crypto import KmsKeyring
 from sealchat.kms.errors import AccessDenied, InvalidCiphertext, KeyExists, KeyNotFound
 from sealchat.kms.grants import GrantVerifier, check_grant_covers
 from sealchat.kms.models import (
     KEY_SERVICE,
     Actor,
     Caller,
-    DataKey,
     EncryptionContext,
+    KmsDataKey,
     MasterKey,
     Operation,
 )
@@ -47,11 +47,11 @@ NOTICES_BUCKET = "revocation-notices"
 REVOCATION_CLOCK_SKEW_MS = 60_000
 
 
-class KeyService:
+class KmsService:
     def __init__(
         self,
         *,
-        keyring: Keyring,
+        keyring: KmsKeyring,
         store: KeyStore,
         audit: AuditLog,
         user_verifier: TokenVerifier,
@@ -129,7 +129,7 @@ class KeyService:
 
     async def generate_data_key(
         self, actor: Actor, key_id: str | None, context: EncryptionContext, grant: str | None
-    ) -> DataKey:
+    ) -> KmsDataKey:
         """A fresh data key for the room in ``context``, if ``grant`` covers it."""
         key_id = key_id or self.default_key_id
         operation = Operation.GENERATE_DATA_KEY
@@ -150,7 +150,7 @@ class KeyService:
         context: EncryptionContext,
         grant: str | None,
         expected_key_id: str | None = None,
-    ) -> DataKey:
+    ) -> KmsDataKey:
         """The data key in ``ciphertext_blob``, if ``grant`` covers the room in ``context``
         (and the blob was made with ``expected_key_id``, when given)."""
         audited_context = _valid_or_none(context)

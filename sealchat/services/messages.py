@@ -12,9 +12,9 @@ from sealchat.domain.errors import InvalidInput, PayloadTooLarge, SealchatError
 from sealchat.domain.models import AppendResult, Message, NewMessage
 from sealchat.domain.rules import check_client_msg_id
 from sealchat.ports.fanout import Fanout, room_channel
+from sealchat.ports.rate_limit import RateLimiter
 from sealchat.ports.storage import MessageStore
 from sealchat.services import events
-from sealchat.services.rate_limit import TokenBucketLimiter
 from sealchat.services.rooms import RoomService
 
 # What a message adds to a reply besides its envelope (ids, seq, timestamps, JSON keys).
@@ -56,7 +56,7 @@ class MessageService:
         messages: MessageStore,
         rooms: RoomService,
         fanout: Fanout,
-        limiter: TokenBucketLimiter,
+        limiter: RateLimiter,
         *,
         max_envelope_bytes: int,
         history_page_max: int,
@@ -91,7 +91,7 @@ class MessageService:
         envelope_json = self._encode_envelope(envelope)
         # Shape only: the server cannot decrypt, but refuses plaintext and junk.
         check_envelope_shape(envelope)
-        self._limiter.check(sender_id)
+        await self._limiter.take(sender_id)
         new = NewMessage(
             id=str(uuid.uuid4()),
             room_id=room_id,

@@ -1,4 +1,8 @@
-"""Per-user token buckets (per server node, in memory): sends, syncs, typing notices."""
+"""Per-user token buckets in this process: sends, syncs, typing notices (one node).
+
+The ``RateLimiter`` port in memory; adapters/redis_rate_limit.py shares the buckets
+between nodes.
+"""
 
 from __future__ import annotations
 
@@ -25,6 +29,10 @@ class TokenBucketLimiter:
         self._what = what  # named in the refusal: "too many {what}"
         # user id -> (tokens left, time of last refill)
         self._buckets: dict[str, tuple[float, float]] = {}
+
+    async def take(self, key: str) -> None:
+        """The ``RateLimiter`` port: ``check`` (no waiting involved)."""
+        self.check(key)
 
     def check(self, key: str) -> None:
         """Take one token for ``key`` or raise ``RateLimited``."""

@@ -12,7 +12,7 @@ import pytest
 from sealchat.adapters.sql.engine import create_engine
 from sealchat.domain.errors import InvalidInput
 from sealchat.kms.blob import canonical_context, check_context, parse_blob
-from sealchat.kms.crypto import Keyring
+from sealchat.kms.crypto import KmsKeyring
 from sealchat.kms.errors import InvalidCiphertext, KeyNotFound
 from sealchat.kms.models import KEY_SERVICE, AuditEntry, Operation
 from sealchat.kms.root_key import RootKey
@@ -36,16 +36,16 @@ def audit_entry(operation: Operation = Operation.CREATE_KEY) -> AuditEntry:
 
 
 @pytest.fixture
-async def keyring(tmp_path: Path) -> AsyncIterator[Keyring]:
+async def keyring(tmp_path: Path) -> AsyncIterator[KmsKeyring]:
     engine = create_engine(f"sqlite+aiosqlite:///{tmp_path / 'kms.db'}")
     await create_schema(engine)
-    keyring = Keyring(KeyStore(engine), RootKey.generate())
+    keyring = KmsKeyring(KeyStore(engine), RootKey.generate())
     await keyring.create_key(KEY, "test key", audit_entry())
     yield keyring
     await engine.dispose()
 
 
-async def test_round_trip(keyring: Keyring) -> None:
+async def test_round_trip(keyring: KmsKeyring) -> None:
     made = await keyring.generate_data_key(KEY, CONTEXT)
     assert len(made.plaintext) == 32
     assert (made.key_id, made.key_version) == (KEY, 1)
@@ -54,7 +54,7 @@ async def test_round_trip(keyring: Keyring) -> None:
     assert (opened.key_id, opened.key_version) == (KEY, 1)
 
 
-async def test_every_data_key_is_fresh(keyring: Keyring) -> None:
+async def test_every_data_key_is_fresh(keyring: KmsKeyring) -> None:
     first = await keyring.generate_data_key(KEY, CONTEXT)
     second = await keyring.generate_data_key(KEY, CONTEXT)
     assert first.plaintext != second.plaintext
@@ -70,13 +70,13 @@ async def test_every_data_key_is_fresh(keyring: Keyring) -> None:
         {},
     ],
 )
-async def test_another_context_does_not_open(keyring: Keyring, context: dict[str, str]) -> None:
+async def test_another_context_does_not_open(keyring: KmsKeyring, context: dict[str, str]) -> None:
     made = await keyring.generate_data_key(KEY, CONTEXT)
     with pytest.raises(InvalidCiphertext):
         await keyring.decrypt(made.ciphertext_blob, context)
 
 
-async def test_a_tampered_blob_does_not_open(keyring: Keyring) -> None:
+async def test_a_tampered_blob_does_not_open(keyring: KmsKeyring) -> None:
     blob = (await keyring.generate_data_key(KEY, CONTEXT)).ciphertext_blob
     for position in range(len(blob)):
         tampered = bytearray(blob)
@@ -88,7 +88,7 @@ async def test_a_tampered_blob_does_not_open(keyring: Keyring) -> None:
             await keyring.decrypt(broken, CONTEXT)
 
 
-async def test_unknown_key_or_version_does_not_open(keyring: Keyring) -> None:
+async def test_unknown_key_or_version_does_not_open(keyring: KmsKeyring) -> None:
     blob = (await keyring.generate_data_key(KEY, CONTEXT)).ciphertext_blob
     header = parse_blob(blob)
     for key_id, version in (("other-key", 1), (KEY, 7)):
@@ -97,13 +97,13 @@ async def test_unknown_key_or_version_does_not_open(keyring: Keyring) -> None:
             await keyring.decrypt(moved, CONTEXT)
 
 
-async def test_generating_under_an_unknown_key_is_not_found(keyring: Keyring) -> None:
+async def test_generating_under_an_unknown_key_is_not_found(keyring: KmsKeyring) -> None:
     with pytest.raises(KeyNotFound):
         await keyring.generate_data_key("no-such-key", CONTEXT)
 
 
 async def test_rotation_keeps_old_blobs_open_and_seals_with_the_new_version(
-    keyring: Keyring,
+    keyring: KmsKeyring,
 ) -> None:
     before = await keyring.generate_data_key(KEY, CONTEXT)
     assert await keyring.rotate_key(KEY, audit_entry(Operation.ROTATE_KEY)) == 2
@@ -115,7 +115,7 @@ async def test_rotation_keeps_old_blobs_open_and_seals_with_the_new_version(
     assert (await keyring.decrypt(before.ciphertext_blob, CONTEXT)).key_version == 1
 
 
-async def test_blob_layout_is_the_documented_one(keyring: Keyring) -> None:
+async def test_blob_layout_is_the_documented_one(keyring: KmsKeyring) -> None:
     blob = (await keyring.generate_data_key(KEY, CONTEXT)).ciphertext_blob
     key_id = KEY.encode()
     assert blob[0] == 0x01

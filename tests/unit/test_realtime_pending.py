@@ -11,6 +11,7 @@ from sealchat.api.deps import ApiServices
 from sealchat.api.realtime import RealtimeGateway, RealtimeLimits
 from sealchat.api.schemas import TypingNotice
 from sealchat.domain.models import User
+from sealchat.services.presence import PresenceTracker
 from sealchat.services.rate_limit import TokenBucketLimiter
 
 
@@ -26,7 +27,10 @@ async def test_events_beyond_the_pending_bound_are_refused_until_acks_go_out() -
     limits = RealtimeLimits(
         sync=TokenBucketLimiter(1, 1), typing=TokenBucketLimiter(1, 1), max_pending_events=3
     )
-    found = SimpleNamespace(presence=SimpleNamespace(socket_closed=lambda user_id: False))
+    presence = PresenceTracker()
+    await presence.socket_opened("u")
+    await presence.socket_opened("u")  # another socket of alice stays: no offline notice
+    found = SimpleNamespace(presence=presence)
     gateway = RealtimeGateway(cast(Any, FakeSio()), cast(ApiServices, found), limits)
     timer = asyncio.get_running_loop().call_later(3600, lambda: None)
     gateway._sessions["sid"] = (User("u", "alice"), time.time() + 3600, timer)

@@ -5,17 +5,31 @@ import { useConnectionState } from "@/features/connection/hooks/use-connection-s
 import { RoomView } from "@/features/room/components/room-view";
 import { RoomActions } from "@/features/rooms/components/room-actions";
 import { RoomSidebar } from "@/features/rooms/components/room-sidebar";
-import { roomTitle, RoomsStore } from "@/features/rooms/stores/rooms-store";
-import { RoomStores } from "@/app/room-stores";
+import { RoomListStore } from "@/features/rooms/stores/room-list-store";
+import { roomTitle } from "@/lib/room-list";
+import { RoomViewStores } from "@/app/room-view-stores";
+import type { Router } from "@/app/router";
 import { useDisposable } from "@/hooks/use-disposable";
 import { useStore } from "@/hooks/use-store";
 import type { ChatSession } from "@/lib/chat-session";
 import "@/app/chat-shell.css";
 
 /** The signed-in app: the room list on the left, the open room on the right. */
-export function ChatShell({ session, onSignOut }: { session: ChatSession; onSignOut: () => void }) {
-  const rooms = useDisposable(() => new RoomsStore(session), [session]);
-  const roomStores = useDisposable(() => new RoomStores(session), [session]);
+export function ChatShell({ session, router, onSignOut }: { session: ChatSession; router: Router; onSignOut: () => void }) {
+  const rooms = useDisposable(
+    () =>
+      new RoomListStore(session, {
+        requested: () => (router.route.name === "room" ? router.route.roomId : null),
+        // The first choice replaces "/"; later ones are history entries (Back works).
+        show: (roomId) => router.navigate(roomId ? { name: "room", roomId } : { name: "home" }, { replace: router.route.name !== "room" }),
+      }),
+    [session, router],
+  );
+  const { route } = useStore(router.store);
+  useEffect(() => {
+    if (route.name === "room") rooms?.selectRequested();
+  }, [route, rooms]);
+  const roomStores = useDisposable(() => new RoomViewStores(session), [session]);
   const connection = useConnectionState(session.client);
   if (!rooms || !roomStores) return null;
   return (
@@ -29,7 +43,7 @@ export function ChatShell({ session, onSignOut }: { session: ChatSession; onSign
   );
 }
 
-function OpenRoom({ session, rooms, roomStores }: { session: ChatSession; rooms: RoomsStore; roomStores: RoomStores }) {
+function OpenRoom({ session, rooms, roomStores }: { session: ChatSession; rooms: RoomListStore; roomStores: RoomViewStores }) {
   const state = useStore(rooms.store);
   useEffect(() => roomStores.keepOnly(new Set(state.rooms.map((room) => room.id))), [state.rooms, roomStores]);
   const room = state.rooms.find((candidate) => candidate.id === state.selectedId);

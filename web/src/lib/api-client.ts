@@ -1,128 +1,21 @@
-// HTTP half of the client: the token pair and the REST routes (docs/protocol.md §2-3).
-//
-// The refresh token never reaches script: the server keeps it in an httpOnly,
-// SameSite=Strict cookie scoped to /api/auth (see docs/web-client.md). The access tokens
-// live in memory only and are refreshed silently before they expire.
+// The REST transport of the SDK (docs/protocol.md §3): authenticated JSON calls with a
+// bearer token from the Authenticator, refreshed once after a token_expired.
 
+import type { Authenticator } from "@/lib/authenticator";
 import { ApiError } from "@/lib/errors";
-import type { User } from "@/lib/types";
-
-interface TokenResponse {
-  access_token: string;
-  kms_access_token: string | null;
-  expires_in: number;
-  user: User;
-}
-
-interface Tokens {
-  access: string;
-  kms: string | null;
-  expiresAt: number; // ms since the epoch
-  lifetime: number; // ms
-  user: User;
-}
-
-type Listener = () => void;
-type Method = "GET" | "POST" | "DELETE";
-
-const REFRESH_LOCK = "sealchat-refresh";
+import { requestJson, type Method } from "@/lib/http";
 
 export class ApiClient {
-  private tokens: Tokens | null = null;
-  private refreshing: Promise<void> | null = null;
-  /** Bumped at sign-out, so a refresh that was in flight cannot sign us back in. */
-  private epoch = 0;
-  private refreshTimer: ReturnType<typeof setTimeout> | undefined;
-  private readonly tokenListeners = new Set<Listener>();
-  private readonly signedOutListeners = new Set<Listener>();
-
-  constructor(readonly baseUrl: string) {}
-
-  get user(): User | null {
-    return this.tokens?.user ?? null;
-  }
-
-  /** Called with fresh tokens after every silent refresh (the socket renews its session). */
-  onTokens(listener: Listener): () => void {
-    this.tokenListeners.add(listener);
-    return () => this.tokenListeners.delete(listener);
-  }
-
-  /** Called when the session ended on the server (refresh refused). */
-  onSignedOut(listener: Listener): () => void {
-    this.signedOutListeners.add(listener);
-    return () => this.signedOutListeners.delete(listener);
-  }
-
-  // -- session -----------------------------------------------------------------------
-
-  async register(username: string, password: string): Promise<User> {
-    return this.take(await this.call("POST", "/api/auth/register", { username, password, session: "cookie" }));
-  }
-
-  async login(username: string, password: string): Promise<User> {
-    return this.take(await this.call("POST", "/api/auth/login", { username, password, session: "cookie" }));
-  }
-
-  /** Resume the session held by the refresh cookie, if there is one; null when signed out. */
-  async resume(): Promise<User | null> {
-    try {
-      await this.refresh();
-    } catch (error) {
-      if (error instanceof ApiError && error.status === 401) return null;
-      throw error;
-    }
-    return this.user;
-  }
-
-  /**
-   * Trade the refresh cookie for new tokens. Refreshes are serialized, in this tab and
-   * across tabs (Web Locks): two concurrent refreshes with one token revoke the session.
-   */
-  refresh(): Promise<void> {
-    if (!this.refreshing) {
-      const epoch = this.epoch;
-      this.refreshing = withLock(REFRESH_LOCK, async () => {
-        const body = await this.call("POST", "/api/auth/refresh", { session: "cookie" });
-        if (epoch !== this.epoch) return; // signed out meanwhile: these tokens are void
-        this.take(body);
-        for (const listener of [...this.tokenListeners]) listener();
-      }).finally(() => {
-        this.refreshing = null;
-      });
-    }
-    return this.refreshing;
-  }
-
-  async logout(): Promise<void> {
-    this.clear();
-    // Serialized with refreshes (a refresh in flight would otherwise rotate the cookie
-    // back in), and kept alive through a reload so the session really ends.
-    await withLock(REFRESH_LOCK, () => this.call("POST", "/api/auth/logout", {}, undefined, true));
-  }
-
-  /** An access token with at least that share of its lifetime (at most 30 s) left. */
-  async freshAccessToken(minFractionLeft = 0.2): Promise<string> {
-    await this.ensureFresh(minFractionLeft);
-    return this.requireTokens().access;
-  }
-
-  /** The key-service token (audience: the key service only), refreshed with the pair. */
-  async freshKmsToken(): Promise<string> {
-    await this.ensureFresh(0.2);
-    const kms = this.requireTokens().kms;
-    if (!kms) throw new ApiError("unauthorized", "the identity provider issued no key-service token");
-    return kms;
-  }
-
-  // -- authenticated routes ------------------------------------------------------------
+  constructor(
+    readonly baseUrl: string,
+    readonly auth: Authenticator,
+  ) {}
 
   get<T>(path: string, query: Record<string, number | string | undefined> = {}): Promise<T> {
     const params = new URLSearchParams();
     for (const [name, value] of Object.entries(query)) if (value !== undefined) params.set(name, String(value));
     const search = params.toString();
-    const suffix = search ? `?${search}` : "";
-    return this.authed<T>("GET", `${path}${suffix}`);
+    return this.authed<T>("GET", search ? `${path}?${search}` : path);
   }
 
   post<T>(path: string, body: object = {}): Promise<T> {
@@ -134,103 +27,18 @@ export class ApiClient {
   }
 
   publicGet<T>(path: string): Promise<T> {
-    return this.call("GET", path) as Promise<T>;
+    return requestJson(this.baseUrl, "GET", path) as Promise<T>;
   }
 
   /** Call with the access token; on token_expired refresh once and retry. */
   private async authed<T>(method: Method, path: string, body?: object): Promise<T> {
-    const token = await this.freshAccessToken();
+    const call = async () => (await requestJson(this.baseUrl, method, path, { body, token: await this.auth.accessToken() })) as T;
     try {
-      return (await this.call(method, path, body, token)) as T;
+      return await call();
     } catch (error) {
       if (!(error instanceof ApiError) || error.code !== "token_expired") throw error;
     }
-    await this.refresh();
-    return (await this.call(method, path, body, this.requireTokens().access)) as T;
+    await this.auth.refresh();
+    return call();
   }
-
-  private async call(method: Method, path: string, body?: object, token?: string, keepalive = false): Promise<unknown> {
-    const headers: Record<string, string> = {};
-    if (body !== undefined) headers["Content-Type"] = "application/json";
-    if (token) headers.Authorization = `Bearer ${token}`;
-    let response: Response;
-    try {
-      response = await fetch(`${this.baseUrl}${path}`, {
-        method,
-        headers,
-        body: body === undefined ? undefined : JSON.stringify(body),
-        credentials: "same-origin",
-        cache: "no-store",
-        keepalive,
-      });
-    } catch {
-      throw new ApiError("unavailable", "cannot reach the server");
-    }
-    if (response.status === 204) return undefined;
-    const parsed: unknown = await response.json().catch(() => null);
-    if (!response.ok) {
-      const error = ApiError.fromBody(parsed, response.status);
-      if (path === "/api/auth/refresh" && response.status === 401) this.signedOut();
-      throw error;
-    }
-    return parsed;
-  }
-
-  // -- tokens ----------------------------------------------------------------------------
-
-  private take(body: unknown): User {
-    const tokens = body as TokenResponse;
-    const lifetime = tokens.expires_in * 1000;
-    this.tokens = {
-      access: tokens.access_token,
-      kms: tokens.kms_access_token,
-      expiresAt: Date.now() + lifetime,
-      lifetime,
-      user: tokens.user,
-    };
-    this.scheduleRefresh();
-    return tokens.user;
-  }
-
-  private async ensureFresh(minFractionLeft: number): Promise<void> {
-    const tokens = this.requireTokens();
-    const margin = Math.min(30_000, tokens.lifetime * minFractionLeft);
-    if (tokens.expiresAt - Date.now() < margin) await this.refresh();
-  }
-
-  private requireTokens(): Tokens {
-    if (!this.tokens) throw new ApiError("unauthorized", "not signed in");
-    return this.tokens;
-  }
-
-  /** Refresh silently at 80 % of the lifetime; retry sooner when the server is unreachable. */
-  private scheduleRefresh(delay?: number): void {
-    clearTimeout(this.refreshTimer);
-    if (!this.tokens) return;
-    const due = delay ?? Math.max(1_000, this.tokens.expiresAt - Date.now() - 0.2 * this.tokens.lifetime);
-    this.refreshTimer = setTimeout(() => {
-      this.refresh().catch((error: unknown) => {
-        if (error instanceof ApiError && error.status === 401) return; // signed out already
-        this.scheduleRefresh(10_000);
-      });
-    }, due);
-  }
-
-  private signedOut(): void {
-    const wasSignedIn = this.tokens !== null;
-    this.clear();
-    if (wasSignedIn) for (const listener of [...this.signedOutListeners]) listener();
-  }
-
-  private clear(): void {
-    clearTimeout(this.refreshTimer);
-    this.tokens = null;
-    this.epoch += 1;
-  }
-}
-
-async function withLock<T>(name: string, task: () => Promise<T>): Promise<T> {
-  const locks = typeof navigator === "undefined" ? undefined : navigator.locks;
-  if (!locks) return task();
-  return locks.request(name, task);
 }

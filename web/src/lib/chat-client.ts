@@ -1,16 +1,15 @@
-// The realtime half of the client (port of sealchat/client/client.py): a Socket.IO
-// connection that never misses a message. Every message (live, from sync, or the ack of
-// our own send) passes through a Timeline, so "message" handlers see each message of
-// each room once, in seq order. After every (re)connect the client re-reads its rooms and
-// syncs from its cursors (docs/protocol.md §5.5).
+// The SDK's sync core (port of sealchat/client's realtime half, docs/protocol.md §5.5): fed
+// by a RealtimeTransport and the REST api, it never misses a message. Every message (live,
+// from sync, or the ack of our own send) passes through the ReorderBuffer, so "messages"
+// handlers see each message of each room once, in seq order. After every (re)connect the
+// client re-reads its rooms and syncs from its cursors. The buffer's cursors are the one
+// record of the newest seq per room (`newestSeq`).
 
-import { io, type Socket } from "socket.io-client";
-
-import { env } from "@/config/env";
 import type { ApiClient } from "@/lib/api-client";
 import { Emitter } from "@/lib/emitter";
 import { ApiError } from "@/lib/errors";
-import { Timeline } from "@/lib/timeline";
+import type { RealtimeTransport } from "@/lib/realtime-transport";
+import { ReorderBuffer } from "@/lib/reorder-buffer";
 import type {
   ErrorBody,
   Invitation,
@@ -31,7 +30,10 @@ export type ChatEvents = {
   messages: Message[];
   /** The full list of my rooms, read after each (re)connect. */
   rooms: MyRoom[];
+  /** "connected" only once the rooms are read and the sync has caught up. */
   connection: ConnectionState;
+  /** The client caught up after a connect; `reconnect` is false the first time. */
+  resumed: { reconnect: boolean };
   "room:joined": MyRoom;
   "room:left": RoomLeft;
   "member:joined": MemberJoined;
@@ -40,11 +42,9 @@ export type ChatEvents = {
   "invitation:closed": InvitationClosed;
   presence: Presence;
   typing: Typing;
-  /** Rooms the server says we are no longer in (seen during sync). */
+  /** Rooms the server says we are no longer in (seen during sync or on reconnect). */
   "room:gone": string;
 };
-
-type Ack = { ok: true; [field: string]: unknown } | { ok: false; error: ErrorBody };
 
 interface SyncAck {
   ok: true;
@@ -53,115 +53,92 @@ interface SyncAck {
   errors: Record<string, ErrorBody>;
 }
 
+/** The REST calls the sync core makes. */
+export type RoomsApi = Pick<ApiClient, "get">;
+
 export class ChatClient {
   readonly events = new Emitter<ChatEvents>();
-  readonly timeline = new Timeline();
-  private socket: Socket | null = null;
+  private readonly buffer = new ReorderBuffer();
   private state: ConnectionState = "connecting";
   private syncing: Promise<number> | null = null;
-  private everConnected = false;
+  private resumes = 0;
   /** My rooms as last read (on the latest connect), for views created after it. */
   rooms: MyRoom[] | null = null;
   private readonly cleanups: Array<() => void> = [];
 
-  constructor(private readonly api: ApiClient) {}
+  constructor(
+    private readonly api: RoomsApi,
+    readonly transport: RealtimeTransport,
+  ) {
+    const on = transport.events.on.bind(transport.events);
+    this.cleanups.push(
+      on("up", () => void this.onConnect()),
+      on("link", (link) => {
+        // "connected" waits for the resume; every other state passes straight through.
+        if (link !== "connected") this.setState(link);
+      }),
+      on("message:new", (message) => this.acceptAll([message])),
+      on("room:joined", (room) => {
+        this.buffer.startAt(room.id, room.last_seq);
+        this.events.emit("room:joined", room);
+      }),
+      on("room:left", (payload) => {
+        this.buffer.forget(payload.room_id);
+        this.events.emit("room:left", payload);
+      }),
+      on("member:joined", (payload) => this.events.emit("member:joined", payload)),
+      on("member:left", (payload) => this.events.emit("member:left", payload)),
+      on("invitation:new", (payload) => this.events.emit("invitation:new", payload)),
+      on("invitation:closed", (payload) => this.events.emit("invitation:closed", payload)),
+      on("presence", (payload) => this.events.emit("presence", payload)),
+      on("typing", (payload) => this.events.emit("typing", payload)),
+    );
+  }
 
   get connection(): ConnectionState {
     return this.state;
   }
 
-  /** Open the socket. Rooms and cursors are read on every connect. */
+  get connected(): boolean {
+    return this.state === "connected" && this.transport.connected;
+  }
+
+  /** Open the transport. Rooms and cursors are read on every connect. */
   connect(): void {
-    if (this.socket) return;
-    const socket = io(this.api.baseUrl, {
-      path: "/socket.io/",
-      transports: ["websocket"],
-      reconnectionDelay: 300,
-      reconnectionDelayMax: 3_000,
-      // Re-evaluated on every reconnect: a session lasts as long as its token.
-      auth: (cb) => {
-        this.api.freshAccessToken(0.5).then(
-          (token) => cb({ token }),
-          () => cb({ token: "" }),
-        );
-      },
-    });
-    this.socket = socket;
-    socket.on("connect", () => void this.onConnect());
-    socket.on("disconnect", (reason) => this.onDisconnect(reason));
-    socket.on("connect_error", (error) => void this.onConnectError(error as Error & { data?: ErrorBody }));
-    socket.on("message:new", (message: Message) => this.accept(message));
-    socket.on("room:joined", (room: MyRoom) => {
-      this.timeline.startAt(room.id, room.last_seq);
-      this.events.emit("room:joined", room);
-    });
-    socket.on("room:left", (payload: RoomLeft) => {
-      this.timeline.forget(payload.room_id);
-      this.events.emit("room:left", payload);
-    });
-    socket.on("member:joined", (payload: MemberJoined) => this.events.emit("member:joined", payload));
-    socket.on("member:left", (payload: MemberLeft) => this.events.emit("member:left", payload));
-    socket.on("invitation:new", (payload: Invitation) => this.events.emit("invitation:new", payload));
-    socket.on("invitation:closed", (payload: InvitationClosed) => this.events.emit("invitation:closed", payload));
-    socket.on("presence", (payload: Presence) => this.events.emit("presence", payload));
-    socket.on("typing", (payload: Typing) => this.events.emit("typing", payload));
-    // The server disconnects right after session:expired; onDisconnect reconnects, and the
-    // auth callback above refreshes the expired token first.
-    // Renew the socket's session with every silently refreshed token.
-    this.cleanups.push(
-      this.api.onTokens(() => {
-        if (!socket.connected) return;
-        this.api
-          .freshAccessToken()
-          .then((token) => socket.timeout(env.ackTimeoutMs).emitWithAck("session:renew", { token }))
-          .catch(() => undefined);
-      }),
-    );
-    // The browser knows before the heartbeat does that the network is gone.
-    const offline = () => {
-      if (socket.connected) socket.disconnect();
-      this.setState("offline");
-    };
-    const online = () => {
-      if (!socket.connected && this.state !== "closed") {
-        this.setState("reconnecting");
-        socket.connect();
-      }
-    };
-    window.addEventListener("offline", offline);
-    window.addEventListener("online", online);
-    this.cleanups.push(() => window.removeEventListener("offline", offline));
-    this.cleanups.push(() => window.removeEventListener("online", online));
+    this.transport.connect();
   }
 
   close(): void {
     this.setState("closed");
     for (const cleanup of this.cleanups.splice(0)) cleanup();
-    this.socket?.removeAllListeners();
-    this.socket?.disconnect();
-    this.socket = null;
+    this.transport.close();
     this.events.clear();
+  }
+
+  /** The newest seq released in a room (its cursor), if the room is tracked. */
+  newestSeq(roomId: string): number | undefined {
+    return this.buffer.cursors.get(roomId);
   }
 
   /** Send an envelope; returns the stored message (the original, for a resend). */
   async send(roomId: string, clientMsgId: string, envelope: object): Promise<Message> {
-    const ack = await this.emit("message:send", { room_id: roomId, client_msg_id: clientMsgId, envelope });
+    const ack = await this.transport.request("message:send", { room_id: roomId, client_msg_id: clientMsgId, envelope });
     const message = ack.message as Message;
-    this.accept(message);
+    this.acceptAll([message]);
     return message;
   }
 
   typing(roomId: string, typing: boolean): void {
-    if (this.socket?.connected) this.socket.emit("typing", { room_id: roomId, typing });
+    this.transport.notify("typing", { room_id: roomId, typing });
   }
 
   /** Start tracking a room (created, joined, opened) from its last_seq. */
   track(room: MyRoom): void {
-    this.timeline.startAt(room.id, room.last_seq);
+    this.buffer.startAt(room.id, room.last_seq);
   }
 
   forget(roomId: string): void {
-    this.timeline.forget(roomId);
+    this.buffer.forget(roomId);
   }
 
   /** Fetch everything after the cursors; resolves to the number of new messages. */
@@ -183,12 +160,12 @@ export class ChatClient {
       for (const [roomId, error] of Object.entries(ack.errors ?? {})) {
         // Gone for good (removed, deleted); a passing failure keeps the cursor.
         if (error.code === "not_found" || error.code === "forbidden") {
-          this.timeline.forget(roomId);
+          this.buffer.forget(roomId);
           this.events.emit("room:gone", roomId);
         }
       }
       // Go on while pages remain, or while a gap that opened meanwhile is filling.
-      if (ack.has_more.length === 0 && !(this.timeline.hasGap() && released > before)) return released;
+      if (ack.has_more.length === 0 && !(this.buffer.hasGap() && released > before)) return released;
     }
   }
 
@@ -196,7 +173,7 @@ export class ChatClient {
   private async syncOnce(): Promise<SyncAck> {
     for (let attempt = 0; ; attempt++) {
       try {
-        return (await this.emit("sync", { cursors: this.timeline.cursorObject() })) as unknown as SyncAck;
+        return (await this.transport.request("sync", { cursors: this.buffer.cursorObject() })) as unknown as SyncAck;
       } catch (error) {
         if (!(error instanceof ApiError) || error.code !== "rate_limited" || attempt >= 5) throw error;
         const waitMs = Math.min((error.retryAfter ?? 1) * 1000, 30_000);
@@ -205,31 +182,10 @@ export class ChatClient {
     }
   }
 
-  private async emit(event: string, payload: object): Promise<Ack & { ok: true }> {
-    const socket = this.socket;
-    if (!socket?.connected) throw new ApiError("disconnected", "not connected");
-    let ack: Ack;
-    try {
-      ack = (await socket.timeout(env.ackTimeoutMs).emitWithAck(event, payload)) as Ack;
-    } catch {
-      // Timed out, or the connection dropped before the ack (resending is safe).
-      throw new ApiError(socket.connected ? "timeout" : "disconnected", `no answer to ${event}`);
-    }
-    if (!ack || !ack.ok) {
-      const error = ack && !ack.ok ? ack.error : { code: "error", message: "unexpected ack" };
-      throw new ApiError(error.code, error.message, null, error.retry_after ?? null);
-    }
-    return ack;
-  }
-
-  private accept(message: Message): void {
-    this.acceptAll([message]);
-  }
-
   private acceptAll(messages: Message[]): number {
-    const ready = messages.flatMap((message) => this.timeline.accept(message));
+    const ready = messages.flatMap((message) => this.buffer.accept(message));
     if (ready.length) this.events.emit("messages", ready);
-    if (this.timeline.hasGap() && !this.syncing && this.socket?.connected) {
+    if (this.buffer.hasGap() && !this.syncing && this.transport.connected) {
       this.sync().catch(() => undefined);
     }
     return ready.length;
@@ -239,11 +195,11 @@ export class ChatClient {
     try {
       const { rooms } = await this.api.get<{ rooms: MyRoom[] }>("/api/rooms");
       const current = new Set(rooms.map((room) => room.id));
-      for (const room of rooms) this.timeline.startAt(room.id, room.last_seq);
+      for (const room of rooms) this.buffer.startAt(room.id, room.last_seq);
       // Rooms we were removed from while away.
-      for (const roomId of [...this.timeline.cursors.keys()]) {
+      for (const roomId of [...this.buffer.cursors.keys()]) {
         if (current.has(roomId)) continue;
-        this.timeline.forget(roomId);
+        this.buffer.forget(roomId);
         this.events.emit("room:gone", roomId);
       }
       this.rooms = rooms;
@@ -252,37 +208,15 @@ export class ChatClient {
     } catch (error) {
       console.warn("resume after connect failed", error);
     }
-    this.everConnected = true;
-    this.setState("connected");
-  }
-
-  private onDisconnect(reason: Socket.DisconnectReason): void {
     if (this.state === "closed") return;
-    if (this.state === "offline") return;
-    this.setState(this.everConnected ? "reconnecting" : "connecting");
-    if (reason === "io server disconnect") {
-      // Ended by the server (session:expired): socket.io does not reconnect from that itself.
-      setTimeout(() => {
-        if (this.state !== "closed" && this.state !== "offline" && this.api.user) this.socket?.connect();
-      }, 1_000);
-    }
-  }
-
-  private async onConnectError(error: Error & { data?: ErrorBody }): Promise<void> {
-    if (this.state !== "offline") this.setState(this.everConnected ? "reconnecting" : "connecting");
-    const code = error.data?.code;
-    if (code !== "token_expired" && code !== "unauthorized") return; // transport trouble: socket.io retries
-    // A refused handshake is not retried by socket.io: refresh, then connect again.
-    try {
-      await this.api.refresh();
-    } catch {
-      return; // signed out
-    }
-    setTimeout(() => this.socket?.connect(), 500);
+    const reconnect = this.resumes > 0;
+    this.resumes += 1;
+    this.events.emit("resumed", { reconnect });
+    if (this.transport.connected) this.setState("connected");
   }
 
   private setState(state: ConnectionState): void {
-    if (this.state === state) return;
+    if (this.state === state || this.state === "closed") return;
     this.state = state;
     this.events.emit("connection", state);
   }

@@ -12,8 +12,8 @@ import {
   openEnvelope,
   parseEnvelope,
   seal,
-  type Content,
 } from "@/lib/envelope";
+import type { WireContent } from "@/lib/content";
 
 function hex(value: string): Uint8Array {
   return Uint8Array.from(value.match(/../g) ?? [], (byte) => parseInt(byte, 16));
@@ -27,7 +27,7 @@ function ids(vector: { room_id: string; sender_id: string; client_msg_id: string
   return { roomId: vector.room_id, senderId: vector.sender_id, clientMsgId: vector.client_msg_id };
 }
 
-async function openVector(vector: (typeof vectors.negative)[number] | (typeof vectors.positive)[number]): Promise<Content> {
+async function openVector(vector: (typeof vectors.negative)[number] | (typeof vectors.positive)[number]): Promise<WireContent> {
   const parsed = parseEnvelope(vector.envelope);
   return openEnvelope(parsed, await importDataKey(hex(vector.data_key_hex)), ids(vector));
 }
@@ -60,7 +60,7 @@ describe("envelope v1 vectors", () => {
         dataKey: await importDataKey(hex(vector.data_key_hex)),
         keyId: vector.key_id,
         encryptedDataKey: decodeCanonicalBase64(vector.encrypted_data_key_b64)!,
-        content: vector.content as Content,
+        content: vector.content as WireContent,
         iv: hex(vector.iv_hex),
       });
       expect(JSON.stringify(envelope)).toBe(JSON.stringify(vector.envelope));

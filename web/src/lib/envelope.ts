@@ -3,6 +3,7 @@
 // sealchat/client/envelope.py; both pass spec/envelope-v1-vectors.json.
 
 import { decodeCanonicalBase64, encodeBase64 } from "@/lib/base64";
+import { contentProblem, type WireContent } from "@/lib/content";
 
 export const VERSION = 1;
 export const ALGORITHM = "A256GCM";
@@ -38,9 +39,6 @@ export interface Envelope {
   ct: string;
 }
 
-/** The decrypted message content: `{type: "text", text}` or a type this client does not know. */
-export type Content = { type: string; [member: string]: unknown };
-
 export interface ParsedEnvelope {
   keyId: string;
   /** The canonical base64 of the encrypted data key (also the unwrap cache's key). */
@@ -62,16 +60,13 @@ export interface SealInput extends MessageIds {
   dataKey: CryptoKey;
   keyId: string;
   encryptedDataKey: Uint8Array;
-  content: Content;
+  /** Checked against the content rules (lib/content.ts) before sealing. */
+  content: WireContent;
   /** For test vectors only: a fresh random IV is drawn otherwise. */
   iv?: Uint8Array;
 }
 
 const encoder = new TextEncoder();
-
-export function textContent(text: string): Content {
-  return { type: "text", text };
-}
 
 export function associatedData({ roomId, senderId, clientMsgId }: MessageIds): Uint8Array {
   const parts = [encoder.encode(AAD_LABEL)];
@@ -164,7 +159,7 @@ export function parseEnvelope(envelope: unknown): ParsedEnvelope {
  * it, never from the envelope or its plaintext. `dataKey` is null when the key service
  * unwrapped something that is not a 32-byte data key.
  */
-export async function openEnvelope(parsed: ParsedEnvelope, dataKey: CryptoKey | null, ids: MessageIds): Promise<Content> {
+export async function openEnvelope(parsed: ParsedEnvelope, dataKey: CryptoKey | null, ids: MessageIds): Promise<WireContent> {
   let aad: Uint8Array;
   try {
     aad = associatedData(ids);
@@ -188,7 +183,7 @@ export async function openEnvelope(parsed: ParsedEnvelope, dataKey: CryptoKey | 
   return parseContent(new Uint8Array(plaintext));
 }
 
-function parseContent(plaintext: Uint8Array): Content {
+function parseContent(plaintext: Uint8Array): WireContent {
   let content: unknown;
   try {
     content = JSON.parse(new TextDecoder("utf-8", { fatal: true, ignoreBOM: true }).decode(plaintext));
@@ -197,15 +192,7 @@ function parseContent(plaintext: Uint8Array): Content {
   }
   const problem = contentProblem(content);
   if (problem) throw new EnvelopeError("bad_content", problem);
-  return content as Content;
-}
-
-function contentProblem(content: unknown): string | null {
-  if (typeof content !== "object" || content === null || Array.isArray(content)) return "the content is not a JSON object";
-  const members = content as Record<string, unknown>;
-  if (typeof members.type !== "string") return "the content has no string 'type'";
-  if (members.type === "text" && typeof members.text !== "string") return "text content has no string 'text'";
-  return null;
+  return content as WireContent;
 }
 
 function binary(members: Record<string, unknown>, name: string, least: number, most: number): Uint8Array {

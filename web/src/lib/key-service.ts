@@ -1,7 +1,10 @@
-// The embedded key service's HTTP API (docs/key-service.md §2). Every call carries the
-// key-service token (never the chat token) and a room-access grant from the chat server.
+// The key-service port of the SDK (KeyService: GenerateDataKey and Decrypt, the AWS KMS
+// shapes) and its embedded implementation over HTTP (docs/key-service.md §2). Every call
+// carries the key-service token (never the chat token) and a room-access grant from the
+// chat server. ChatSession takes a factory, so an AWS KMS client can stand in.
 
 import { decodeCanonicalBase64, encodeBase64 } from "@/lib/base64";
+import type { ApiClient } from "@/lib/api-client";
 import { ApiError } from "@/lib/errors";
 
 export interface GeneratedDataKey {
@@ -80,4 +83,9 @@ function bytes(value: unknown): Uint8Array {
   const decoded = typeof value === "string" ? decodeCanonicalBase64(value) : null;
   if (!decoded) throw new ApiError("kms_unavailable", "the key service sent bad base64");
   return decoded;
+}
+
+/** The embedded key service at the configured URL (the default of app/sdk-config.ts). */
+export function embeddedKeyService({ url, api, grants }: { url: string; api: ApiClient; grants: { get: GrantSource } }): KeyService {
+  return new EmbeddedKeyService(url, () => api.auth.keyServiceToken(), grants.get, () => api.auth.refresh());
 }

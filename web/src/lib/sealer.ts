@@ -1,8 +1,10 @@
-// Sealing and opening messages: the envelope format (lib/envelope.ts) plus the keyring.
+// Sealing and opening messages: the envelope format (lib/envelope.ts), the content model
+// (lib/content.ts) and the client keyring.
 
-import { EnvelopeError, openEnvelope, parseEnvelope, seal, textContent, type Content, type Envelope } from "@/lib/envelope";
+import type { ClientKeyring } from "@/lib/client-keyring";
+import { parseContent, type Content, type WireContent } from "@/lib/content";
+import { EnvelopeError, openEnvelope, parseEnvelope, seal, type Envelope } from "@/lib/envelope";
 import { ApiError } from "@/lib/errors";
-import type { Keyring } from "@/lib/keyring";
 import type { Message } from "@/lib/types";
 
 /** A message as a reader sees it: its content, or why it could not be opened. */
@@ -10,11 +12,12 @@ export type Opened = { ok: true; content: Content } | { ok: false; reason: strin
 
 export class Sealer {
   constructor(
-    readonly keyring: Keyring,
+    readonly keyring: ClientKeyring,
     readonly senderId: string,
   ) {}
 
-  async sealText(roomId: string, text: string, clientMsgId: string): Promise<Envelope> {
+  /** Seal any content (text, reply, edit, reaction) for a room under the room's sending key. */
+  async seal(roomId: string, content: WireContent, clientMsgId: string): Promise<Envelope> {
     const key = await this.keyring.keyForSending(roomId);
     return seal({
       dataKey: key.key,
@@ -23,7 +26,7 @@ export class Sealer {
       roomId,
       senderId: this.senderId,
       clientMsgId,
-      content: textContent(text),
+      content,
     });
   }
 
@@ -32,12 +35,12 @@ export class Sealer {
     try {
       const parsed = parseEnvelope(message.envelope);
       const dataKey = await this.keyring.unwrap(message.room_id, parsed.edk, parsed.encryptedDataKey);
-      const content = await openEnvelope(parsed, dataKey, {
+      const wire = await openEnvelope(parsed, dataKey, {
         roomId: message.room_id,
         senderId: message.sender_id,
         clientMsgId: message.client_msg_id,
       });
-      return { ok: true, content };
+      return { ok: true, content: parseContent(wire) };
     } catch (error) {
       if (error instanceof EnvelopeError) return { ok: false, reason: error.reason, detail: error.message };
       // The key service refused or failed: access_denied, kms_unavailable, ...

@@ -1,8 +1,8 @@
 // View model of signing in and out. The session itself is the refresh cookie (httpOnly,
 // set by the server); on start we try to resume it silently.
 
-import type { ApiClient } from "@/lib/api-client";
-import { ChatSession } from "@/lib/chat-session";
+import type { PasswordAuthenticator } from "@/lib/authenticator";
+import type { ChatSession } from "@/lib/chat-session";
 import { errorMessage } from "@/lib/errors";
 import { Store } from "@/lib/store";
 
@@ -14,13 +14,16 @@ export type SessionState =
 export class SessionStore {
   readonly store = new Store<{ current: SessionState }>({ current: { status: "resuming" } });
 
-  constructor(private readonly api: ApiClient) {
-    api.onSignedOut(() => this.ended("Your session has ended. Please sign in again."));
+  constructor(
+    private readonly auth: PasswordAuthenticator,
+    private readonly startSession: () => Promise<ChatSession>,
+  ) {
+    auth.onSignedOut(() => this.ended("Your session has ended. Please sign in again."));
   }
 
   async resume(): Promise<void> {
     try {
-      const user = await this.api.resume();
+      const user = await this.auth.resume();
       if (user) await this.start();
       else this.signedOut(null);
     } catch (error) {
@@ -29,20 +32,20 @@ export class SessionStore {
   }
 
   signIn(username: string, password: string): Promise<void> {
-    return this.attempt(() => this.api.login(username, password));
+    return this.attempt(() => this.auth.signIn(username, password));
   }
 
   register(username: string, password: string): Promise<void> {
-    return this.attempt(() => this.api.register(username, password));
+    return this.attempt(() => this.auth.register(username, password));
   }
 
   /** End the session on the server (revoke it, clear the cookie), then show the sign-in page. */
   async signOut(): Promise<void> {
     const current = this.store.get().current;
-    if (current.status === "signed-in") current.session.dispose();
     this.store.set({ current: { status: "signed-out", error: null, busy: true } });
+    if (current.status === "signed-in") await current.session.signOut();
     try {
-      await this.api.logout();
+      await this.auth.signOut();
     } catch {
       // Signed out here either way; the server forgets unused sessions at their expiry.
     }
@@ -60,7 +63,7 @@ export class SessionStore {
   }
 
   private async start(): Promise<void> {
-    const session = await ChatSession.start(this.api);
+    const session = await this.startSession();
     this.store.set({ current: { status: "signed-in", session } });
   }
 

@@ -1,5 +1,5 @@
 import { CheckIcon, ClockIcon } from "@/components/icons";
-import type { Delivery } from "@/features/room/stores/timeline-item";
+import type { Delivery } from "@/features/room/stores/message-view";
 
 interface Props {
   delivery: Delivery;

@@ -2,7 +2,7 @@ import { Avatar } from "@/components/avatar";
 import type { Member } from "@/lib/types";
 
 /** Who is in the room, online first. */
-export function MemberPanel({ members, myId }: { members: Member[]; myId: string }) {
+export function MemberPanel({ members, myId }: { members: readonly Member[]; myId: string }) {
   const sorted = [...members].sort((a, b) => Number(b.online || b.user.id === myId) - Number(a.online || a.user.id === myId) || a.user.username.localeCompare(b.user.username));
   const online = members.filter((member) => member.online || member.user.id === myId).length;
   return (

@@ -1,5 +1,7 @@
 import { AlertIcon } from "@/components/icons";
-import { explainReason, isTransient, type MessageBody as Body } from "@/features/room/stores/timeline-item";
+import { explainReason } from "@/features/room/stores/message-view";
+import { isTransient } from "@/lib/room";
+import type { MessageBody as Body } from "@/lib/room-timeline";
 
 /** The message's content, always rendered as text (never as HTML). */
 export function MessageBody({ body, onReopen }: { body: Body; onReopen: () => void }) {

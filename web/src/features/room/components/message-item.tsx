@@ -3,15 +3,15 @@ import { memo } from "react";
 import { Avatar } from "@/components/avatar";
 import { DeliveryStatus } from "@/features/room/components/delivery-status";
 import { MessageBody } from "@/features/room/components/message-body";
-import type { TimelineItem } from "@/features/room/stores/timeline-item";
+import type { MessageView } from "@/features/room/stores/message-view";
 import { formatFull, formatTime } from "@/lib/format-time";
 
 interface Props {
-  item: TimelineItem;
+  item: MessageView;
   /** First of a run by the same sender: shows the avatar and name. */
   leading: boolean;
   onRetry: (clientMsgId: string) => void;
-  onReopen: (seq: number) => void;
+  onReopen: (messageId: string) => void;
 }
 
 export const MessageItem = memo(function MessageItem({ item, leading, onRetry, onReopen }: Props) {
@@ -30,7 +30,7 @@ export const MessageItem = memo(function MessageItem({ item, leading, onRetry, o
             {time}
           </div>
         )}
-        <MessageBody body={item.body} onReopen={() => item.seq !== null && onReopen(item.seq)} />
+        <MessageBody body={item.body} onReopen={() => item.messageId !== null && onReopen(item.messageId)} />
       </div>
       {item.delivery && <DeliveryStatus delivery={item.delivery} error={item.sendError} onRetry={() => onRetry(item.clientMsgId)} />}
     </li>

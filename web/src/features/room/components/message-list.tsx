@@ -1,7 +1,7 @@
 import { Fragment, useLayoutEffect, useRef } from "react";
 
 import { MessageItem } from "@/features/room/components/message-item";
-import type { TimelineItem } from "@/features/room/stores/timeline-item";
+import type { MessageView } from "@/features/room/stores/message-view";
 import { dayKey, formatDay } from "@/lib/format-time";
 
 const GROUP_MS = 5 * 60 * 1000;
@@ -10,12 +10,12 @@ const NEAR_BOTTOM_PX = 60;
 
 interface Props {
   label: string;
-  items: TimelineItem[];
+  items: readonly MessageView[];
   hasOlder: boolean;
   loadingOlder: boolean;
   onLoadOlder: () => void;
   onRetry: (clientMsgId: string) => void;
-  onReopen: (seq: number) => void;
+  onReopen: (messageId: string) => void;
 }
 
 /**

@@ -7,7 +7,7 @@ import type { Member, Visibility } from "@/lib/types";
 interface Props {
   title: string;
   visibility: Visibility;
-  members: Member[];
+  members: readonly Member[];
   myId: string;
   membersOpen: boolean;
   onToggleMembers: () => void;

@@ -6,12 +6,12 @@ import { MemberPanel } from "@/features/room/components/member-panel";
 import { MessageList } from "@/features/room/components/message-list";
 import { RoomHeader } from "@/features/room/components/room-header";
 import { TypingIndicator } from "@/features/room/components/typing-indicator";
-import type { RoomStore } from "@/features/room/stores/room-store";
+import type { RoomViewStore } from "@/features/room/stores/room-view-store";
 import type { Visibility } from "@/lib/types";
 import "@/features/room/components/room-view.css";
 
 interface Props {
-  room: RoomStore;
+  room: RoomViewStore;
   title: string;
   visibility: Visibility;
   myId: string;
@@ -24,7 +24,7 @@ export function RoomView({ room, title, visibility, myId, maxTextBytes, actions 
   const [membersOpen, setMembersOpen] = useState(() => window.matchMedia("(min-width: 1100px)").matches);
   const loadOlder = useCallback(() => void room.loadOlder(), [room]);
   const retry = useCallback((clientMsgId: string) => room.retry(clientMsgId), [room]);
-  const reopen = useCallback((seq: number) => room.reopen(seq), [room]);
+  const reopen = useCallback((messageId: string) => room.reopen(messageId), [room]);
   const placeholder = visibility === "direct" ? `Message ${title}` : `Message #${title}`;
 
   return (

@@ -1,5 +1,5 @@
 /** "alice is typing…" under the timeline; an empty line keeps the layout still. */
-export function TypingIndicator({ names }: { names: string[] }) {
+export function TypingIndicator({ names }: { names: readonly string[] }) {
   let text = "";
   if (names.length === 1) text = `${names[0]} is typing…`;
   else if (names.length === 2) text = `${names[0]} and ${names[1]} are typing…`;

@@ -4,10 +4,10 @@ import { HashIcon } from "@/components/icons";
 import { FormError, Modal } from "@/components/modal";
 import { useAsyncAction } from "@/hooks/use-async-action";
 import { useStore } from "@/hooks/use-store";
-import type { RoomsStore } from "@/features/rooms/stores/rooms-store";
+import type { RoomListStore } from "@/features/rooms/stores/room-list-store";
 
 /** The public rooms: join one, or open one already joined. */
-export function DirectoryDialog({ rooms, onClose }: { rooms: RoomsStore; onClose: () => void }) {
+export function DirectoryDialog({ rooms, onClose }: { rooms: RoomListStore; onClose: () => void }) {
   const state = useStore(rooms.store);
   const load = useAsyncAction(() => rooms.loadDirectory());
   const join = useAsyncAction((roomId: string) => rooms.joinRoom(roomId), onClose);

@@ -1,10 +1,10 @@
 import { FormError } from "@/components/modal";
 import { useAsyncAction } from "@/hooks/use-async-action";
-import type { RoomsStore } from "@/features/rooms/stores/rooms-store";
+import type { RoomListStore } from "@/features/rooms/stores/room-list-store";
 import type { Invitation } from "@/lib/types";
 
 /** Rooms I am invited to, with who asks and who is in them; I join only by accepting. */
-export function InvitationList({ rooms, invitations }: { rooms: RoomsStore; invitations: Invitation[] }) {
+export function InvitationList({ rooms, invitations }: { rooms: RoomListStore; invitations: readonly Invitation[] }) {
   const accept = useAsyncAction((roomId: string) => rooms.acceptInvitation(roomId));
   const decline = useAsyncAction((roomId: string) => rooms.declineInvitation(roomId));
   if (invitations.length === 0) return null;

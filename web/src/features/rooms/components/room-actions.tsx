@@ -3,11 +3,12 @@ import { useState } from "react";
 import { DoorIcon, UserPlusIcon } from "@/components/icons";
 import { AddMemberDialog } from "@/features/rooms/components/add-member-dialog";
 import { LeaveRoomDialog } from "@/features/rooms/components/leave-room-dialog";
-import { roomTitle, type RoomsStore } from "@/features/rooms/stores/rooms-store";
+import type { RoomListStore } from "@/features/rooms/stores/room-list-store";
+import { roomTitle } from "@/lib/room-list";
 import type { MyRoom, User } from "@/lib/types";
 
 /** The header buttons that change membership: invite someone (owners), leave. */
-export function RoomActions({ room, rooms, me }: { room: MyRoom; rooms: RoomsStore; me: User }) {
+export function RoomActions({ room, rooms, me }: { room: MyRoom; rooms: RoomListStore; me: User }) {
   const [dialog, setDialog] = useState<"add" | "leave" | null>(null);
   const close = () => setDialog(null);
   const title = roomTitle(room, me.username);

@@ -9,13 +9,14 @@ import { InvitationList } from "@/features/rooms/components/invitation-list";
 import { RoomListItem } from "@/features/rooms/components/room-list-item";
 import { RoomSection } from "@/features/rooms/components/room-section";
 import { StartDmDialog } from "@/features/rooms/components/start-dm-dialog";
-import { roomTitle, type RoomsStore } from "@/features/rooms/stores/rooms-store";
+import type { RoomListStore } from "@/features/rooms/stores/room-list-store";
+import { roomTitle } from "@/lib/room-list";
 import type { User } from "@/lib/types";
 import "@/features/rooms/components/room-sidebar.css";
 
 type Dialog = "create" | "dm" | "directory" | null;
 
-export function RoomSidebar({ rooms, me, onSignOut }: { rooms: RoomsStore; me: User; onSignOut: () => void }) {
+export function RoomSidebar({ rooms, me, onSignOut }: { rooms: RoomListStore; me: User; onSignOut: () => void }) {
   const state = useStore(rooms.store);
   const [dialog, setDialog] = useState<Dialog>(null);
   const close = () => setDialog(null);

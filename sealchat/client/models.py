@@ -1,0 +1,85 @@
+"""The client core's typed state: rooms, members, presence, read markers, pending sends.
+
+Plain dataclasses built from the server's JSON (docs/protocol.md); ``raw`` keeps the
+object as the server sent it, for callers of the dict-returning facade methods.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+# A message as the server delivers it: {id, room_id, seq, sender_id, client_msg_id,
+# envelope, created_at}. Kept as JSON: the facade and the wire tests speak it.
+Message = dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class User:
+    id: str
+    username: str
+
+    @classmethod
+    def from_json(cls, body: dict[str, Any]) -> User:
+        return cls(str(body["id"]), str(body["username"]))
+
+
+@dataclass(slots=True)
+class Room:
+    id: str
+    name: str
+    visibility: str
+    last_seq: int
+    role: str | None = None  # None: a directory room we are not in
+    raw: dict[str, Any] = field(default_factory=dict, repr=False)
+
+    @classmethod
+    def from_json(cls, body: dict[str, Any]) -> Room:
+        return cls(
+            id=str(body["id"]),
+            name=str(body["name"]),
+            visibility=str(body.get("visibility", "")),
+            last_seq=int(body.get("last_seq", 0)),
+            role=body.get("role"),
+            raw=body,
+        )
+
+
+@dataclass(slots=True)
+class Member:
+    user: User
+    role: str
+    online: bool = False
+
+    @classmethod
+    def from_json(cls, body: dict[str, Any]) -> Member:
+        return cls(User.from_json(body["user"]), str(body["role"]), bool(body.get("online")))
+
+
+@dataclass(frozen=True, slots=True)
+class ReadMarker:
+    """The newest ``seq`` of a room this user has read (kept on this client for now)."""
+
+    room_id: str
+    seq: int
+
+
+@dataclass(frozen=True, slots=True)
+class PendingSend:
+    """A sealed message not yet acknowledged; resent with the same ``client_msg_id``,
+    so a send whose ack was lost is stored once."""
+
+    room_id: str
+    client_msg_id: str
+    envelope: dict[str, Any]
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "room_id": self.room_id,
+            "client_msg_id": self.client_msg_id,
+            "envelope": self.envelope,
+        }
+
+    @classmethod
+    def from_json(cls, body: dict[str, Any]) -> PendingSend:
+        return cls(str(body["room_id"]), str(body["client_msg_id"]), dict(body["envelope"]))

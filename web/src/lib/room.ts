@@ -1,0 +1,292 @@
+// One room as the SDK knows it (the role of matrix-js-sdk's Room): its timeline with
+// relations (history pages, sync and live messages, opened in the browser), my pending
+// sends (from the Outbox), its members with presence, and who is typing. No UI: views
+// subscribe to `events.change` and read `snapshot()`, which changes identity only when
+// something in it changed.
+
+import { env } from "@/config/env";
+import type { ApiClient } from "@/lib/api-client";
+import type { ChatClient } from "@/lib/chat-client";
+import { parseContent, text, type WireContent } from "@/lib/content";
+import { Emitter } from "@/lib/emitter";
+import type { Envelope } from "@/lib/envelope";
+import { errorMessage } from "@/lib/errors";
+import type { Outbox, OutboxEntry } from "@/lib/outbox";
+import { roomApi } from "@/lib/room-api";
+import { RoomTimeline, type TimelineItem } from "@/lib/room-timeline";
+import type { Sealer } from "@/lib/sealer";
+import type { Member, Message, User } from "@/lib/types";
+
+export interface RoomSnapshot {
+  readonly status: "loading" | "ready" | "error";
+  readonly error: string | null;
+  /** Opened messages with their relations applied, in seq order. */
+  readonly items: readonly TimelineItem[];
+  /** My sends not yet acknowledged, in the order written. */
+  readonly pending: readonly OutboxEntry[];
+  readonly hasOlder: boolean;
+  readonly loadingOlder: boolean;
+  readonly members: readonly Member[];
+  /** Usernames of the others typing now, sorted. */
+  readonly typing: readonly string[];
+  /** Known usernames by user id (members, presence, me). */
+  readonly names: ReadonlyMap<string, string>;
+}
+
+export interface RoomDeps {
+  api: ApiClient;
+  client: ChatClient;
+  sealer: Pick<Sealer, "open">;
+  outbox: Outbox;
+  me: User;
+}
+
+/** A reason a later attempt may overcome (the key service was down or busy). */
+export function isTransient(reason: string): boolean {
+  return ["kms_unavailable", "unavailable", "rate_limited", "token_expired", "unauthorized", "error"].includes(reason);
+}
+
+export class Room {
+  readonly events = new Emitter<{ change: undefined }>();
+  private readonly timeline = new RoomTimeline();
+  private readonly typers = new Map<string, { username: string; timer: ReturnType<typeof setTimeout> }>();
+  private readonly cleanups: Array<() => void> = [];
+  /** Envelopes of messages not opened (yet), for reopen(). */
+  private readonly envelopes = new Map<string, unknown>();
+  private state: RoomSnapshot;
+  private lastTypingSent: number | null = null;
+  private typingIdle: ReturnType<typeof setTimeout> | undefined;
+  private changeQueued = false;
+  private disposed = false;
+
+  constructor(
+    readonly roomId: string,
+    private readonly deps: RoomDeps,
+  ) {
+    this.state = {
+      status: "loading",
+      error: null,
+      items: [],
+      pending: deps.outbox.pending(roomId),
+      hasOlder: false,
+      loadingOlder: false,
+      members: [],
+      typing: [],
+      names: new Map([[deps.me.id, deps.me.username]]),
+    };
+    const events = deps.client.events;
+    this.cleanups.push(
+      events.on("messages", (messages) => {
+        for (const message of messages) {
+          if (message.room_id !== roomId) continue;
+          // A new message from someone typing: they sent what they typed.
+          if (this.typers.has(message.sender_id)) this.setTyper(message.sender_id, "", false);
+          this.place(message);
+        }
+      }),
+      events.on("member:joined", ({ room_id }) => {
+        if (room_id === roomId) void this.loadMembers();
+      }),
+      events.on("member:left", ({ room_id, user_id }) => {
+        if (room_id === roomId) this.patch({ members: this.state.members.filter((member) => member.user.id !== user_id) });
+      }),
+      events.on("presence", ({ user_id, username, status }) => {
+        this.patch({
+          names: withName(this.state.names, user_id, username),
+          members: this.state.members.map((member) => (member.user.id === user_id ? { ...member, online: status === "online" } : member)),
+        });
+      }),
+      events.on("typing", ({ room_id, user_id, username, typing }) => {
+        if (room_id === roomId && user_id !== deps.me.id) this.setTyper(user_id, username, typing);
+      }),
+      // Presence changes while we were away were not announced to us: read them again.
+      events.on("connection", (state) => {
+        if (state === "connected") void this.loadMembers();
+      }),
+      deps.outbox.events.on("change", (changed) => {
+        if (changed === roomId) this.patch({ pending: deps.outbox.pending(roomId) });
+      }),
+    );
+  }
+
+  snapshot(): RoomSnapshot {
+    return this.state;
+  }
+
+  dispose(): void {
+    this.disposed = true;
+    for (const cleanup of this.cleanups.splice(0)) cleanup();
+    for (const { timer } of this.typers.values()) clearTimeout(timer);
+    clearTimeout(this.typingIdle);
+    this.events.clear();
+  }
+
+  // -- loading -----------------------------------------------------------------------------
+
+  async load(): Promise<void> {
+    this.patch({ status: "loading", error: null });
+    try {
+      const [page] = await Promise.all([roomApi.history(this.deps.api, this.roomId, env.historyPageSize), this.loadMembers()]);
+      for (const message of page.messages) this.place(message);
+      this.patch({ status: "ready", hasOlder: page.has_more });
+    } catch (error) {
+      this.patch({ status: "error", error: errorMessage(error) });
+    }
+  }
+
+  /** The page before the oldest message held (when scrolled to the top). */
+  async loadOlder(): Promise<void> {
+    const { hasOlder, loadingOlder, status } = this.state;
+    const oldest = this.timeline.oldestSeq();
+    if (!hasOlder || loadingOlder || status !== "ready" || oldest === null) return;
+    this.patch({ loadingOlder: true });
+    try {
+      const page = await roomApi.history(this.deps.api, this.roomId, env.historyPageSize, oldest);
+      for (const message of page.messages) this.place(message);
+      this.patch({ hasOlder: page.has_more, loadingOlder: false });
+    } catch (error) {
+      this.patch({ loadingOlder: false, error: errorMessage(error) });
+    }
+  }
+
+  private async loadMembers(): Promise<void> {
+    try {
+      const members = await roomApi.members(this.deps.api, this.roomId);
+      let names = this.state.names;
+      for (const member of members) names = withName(names, member.user.id, member.user.username);
+      this.patch({ members, names });
+    } catch {
+      // Members are a nicety; the timeline works without them.
+    }
+  }
+
+  // -- sending -----------------------------------------------------------------------------
+
+  /** Send a text (through the outbox: it survives a reload and waits out a disconnect). */
+  sendText(body: string): OutboxEntry {
+    this.noteTyping(false);
+    return this.deps.outbox.send(this.roomId, text(body));
+  }
+
+  /** Send any content: a reply, an edit, a reaction (lib/content.ts builds them). */
+  send(content: WireContent): OutboxEntry {
+    return this.deps.outbox.send(this.roomId, content);
+  }
+
+  /** Resend a failed message: the same client message id and the same envelope. */
+  retry(clientMsgId: string): void {
+    this.deps.outbox.retry(clientMsgId);
+  }
+
+  /** While the person types: "typing" now and then, and "stopped" after a pause. */
+  noteTyping(active: boolean): void {
+    clearTimeout(this.typingIdle);
+    const now = performance.now();
+    if (active) {
+      if (this.lastTypingSent === null || now - this.lastTypingSent > env.typingRefreshMs) {
+        this.lastTypingSent = now;
+        this.deps.client.typing(this.roomId, true);
+      }
+      this.typingIdle = setTimeout(() => this.noteTyping(false), env.typingRefreshMs + 1_000);
+    } else if (this.lastTypingSent !== null) {
+      this.lastTypingSent = null;
+      this.deps.client.typing(this.roomId, false);
+    }
+  }
+
+  // -- timeline ------------------------------------------------------------------------------
+
+  private place(message: Message): void {
+    if (this.timeline.has(message.id)) return;
+    const event = {
+      id: message.id,
+      seq: message.seq,
+      senderId: message.sender_id,
+      clientMsgId: message.client_msg_id,
+      time: message.created_at,
+    };
+    const mine = message.sender_id === this.deps.me.id;
+    const pending = mine ? this.deps.outbox.get(message.client_msg_id) : undefined;
+    if (mine) this.deps.outbox.delivered(message);
+    if (pending?.envelope && sameEnvelope(pending.envelope, message.envelope)) {
+      // My own message, just acknowledged: no need to open what I sealed.
+      this.changed(this.timeline.add(event, { kind: "opened", content: parseContent(pending.content) }));
+    } else {
+      this.changed(this.timeline.add(event));
+      void this.open(message);
+    }
+  }
+
+  /** Try again to open a message whose key the key service could not give before. */
+  reopen(messageId: string): void {
+    const opening = this.timeline.opening(messageId);
+    if (opening?.kind !== "undecryptable" || !isTransient(opening.reason)) return;
+    const item = this.timeline.item(messageId);
+    if (!item) return;
+    this.changed(this.timeline.update(messageId, { kind: "opening" }));
+    void this.open({
+      id: item.id,
+      room_id: this.roomId,
+      seq: item.seq,
+      sender_id: item.senderId,
+      client_msg_id: item.clientMsgId,
+      envelope: this.envelopes.get(messageId),
+      created_at: item.time,
+    });
+  }
+
+  private async open(message: Message): Promise<void> {
+    this.envelopes.set(message.id, message.envelope);
+    const opened = await this.deps.sealer.open(message);
+    if (this.disposed) return;
+    if (opened.ok) {
+      this.envelopes.delete(message.id);
+      this.changed(this.timeline.update(message.id, { kind: "opened", content: opened.content }));
+    } else {
+      this.changed(this.timeline.update(message.id, { kind: "undecryptable", reason: opened.reason, detail: opened.detail }));
+    }
+  }
+
+  private changed(itemId: string | null): void {
+    if (itemId !== null || this.state.items !== this.timeline.list()) this.queueChange();
+  }
+
+  private setTyper(userId: string, username: string, typing: boolean): void {
+    const previous = this.typers.get(userId);
+    if (previous) clearTimeout(previous.timer);
+    this.typers.delete(userId);
+    if (typing) {
+      const timer = setTimeout(() => this.setTyper(userId, username, false), env.typingExpiryMs);
+      this.typers.set(userId, { username, timer });
+    }
+    this.patch({ typing: [...this.typers.values()].map((typer) => typer.username).sort() });
+  }
+
+  private patch(update: Partial<RoomSnapshot>): void {
+    this.state = { ...this.state, ...update };
+    this.queueChange();
+  }
+
+  /** Announce once per turn of the event loop, however many changes came. */
+  private queueChange(): void {
+    if (this.changeQueued || this.disposed) return;
+    this.changeQueued = true;
+    queueMicrotask(() => {
+      this.changeQueued = false;
+      if (this.disposed) return;
+      const items = this.timeline.list();
+      if (items !== this.state.items) this.state = { ...this.state, items };
+      this.events.emit("change", undefined);
+    });
+  }
+}
+
+function withName(names: ReadonlyMap<string, string>, userId: string, username: string): ReadonlyMap<string, string> {
+  if (names.get(userId) === username) return names;
+  return new Map(names).set(userId, username);
+}
+
+function sameEnvelope(sent: Envelope, stored: unknown): boolean {
+  const other = stored as Partial<Envelope> | null;
+  return !!other && other.ct === sent.ct && other.iv === sent.iv && other.edk === sent.edk;
+}
