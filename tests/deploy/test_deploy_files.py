@@ -119,9 +119,7 @@ def test_nginx_accepts_the_configurations(tmp_path: Path, name: str) -> None:
 def test_the_compose_file_names_real_settings() -> None:
     compose = yaml.safe_load((DEPLOY / "compose.yaml").read_text())
     known = {f"SEALCHAT_{name.upper()}" for name in Settings.model_fields}
-    # Settings of the cluster work (Redis fan-out) that may not be merged yet.
-    pending = {"SEALCHAT_REDIS_URL"}
     for service in compose["services"].values():
         for variable in service.get("environment") or {}:
             if variable.startswith("SEALCHAT_"):
-                assert variable in known | pending, variable
+                assert variable in known, variable
