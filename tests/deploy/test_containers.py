@@ -69,6 +69,27 @@ class Compose:
         return "\n".join(f"--- {name}\n{self.logs(name)[-2500:]}" for name in services)
 
     def down(self) -> None:
+        # Removed with their anonymous volumes (the image declares two), which
+        # podman-compose down would leave behind.
+        listed = subprocess.run(
+            [
+                *images.PODMAN,
+                "ps",
+                "-a",
+                "-q",
+                "--filter",
+                f"label=io.podman.compose.project={self.project}",
+            ],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        if ids := listed.stdout.split():
+            subprocess.run(
+                [*images.PODMAN, "rm", "-f", "-v", "-t", "2", *ids],
+                capture_output=True,
+                check=False,
+            )
         self.run("down", timeout=120)
         subprocess.run(
             [*images.PODMAN, "volume", "rm", "-f", *(f"{self.project}_{v}" for v in VOLUMES)],
