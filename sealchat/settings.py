@@ -152,6 +152,27 @@ class Settings(BaseSettings):
     # (deploy/nginx/sealchat.conf) it can stay on.
     long_polling: bool = True
 
+    # keys in a cluster
+    # The identity provider's and the grant signing keys: every node must read the same
+    # files, e.g. one secrets directory mounted (read-only is fine once the keys exist) on
+    # every node. Empty secrets_dir: the data dir; empty key dirs: {secrets_dir}/identity
+    # and {secrets_dir}/grants.
+    secrets_dir: Path | None = None
+    identity_key_dir: Path | None = None
+    grant_key_dir: Path | None = None
+    # Nodes look for a changed key set (sealchat keys rotate) at most this often.
+    key_reload_seconds: float = Field(default=5.0, ge=0)
+    # `sealchat keys rotate` promotes a staged next key only once it is this old, so that
+    # every node and every JWKS cache (max-age 300 s) has it before it signs.
+    key_activation_delay_seconds: float = Field(default=300.0, ge=0)
+    # Where chat nodes themselves reach a separate key service (revocations), when that
+    # differs from the kms_url clients use (e.g. an internal address); empty: kms_url.
+    kms_internal_url: str = ""
+    # `sealchat serve` applies migrations at start (one node at a time: PostgreSQL
+    # advisory lock). Off: a node only checks that the schema is current and refuses to
+    # start otherwise; run `sealchat migrate` once before rolling the nodes.
+    migrate_on_start: bool = True
+
     def cluster_problem(self) -> str | None:
         """Why this configuration cannot run as several nodes (or workers), if it can't."""
         if self.resolved_database_url().startswith("sqlite"):
@@ -165,6 +186,20 @@ class Settings(BaseSettings):
                 "presence and rate limits between them"
             )
         return None
+
+    def resolved_identity_key_dir(self) -> Path:
+        return self.identity_key_dir or (self.secrets_dir or self.data_dir) / "identity"
+
+    def resolved_grant_key_dir(self) -> Path:
+        return self.grant_key_dir or (self.secrets_dir or self.data_dir) / "grants"
+
+    def identity_key_verify_seconds(self) -> float:
+        """How long a retired identity key must stay published: its tokens' lifetime."""
+        return self.access_token_ttl_seconds + 60.0
+
+    def grant_key_verify_seconds(self) -> float:
+        """The same for the grant key: grants, and revocation notices (300 s)."""
+        return max(self.grant_ttl_seconds, 300) + 60.0
 
     def resolved_web_dir(self) -> Path:
         return self.web_dir or Path(__file__).resolve().parent.parent / "web" / "dist"
@@ -193,6 +228,9 @@ class Settings(BaseSettings):
 
     def resolved_kms_url(self) -> str:
         return (self.kms_url or f"{self.resolved_public_url()}/kms").rstrip("/")
+
+    def resolved_kms_internal_url(self) -> str:
+        return self.kms_internal_url.rstrip("/") or self.resolved_kms_url()
 
     def resolved_grant_issuer(self) -> str:
         return self.kms_grant_issuer or self.resolved_public_url()

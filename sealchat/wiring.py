@@ -24,7 +24,7 @@ from sealchat.adapters.socketio_packets import GuardedPacket, PacketJson
 from sealchat.adapters.socketio_redis import RedisBroadcastManager
 from sealchat.adapters.socketio_server import SealchatSocketServer
 from sealchat.adapters.sql.engine import create_engine
-from sealchat.adapters.sql.migrate import upgrade_to_head
+from sealchat.adapters.sql.migrate import require_head, upgrade_to_head
 from sealchat.adapters.sql.revocation_outbox import SqlRevocationOutbox
 from sealchat.adapters.sql.storage import (
     SqlMessageStore,
@@ -36,7 +36,7 @@ from sealchat.api.auth import AuthPolicy, build_auth_router, trusted_origins
 from sealchat.api.deps import ApiServices
 from sealchat.api.realtime import RealtimeLimits
 from sealchat.domain.models import User
-from sealchat.identity.keys import SigningKey
+from sealchat.identity.key_set import SigningKeySet
 from sealchat.identity.provider import EmbeddedIdentityProvider, build_identity_provider
 from sealchat.kms.api import build_kms_router
 from sealchat.kms.grants import GrantVerifier
@@ -188,10 +188,14 @@ def build_kms_verifiers(
 
 @asynccontextmanager
 async def open_database(settings: Settings) -> AsyncIterator[AsyncEngine]:
-    """Migrate the database to the current schema and hand out an engine for it."""
+    """Migrate the database to the current schema (or, with migrate_on_start off, check
+    that it is there) and hand out an engine for it."""
     ensure_private_directory(settings.data_dir)
     url = settings.resolved_database_url()
-    await upgrade_to_head(url)
+    if settings.migrate_on_start:
+        await upgrade_to_head(url)
+    else:
+        await require_head(url)
     engine = create_engine(url)
     try:
         yield engine
@@ -212,7 +216,9 @@ async def create_embedded_account(settings: Settings, username: str, password: s
 
 def build_grant_signer(settings: Settings) -> GrantSigner:
     return GrantSigner(
-        SigningKey.load_or_create(settings.data_dir / "grants" / "signing-key.pem"),
+        SigningKeySet(
+            settings.resolved_grant_key_dir(), reload_seconds=settings.key_reload_seconds
+        ),
         issuer=settings.resolved_grant_issuer(),
         audience=settings.kms_audience,
         ttl_seconds=settings.grant_ttl_seconds,
@@ -226,7 +232,10 @@ async def key_service_link(
     """The embedded key service's routes (when mounted here) and how to reach it with
     revocations: in process, or over HTTP to a key service of its own."""
     if not settings.kms_embedded:
-        yield None, HttpRevoker(settings.resolved_kms_url(), settings.revocation_timeout_seconds)
+        yield (
+            None,
+            HttpRevoker(settings.resolved_kms_internal_url(), settings.revocation_timeout_seconds),
+        )
         return
     user_verifier, grant_verifier = build_kms_verifiers(settings, identity, signer)
     async with open_key_service(settings, user_verifier, grant_verifier) as kms:

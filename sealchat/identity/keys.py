@@ -13,7 +13,7 @@ import logging
 import os
 import stat
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import jwt
 from cryptography.exceptions import UnsupportedAlgorithm
@@ -23,6 +23,14 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sealchat.adapters.secret_files import create_secret_file
 
 log = logging.getLogger(__name__)
+
+
+class TokenSigner(Protocol):
+    """What signs tokens: one ``SigningKey``, or a ``SigningKeySet`` that can rotate."""
+
+    def sign(self, claims: dict[str, Any]) -> str: ...
+
+    def jwks(self) -> dict[str, Any]: ...
 
 
 class SigningKeyError(RuntimeError):
@@ -67,6 +75,11 @@ class SigningKey:
                 raise SigningKeyError(
                     f"cannot create the identity signing key {path}: {exc.strerror or exc}"
                 ) from exc
+        return cls._load(path)
+
+    @classmethod
+    def load_existing(cls, path: Path) -> SigningKey:
+        """Load the key at ``path``, which must exist (never creates one)."""
         return cls._load(path)
 
     @classmethod
@@ -122,3 +135,6 @@ class SigningKey:
             "use": "sig",
             "alg": "EdDSA",
         }
+
+    def jwks(self) -> dict[str, Any]:
+        return {"keys": [self.jwk()]}

@@ -19,7 +19,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from sealchat.domain.errors import InvalidInput, Unauthorized
 from sealchat.domain.rules import check_password, normalize_username
-from sealchat.identity.keys import SigningKey
+from sealchat.identity.key_set import SigningKeySet
+from sealchat.identity.keys import TokenSigner
 from sealchat.identity.passwords import PasswordHasher
 from sealchat.identity.store import (
     Account,
@@ -60,7 +61,7 @@ class EmbeddedIdentityProvider:
         self,
         *,
         store: IdentityStore,
-        signing_key: SigningKey,
+        signing_key: TokenSigner,
         hasher: PasswordHasher,
         throttle: LoginThrottle,
         issuer: str,
@@ -182,7 +183,7 @@ class EmbeddedIdentityProvider:
         }
 
     def jwks(self) -> dict[str, Any]:
-        return {"keys": [self._key.jwk()]}
+        return self._key.jwks()
 
     async def _new_account(self, username: str, password: str) -> AccountRecord:
         name = normalize_username(username)
@@ -234,10 +235,13 @@ def _digest(token: str) -> str:
 def build_identity_provider(
     settings: Settings, engine: AsyncEngine, on_account_created: OnAccountCreated | None = None
 ) -> EmbeddedIdentityProvider:
-    """The provider as the settings describe it; the signing key lives under the data dir."""
+    """The provider as the settings describe it; its signing keys live in their own
+    directory (``SEALCHAT_IDENTITY_KEY_DIR``, by default under the data dir)."""
     return EmbeddedIdentityProvider(
         store=IdentityStore(engine),
-        signing_key=SigningKey.load_or_create(settings.data_dir / "identity" / "signing-key.pem"),
+        signing_key=SigningKeySet(
+            settings.resolved_identity_key_dir(), reload_seconds=settings.key_reload_seconds
+        ),
         hasher=PasswordHasher(
             time_cost=settings.argon2_time_cost,
             memory_kib=settings.argon2_memory_kib,

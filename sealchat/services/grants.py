@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from sealchat.domain.models import User
-from sealchat.identity.keys import SigningKey
+from sealchat.identity.keys import TokenSigner
 from sealchat.kms.grants import GRANT_TYPE, REVOCATION_TYPE
 from sealchat.services.rooms import RoomService
 
@@ -31,7 +31,7 @@ class GrantSigner:
 
     def __init__(
         self,
-        signing_key: SigningKey,
+        signing_key: TokenSigner,
         *,
         issuer: str,
         audience: str,
@@ -60,7 +60,7 @@ class GrantSigner:
         return self._sign(REVOCATION_TYPE, user_id, room_id, 300, None, revoked_at_ms)
 
     def jwks(self) -> dict[str, Any]:
-        return {"keys": [self._key.jwk()]}
+        return self._key.jwks()
 
     def _sign(
         self,

@@ -6,6 +6,8 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from sqlalchemy.engine import Connection
 
 from sealchat.adapters.sql.dialect import migration_transaction
@@ -38,6 +40,29 @@ async def upgrade_to_head(url: str) -> None:
             await conn.run_sync(_upgrade, alembic_config(url))
     finally:
         await engine.dispose()
+
+
+class SchemaOutOfDate(RuntimeError):
+    """The database is not at the schema this code needs, and migrating is not ours to do."""
+
+
+async def require_head(url: str) -> None:
+    """Raise ``SchemaOutOfDate`` unless the database is at the newest revision
+    (for nodes started with ``SEALCHAT_MIGRATE_ON_START=false``)."""
+    head = ScriptDirectory.from_config(alembic_config(url)).get_current_head()
+    engine = create_engine(url)
+    try:
+        async with database_errors(), engine.connect() as conn:
+            current = await conn.run_sync(
+                lambda sync: MigrationContext.configure(sync).get_current_revision()
+            )
+    finally:
+        await engine.dispose()
+    if current != head:
+        raise SchemaOutOfDate(
+            f"the database is at schema revision {current or 'none'}, this version needs "
+            f"{head}: run `sealchat migrate` once (SEALCHAT_MIGRATE_ON_START is off)"
+        )
 
 
 def _upgrade(connection: Connection, config: Config) -> None:
