@@ -31,7 +31,6 @@ import time
 from pathlib import Path
 from typing import Any
 
-import httpx
 from servers import (
     DEFAULT_SERVERS,
     NODE_DIR,
@@ -72,7 +71,10 @@ def run_cell(
         "timeoutSeconds": args.timeout,
     }
     load = subprocess.Popen(
-        pinned(load_core, ["node", str(NODE_DIR / "load.mjs"), json.dumps(config)]),
+        pinned(
+            server.load_core(load_core),
+            ["node", str(NODE_DIR / "load.mjs"), json.dumps(config)],
+        ),
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         text=True,
@@ -92,9 +94,7 @@ def run_cell(
         load.stdin.flush()
 
     def lag(command: str) -> dict[str, Any]:
-        reply = httpx.get(f"{server.url}/_bench/lag/{command}", timeout=30)
-        reply.raise_for_status()
-        return dict(reply.json())
+        return server.lag(command)  # every node's probe
 
     try:
         expect("ready")

@@ -4,8 +4,9 @@
     python bench/hotpath.py              # the full run, under 20 minutes
 
 Starts every server (bench/servers.py), each pinned to one core, and measures them cell
-by cell with Node load generators pinned to the other core, servers innermost so that
-the ratios compare runs seconds apart:
+by cell with Node load generators pinned to the other core (except ``sealchat-2nodes``,
+two nodes behind nginx, not pinned: bench/nodes.py), servers innermost so that the
+ratios compare runs seconds apart:
 
 1. small rooms (bench/smallrooms.py): the highest offered messages/s each server serves
    with p99 <= 50 ms and nothing lost, every member sending with acks;
@@ -42,6 +43,7 @@ import smallrooms
 from servers import (
     BENCH,
     DEFAULT_PG_URL,
+    DEFAULT_REDIS_URL,
     DEFAULT_SERVERS,
     NODE_DIR,
     SERVERS,
@@ -80,6 +82,18 @@ QUICK = Preset(
     fanout="50,2000",
 )
 FULL = Preset(smallrooms.SearchSettings(), seconds=2.5, latency_messages=50, paced_min_messages=30)
+
+
+TWO_NODES_NOTE = (
+    "sealchat-2nodes: two `sealchat serve` nodes on PostgreSQL + Redis behind nginx "
+    "(deploy/nginx/sealchat.conf, one worker); the load connects to nginx, whose least_conn "
+    "puts about half the receivers on the node the sender is not on (their deliveries cross "
+    "Redis). Not pinned: two nodes cannot share one core, so both nodes, nginx and this "
+    "row's load generator may run on either core (the other rows keep server core / load "
+    "core), and its load generator competes with the servers. Its server CPU is both nodes "
+    "+ their PostgreSQL backends + nginx; Redis (a shared server) is not counted and shows "
+    "as other jobs' CPU. Stalls: the worse node's."
+)
 
 
 def sizes(option: str | None, default: str) -> list[int]:
@@ -128,6 +142,11 @@ def parse_args() -> argparse.Namespace:
     )
     parser.add_argument("--pg-url", default=os.environ.get("BENCH_PG_URL", DEFAULT_PG_URL))
     parser.add_argument(
+        "--redis-url",
+        default=os.environ.get("BENCH_REDIS_URL", DEFAULT_REDIS_URL),
+        help="sealchat-2nodes' Redis (a channel and key prefix of the run's own)",
+    )
+    parser.add_argument(
         "--profile",
         type=Path,
         default=None,
@@ -172,13 +191,17 @@ def main() -> None:
     small: list[dict[str, Any]] = []
     fanout: list[dict[str, Any]] = []
     notes: list[str] = []
+    if "sealchat-2nodes" in names:
+        notes.append(TWO_NODES_NOTE)
     started = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="sealchat-bench-") as tmp:
         servers: list[Server] = []
         try:
             for name in names:
                 try:
-                    server = start_server(name, server_core, Path(tmp), secret, args.pg_url)
+                    server = start_server(
+                        name, server_core, Path(tmp), secret, args.pg_url, args.redis_url
+                    )
                     try:
                         prepare(server, rooms, secret)
                     except BaseException:

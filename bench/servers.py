@@ -4,12 +4,18 @@
 |---|---|
 | ``sealchat`` | ``sealchat serve`` as shipped (through bench/sealchat_server.py), SQLite |
 | ``sealchat-pg`` | the same on PostgreSQL, in a database made for the run and dropped after |
+| ``sealchat-2nodes`` | two such nodes on PostgreSQL + Redis behind nginx (bench/nodes.py) |
 | ``node`` | bench/node/reference-server.mjs: Express, socket.io 4, JWT, better-sqlite3 |
 | ``node-nostore`` | the same server with ``--nostore``: no token, no database |
 | ``floor`` | bench/floor_server.py: one pre-built websocket frame per recipient |
 
-``node`` is the reference every ratio is taken against. The other ``sealchat-*`` names
-are bench-only monkeypatches (see bench/sealchat_server.py), not in the default set.
+``node`` is the reference every ratio is taken against. ``sealchat-stock``,
+``-polltimeout``, ``-deflate`` and ``-nolane`` are bench-only monkeypatches or settings
+(see bench/sealchat_server.py), not in the default set.
+
+Every server is pinned to the server core, except ``sealchat-2nodes``: two nodes on a
+2-core machine, so its nodes, nginx and its load generator are all left to the scheduler
+on every core (``Server.unpinned``).
 """
 
 from __future__ import annotations
@@ -32,11 +38,15 @@ from typing import Any
 import asyncpg  # type: ignore[import-untyped]  # a Sealchat dependency, untyped
 import httpx
 import jwt
+import redis.asyncio as aioredis
 
 BENCH = Path(__file__).resolve().parent
 NODE_DIR = BENCH / "node"
 REFERENCE = "node"
 DEFAULT_PG_URL = "postgresql://postgres@127.0.0.1:5432"
+DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/0"
+# Every core this process may use, read before hotpath.py pins itself to the load core.
+ALL_CORES = ",".join(str(core) for core in sorted(os.sched_getaffinity(0)))
 
 # Cheap argon2 (setup registers a dozen users) and a rate limit the benchmark never meets.
 SEALCHAT_ENV = {
@@ -58,6 +68,7 @@ PASSWORD = "bench-password-not-secret"
 SERVERS: dict[str, list[str]] = {
     "sealchat": [],
     "sealchat-pg": [],
+    "sealchat-2nodes": [],
     "node": [],
     "node-nostore": ["--nostore"],
     "floor": [],
@@ -89,6 +100,41 @@ class Server:
     pg_url: str = DEFAULT_PG_URL
     room_ids: dict[str, str] = field(default_factory=dict)  # room key -> id on this server
     tokens: dict[str, str] = field(default_factory=dict)  # username -> access token
+    # sealchat-2nodes: the other node; nginx (its master and workers); every node's own URL
+    # (the lag probe is per node); no pinning for it or its load generator.
+    nodes: list[subprocess.Popen[bytes]] = field(default_factory=list)
+    proxy: subprocess.Popen[bytes] | None = None
+    proxy_pids: list[int] = field(default_factory=list)
+    node_urls: list[str] = field(default_factory=list)
+    unpinned: bool = False
+    redis_url: str | None = None  # sealchat-2nodes: its Redis, and the run's key prefix
+    redis_prefix: str = ""
+
+    def load_core(self, load_core: int | None) -> int | str | None:
+        """Where this server's load generator runs: the load core, or every core."""
+        return ALL_CORES if self.unpinned and load_core is not None else load_core
+
+    def lag(self, command: str) -> dict[str, Any]:
+        """Start or stop the event-loop lag probe of every node (bench/sealchat_server.py);
+        with several nodes, the worst node's stalls and the sum of their GC pauses."""
+        replies = []
+        for url in self.node_urls or [self.url]:
+            reply = httpx.get(f"{url}/_bench/lag/{command}", timeout=30)
+            reply.raise_for_status()
+            replies.append(dict(reply.json()))
+        if len(replies) == 1:
+            return replies[0]
+        merged: dict[str, Any] = {}
+        for key in ("samples", "p50", "p99", "max"):
+            values = [r[key] for r in replies if r.get(key) is not None]
+            merged[key] = (sum if key == "samples" else max)(values) if values else None
+        if all(isinstance(r.get("gc"), dict) for r in replies):
+            gcs = [r["gc"] for r in replies]
+            merged["gc"] = {
+                key: (max if key.endswith("MaxMs") or key == "maxMs" else sum)(g[key] for g in gcs)
+                for key in gcs[0]
+            }
+        return merged if any(merged.values()) else replies[0]
 
     def auth(self, username: str, room: str) -> dict[str, str]:
         """What a socket of ``username`` sends in its handshake, to be in ``room``."""
@@ -102,26 +148,44 @@ class Server:
         On PostgreSQL, the first figure also counts the server's database backends
         (SQLite works inside the server process, so that is the fair comparison).
         Backends that come or go between two readings are missed.
+
+        With several nodes (sealchat-2nodes) both figures are sums over the nodes, and the
+        first also counts nginx (master and workers); Redis is a shared server and is not
+        counted (it shows as other jobs' CPU).
         """
-        pid = self.process.pid
-        total = _cpu(Path(f"/proc/{pid}/stat"))
+        pids = [self.process.pid, *(node.pid for node in self.nodes)]
+        total = sum(_cpu(Path(f"/proc/{pid}/stat")) for pid in pids)
+        for pid in self.proxy_pids:
+            with contextlib.suppress(OSError):
+                total += _cpu(Path(f"/proc/{pid}/stat"))
         if self.database is not None:
             for backend in asyncio.run(_backend_pids(self.pg_url, self.database)):
                 with contextlib.suppress(OSError):
                     total += _cpu(Path(f"/proc/{backend}/stat"))
-        return total, _cpu(Path(f"/proc/{pid}/task/{pid}/stat"))
+        main = sum(_cpu(Path(f"/proc/{pid}/task/{pid}/stat")) for pid in pids)
+        return total, main
 
     def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+        for process in [self.proxy, self.process, *self.nodes]:
+            if process is not None:
+                stop_process(process)
         if self.database is not None:
             drop_database(self.pg_url, self.database)
             self.database = None
+        if self.redis_url is not None:
+            with contextlib.suppress(Exception):  # a leftover key or two is harmless
+                asyncio.run(_forget_redis_keys(self.redis_url, self.redis_prefix))
+            self.redis_url = None
+
+
+def stop_process(process: subprocess.Popen[bytes]) -> None:
+    if process.poll() is None:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
 
 
 def _cpu(stat: Path) -> float:
@@ -149,7 +213,8 @@ def free_port() -> int:
         return int(probe.getsockname()[1])
 
 
-def pinned(core: int | None, command: list[str]) -> list[str]:
+def pinned(core: int | str | None, command: list[str]) -> list[str]:
+    """``command`` run on ``core`` (a number, or a taskset list such as "0,1")."""
     return command if core is None else ["taskset", "-c", str(core), *command]
 
 
@@ -172,6 +237,17 @@ def raise_fd_limit(wanted: int = 65536) -> int:
     if soft < target:
         resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
     return max(soft, target)
+
+
+async def _forget_redis_keys(redis_url: str, prefix: str) -> None:
+    """Delete a run's presence and rate-limit keys (``<channel>:*``)."""
+    client = aioredis.from_url(redis_url)
+    try:
+        keys = [key async for key in client.scan_iter(match=f"{prefix}:*", count=1000)]
+        if keys:
+            await client.delete(*keys)
+    finally:
+        await client.aclose()
 
 
 # -- PostgreSQL: a fresh database per run ---------------------------------------------
@@ -206,8 +282,19 @@ def drop_database(pg_url: str, name: str) -> None:
 
 # -- starting -------------------------------------------------------------------------
 def start_server(
-    name: str, core: int | None, workdir: Path, jwt_secret: str, pg_url: str = DEFAULT_PG_URL
+    name: str,
+    core: int | None,
+    workdir: Path,
+    jwt_secret: str,
+    pg_url: str = DEFAULT_PG_URL,
+    redis_url: str = DEFAULT_REDIS_URL,
 ) -> Server:
+    if name == "sealchat-2nodes":
+        import nodes  # here: it imports this module
+
+        return nodes.start_two_nodes(
+            name, workdir, pg_url, redis_url, ALL_CORES if core is not None else None
+        )
     port = free_port()
     data_dir = workdir / name
     data_dir.mkdir(parents=True)
@@ -222,14 +309,7 @@ def start_server(
         command = [sys.executable, str(BENCH / "floor_server.py"), str(port)]
     else:
         command = [sys.executable, str(BENCH / "sealchat_server.py"), *SERVERS[name]]
-        # A developer's own SEALCHAT_* settings (a PostgreSQL URL, say) must not leak in.
-        env = {k: v for k, v in env.items() if not k.startswith("SEALCHAT_")}
-        env |= SEALCHAT_ENV | SERVER_ENV.get(name, {})
-        env |= {
-            "SEALCHAT_HOST": "127.0.0.1",
-            "SEALCHAT_PORT": str(port),
-            "SEALCHAT_DATA_DIR": str(data_dir),
-        }
+        env = sealchat_env(name, port, data_dir)
         if name == "sealchat-pg":
             database = create_database(pg_url)
             dsn = pg_url.replace("postgresql://", "postgresql+asyncpg://", 1)
@@ -240,18 +320,40 @@ def start_server(
             pinned(core, command), stdout=log, stderr=subprocess.STDOUT, env=env, cwd=data_dir
         )
     server = Server(name, f"http://127.0.0.1:{port}", process, log_path, database, pg_url)
+    try:
+        wait_until_up(name, f"{server.url}/healthz", process, log_path)
+    except BaseException:
+        server.stop()
+        raise
+    return server
+
+
+def sealchat_env(name: str, port: int, data_dir: Path) -> dict[str, str]:
+    """The environment of a Sealchat server: the bench's settings, none of the caller's."""
+    # A developer's own SEALCHAT_* settings (a PostgreSQL URL, say) must not leak in.
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SEALCHAT_")}
+    env |= SEALCHAT_ENV | SERVER_ENV.get(name, {})
+    env |= {
+        "SEALCHAT_HOST": "127.0.0.1",
+        "SEALCHAT_PORT": str(port),
+        "SEALCHAT_DATA_DIR": str(data_dir),
+    }
+    return env
+
+
+def wait_until_up(
+    name: str, health_url: str, process: subprocess.Popen[bytes], log_path: Path
+) -> None:
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            server.stop()
             raise RuntimeError(f"{name} exited early:\n{log_path.read_text(errors='replace')}")
         try:
-            if httpx.get(f"{server.url}/healthz", timeout=1).status_code == 200:
-                return server
+            if httpx.get(health_url, timeout=1).status_code == 200:
+                return
         except httpx.HTTPError:
             pass
         time.sleep(0.1)
-    server.stop()
     raise RuntimeError(f"{name} did not start in 60 s")
 
 

@@ -66,7 +66,7 @@ def passed(step: dict[str, Any]) -> bool:
 class RoomLoad:
     """The rooms.mjs process for one server and one room."""
 
-    def __init__(self, server: Server, size: int, core: int | None, ct_bytes: int) -> None:
+    def __init__(self, server: Server, size: int, core: int | str | None, ct_bytes: int) -> None:
         room = f"room{size}"
         config = {
             "url": server.url,
@@ -107,7 +107,7 @@ class RoomLoad:
 
 def search(server: Server, size: int, core: int | None, settings: SearchSettings) -> dict[str, Any]:
     """The highest offered rate (messages/s) that ``server`` passes in a room of ``size``."""
-    load = RoomLoad(server, size, core, settings.ct_bytes)
+    load = RoomLoad(server, size, server.load_core(core), settings.ct_bytes)
     steps: list[dict[str, Any]] = []
     try:
         probe = load.ask({"probe": settings.probe_seconds, "window": 8}, "probe")
