@@ -100,10 +100,12 @@ def run_cell(
         expect("ready")
         profiler = start_profiler(server, recipients, getattr(args, "profile", None))
         lag("start")
+        proxy0 = server.proxy_cpu_seconds()
         cpu0, wall0, busy0 = server.cpu_seconds(), time.monotonic(), machine_busy_seconds()
         go()
         measured = expect("measured")
         cpu1, wall1, busy1 = server.cpu_seconds(), time.monotonic(), machine_busy_seconds()
+        proxy_cpu = server.proxy_cpu_seconds() - proxy0
         stop_profiler(profiler)
         saturated_lag = lag("stop")
         lag("start")
@@ -130,6 +132,7 @@ def run_cell(
         "server": server.name,
         "serverCpuSeconds": cpu,
         "mainThreadCpuSeconds": main_cpu,
+        "proxyCpuSeconds": proxy_cpu,  # nginx's part of serverCpuSeconds (sealchat-2nodes)
         "serverCpu": cpu / (wall1 - wall0),
         "otherCpu": max(0.0, others / (wall1 - wall0)),
         "cpuUsPerDelivery": cpu / measured["delivered"] * 1e6,
@@ -171,10 +174,12 @@ def stop_profiler(profiler: subprocess.Popen[bytes] | None) -> None:
 
 def progress_line(row: dict[str, Any]) -> str:
     flag = "  LOAD-BOUND" if row["loadBound"] else ""
+    proxy = row.get("proxyCpuSeconds") or 0.0
+    nginx = f" ({proxy / row['delivered'] * 1e6:.2f} nginx)" if proxy else ""
     return (
         f"{row['recipients']:>5} {row['server']:<14} "
         f"{row['deliveriesPerSecond']:>9,.0f} deliveries/s  "
-        f"{row['cpuUsPerDelivery']:6.2f} CPU µs/delivery  "
+        f"{row['cpuUsPerDelivery']:6.2f}{nginx} CPU µs/delivery  "
         f"stall max {row['lagMax'] or 0:.1f} ms  "
         f"paced p99 {row['pacedP99']:.1f} ms  idle p99 {row['p99']:.1f} ms  "
         f"server {row['serverCpu']:.0%} load {row['loadCpu']:.0%} "

@@ -154,16 +154,21 @@ class Server:
         counted (it shows as other jobs' CPU).
         """
         pids = [self.process.pid, *(node.pid for node in self.nodes)]
-        total = sum(_cpu(Path(f"/proc/{pid}/stat")) for pid in pids)
-        for pid in self.proxy_pids:
-            with contextlib.suppress(OSError):
-                total += _cpu(Path(f"/proc/{pid}/stat"))
+        total = sum(_cpu(Path(f"/proc/{pid}/stat")) for pid in pids) + self.proxy_cpu_seconds()
         if self.database is not None:
             for backend in asyncio.run(_backend_pids(self.pg_url, self.database)):
                 with contextlib.suppress(OSError):
                     total += _cpu(Path(f"/proc/{backend}/stat"))
         main = sum(_cpu(Path(f"/proc/{pid}/task/{pid}/stat")) for pid in pids)
         return total, main
+
+    def proxy_cpu_seconds(self) -> float:
+        """User + system CPU of nginx (sealchat-2nodes; 0 for the others)."""
+        total = 0.0
+        for pid in self.proxy_pids:
+            with contextlib.suppress(OSError):
+                total += _cpu(Path(f"/proc/{pid}/stat"))
+        return total
 
     def stop(self) -> None:
         for process in [self.proxy, self.process, *self.nodes]:
