@@ -32,6 +32,7 @@ from sealchat.client.errors import ClientError
 from sealchat.client.key_service import EmbeddedKmsClient, KeyService
 from sealchat.client.keyring import ClientKeyring, KeyServiceCalls
 from sealchat.client.models import Message, PendingSend
+from sealchat.client.oidc import OidcPasswordAuthenticator
 from sealchat.client.realtime import RealtimeTransport
 from sealchat.client.reorder_buffer import ReorderBuffer
 from sealchat.client.rest import RestTransport
@@ -185,12 +186,15 @@ class SealchatClient:
                     client_id=auth["client_id"],
                     endpoint=(auth.get("endpoints") or {}).get("cognito_idp"),
                 )
+        elif mode == "oidc":
+            # The password grant; a provider that refuses it needs an Authenticator from
+            # the caller (the web client does the code flow with PKCE).
+            if not isinstance(self.api.authenticator, OidcPasswordAuthenticator):
+                self.api.authenticator = OidcPasswordAuthenticator(
+                    issuer=auth["issuer"], client_id=auth["client_id"], scopes=auth["scopes"]
+                )
         elif mode != "embedded":
-            raise ClientError(
-                "unsupported",
-                f"this server signs in through {mode} at {auth.get('issuer')}: sign in there "
-                "and pass an Authenticator (the web client does the browser flow)",
-            )
+            raise ClientError("unsupported", f"this server signs in through {mode!r}")
         return self.api.authenticator
 
     async def refresh(self) -> None:
@@ -360,6 +364,9 @@ class SealchatClient:
             task.cancel()
         if self._kms_client is not None:
             await self._kms_client.close()
+        close_auth = getattr(self.api.authenticator, "close", None)
+        if close_auth is not None and not self._authenticator_given:
+            await close_auth()
         await self.api.close()
 
     # -- sealed messages -------------------------------------------------------------------
