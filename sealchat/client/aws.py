@@ -68,7 +68,8 @@ def _error_code(exc: BaseException) -> str | None:
 
 
 async def _call(what: str, codes: dict[str, str], fn: Callable[..., Any], **kwargs: Any) -> Any:
-    """Run a blocking boto3 call in a thread; AWS errors become ``ClientError``."""
+    """Run a blocking boto3 call in a thread; AWS errors become ``ClientError`` (codes not
+    in ``codes``, and network failures, become ``codes["*"]``, default ``unavailable``)."""
     from botocore.exceptions import BotoCoreError
     from botocore.exceptions import ClientError as BotoClientError
 
@@ -76,10 +77,10 @@ async def _call(what: str, codes: dict[str, str], fn: Callable[..., Any], **kwar
         return await asyncio.to_thread(fn, **kwargs)
     except BotoClientError as exc:
         aws_code = _error_code(exc) or "Unknown"
-        code = codes.get(aws_code, "unavailable")
+        code = codes.get(aws_code, codes.get("*", "unavailable"))
         raise ClientError(code, f"{what}: {aws_code}: {exc}") from exc
     except BotoCoreError as exc:
-        raise ClientError("unavailable", f"{what}: {exc}") from exc
+        raise ClientError(codes.get("*", "unavailable"), f"{what}: {exc}") from exc
 
 
 def token_claims(token: str) -> dict[str, Any]:
@@ -284,6 +285,7 @@ class CognitoIdentityCredentials:
 CredentialSource = Callable[[], Awaitable[dict[str, str]]]
 
 KMS_ERRORS = {
+    "*": "kms_unavailable",  # as the embedded key service's client says it
     "AccessDeniedException": "access_denied",
     "InvalidCiphertextException": "access_denied",
     "IncorrectKeyException": "access_denied",
