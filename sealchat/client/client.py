@@ -144,7 +144,14 @@ class SealchatClient:
         return auth
 
     async def register(self, username: str, password: str) -> dict[str, Any]:
-        """Create an account and sign in; returns ``{id, username}``."""
+        """Create an account and sign in; returns ``{id, username}``. Embedded sign-in only:
+        with Cognito or OIDC, accounts are made at the identity provider."""
+        if not self._authenticator_given:
+            mode = ((await self.server_config()).get("auth") or {}).get("mode", "embedded")
+            if mode != "embedded":
+                raise ClientError(
+                    "unsupported", f"this server signs in through {mode}: sign up there"
+                )
         user = await self._embedded().register(username, password)
         self.core.set_user(user)
         return user

@@ -17,6 +17,7 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from sealchat.client import SealchatClient
+from sealchat.client.errors import ClientError
 from tests.aws_support import PASSWORD, REGION, MotoAws, moto_stand_in
 from tests.live_server import LiveServer, start_server
 from tests.membership import add_member
@@ -207,3 +208,13 @@ async def test_sealchat_cli_signs_in_through_cognito_and_seals_with_kms(
     )
     assert done.returncode == 0, done.stdout + done.stderr
     assert [m.text for m in await owner.history_opened(room["id"])] == ["hello from the CLI"]
+
+
+async def test_register_points_to_the_provider(
+    server: LiveServer, clients: list[SealchatClient]
+) -> None:
+    client = SealchatClient(server.url)
+    clients.append(client)
+    with pytest.raises(ClientError) as refused:
+        await client.register("newcomer", PASSWORD)
+    assert refused.value.code == "unsupported" and "cognito" in refused.value.message
