@@ -87,6 +87,8 @@ class Server:
                     "user": ME,
                 },
             )
+        if path == "/api/config":
+            return httpx.Response(200, json={"auth": {"mode": "embedded"}})
         if path == "/api/rooms":
             return httpx.Response(200, json={"rooms": self.rooms})
         if path == "/api/rooms/directory":
