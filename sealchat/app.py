@@ -41,7 +41,9 @@ def create_app(settings: Settings) -> Any:
                 app.include_router(built.kms_router)
             # Last: its catch-all route must not shadow any API route.
             csp = content_security_policy(
-                settings.resolved_kms_url(), settings.resolved_public_url()
+                settings.resolved_kms_url(),
+                settings.resolved_public_url(),
+                settings.provider_urls(),
             )
             mount_web_client(app, settings.resolved_web_dir(), csp)
             limits = built.realtime_limits or build_realtime_limits(settings)

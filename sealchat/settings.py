@@ -7,9 +7,13 @@ in-process fan-out, the embedded identity provider.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+# The asymmetric algorithms accepted from Cognito or an OIDC provider (never none, HS*).
+EXTERNAL_TOKEN_ALGORITHMS = ["RS256", "RS384", "RS512", "ES256", "ES384", "EdDSA"]
 
 
 class Settings(BaseSettings):
@@ -173,6 +177,39 @@ class Settings(BaseSettings):
     # start otherwise; run `sealchat migrate` once before rolling the nodes.
     migrate_on_start: bool = True
 
+    # sign-in and key service providers
+    # Who signs people in: the embedded identity provider, any OpenID Connect provider,
+    # or an AWS Cognito user pool. In oidc and cognito mode /api/auth/* is not mounted.
+    auth: Literal["embedded", "oidc", "cognito"] = "embedded"
+    # Cognito: the issuer is https://cognito-idp.{region}.amazonaws.com/{user_pool_id} and
+    # the JWKS {issuer}/.well-known/jwks.json unless SEALCHAT_TOKEN_ISSUER/_JWKS_URL say
+    # otherwise. client_id is the app client whose tokens the chat server accepts.
+    cognito_region: str = ""
+    cognito_user_pool_id: str = ""
+    cognito_client_id: str = ""
+    cognito_identity_pool_id: str = ""
+    # Which Cognito tokens the chat server accepts: access, id or both.
+    cognito_token_use: list[Literal["access", "id"]] = ["access", "id"]
+    # Endpoint overrides (a local stand-in such as moto); empty: the AWS endpoints.
+    cognito_idp_endpoint: str = ""
+    cognito_identity_endpoint: str = ""
+    # OIDC: the JWKS comes from {issuer}/.well-known/openid-configuration (jwks_uri)
+    # unless SEALCHAT_JWKS_URL is set. The audience defaults to the client id.
+    oidc_issuer: str = ""
+    oidc_client_id: str = ""
+    oidc_audience: str = ""
+    oidc_scopes: str = "openid profile"
+    # The claim that names a new user; empty: preferred_username, then email, then sub.
+    oidc_username_claim: str = ""
+    # Grace for exp/nbf/iat against the issuer's clock (every mode).
+    token_clock_skew_seconds: float = Field(default=5.0, ge=0, le=300)
+    # Where clients get data keys: the embedded key service, or AWS KMS (with the
+    # person's own AWS credentials from the Cognito identity pool).
+    key_service: Literal["embedded", "aws-kms"] = "embedded"
+    aws_kms_key_id: str = ""  # key id, ARN or alias
+    aws_region: str = ""  # empty: the Cognito region
+    aws_kms_endpoint: str = ""
+
     def cluster_problem(self) -> str | None:
         """Why this configuration cannot run as several nodes (or workers), if it can't."""
         if self.resolved_database_url().startswith("sqlite"):
@@ -216,7 +253,90 @@ class Settings(BaseSettings):
         return f"http://{host}:{self.port}"
 
     def resolved_issuer(self) -> str:
-        return self.token_issuer or self.resolved_public_url()
+        if self.token_issuer:
+            return self.token_issuer
+        if self.auth == "cognito":
+            return self.cognito_issuer()
+        if self.auth == "oidc":
+            return self.oidc_issuer.rstrip("/")
+        return self.resolved_public_url()
+
+    def cognito_issuer(self) -> str:
+        return (
+            f"https://cognito-idp.{self.cognito_region}.amazonaws.com/{self.cognito_user_pool_id}"
+        )
+
+    def resolved_jwks_url(self) -> str:
+        """The external provider's JWKS; empty: embedded, or OIDC discovery finds it."""
+        if self.jwks_url or self.auth != "cognito":
+            return self.jwks_url
+        return f"{self.resolved_issuer()}/.well-known/jwks.json"
+
+    def resolved_token_audience(self) -> str:
+        """The audience (Cognito: app client id) of tokens the chat server accepts."""
+        if self.auth == "cognito":
+            return self.cognito_client_id
+        if self.auth == "oidc":
+            return self.oidc_audience or self.oidc_client_id
+        return self.token_audience
+
+    def resolved_kms_audience(self) -> str:
+        """The embedded key service accepts the provider's own tokens in oidc and cognito
+        mode (the chat server's audience: external providers mint no second audience)."""
+        return self.kms_audience if self.auth == "embedded" else self.resolved_token_audience()
+
+    def resolved_token_algorithms(self) -> list[str]:
+        if self.auth == "embedded" or "token_algorithms" in self.model_fields_set:
+            return self.token_algorithms
+        return list(EXTERNAL_TOKEN_ALGORITHMS)
+
+    def resolved_aws_region(self) -> str:
+        return self.aws_region or self.cognito_region
+
+    def provider_urls(self) -> list[str]:
+        """What the web client calls besides this server (its connect-src)."""
+        urls: list[str] = []
+        region = self.cognito_region
+        if self.auth == "cognito":
+            urls += [
+                self.cognito_idp_endpoint or f"https://cognito-idp.{region}.amazonaws.com",
+                self.cognito_identity_endpoint
+                or f"https://cognito-identity.{region}.amazonaws.com",
+            ]
+        elif self.auth == "oidc":
+            urls.append(self.resolved_issuer())
+        if self.key_service == "aws-kms":
+            urls.append(
+                self.aws_kms_endpoint or f"https://kms.{self.resolved_aws_region()}.amazonaws.com"
+            )
+        return urls
+
+    def provider_problem(self) -> str | None:
+        """What is missing for the configured sign-in and key service, if anything."""
+        needed: list[tuple[str, str]] = []
+        if self.auth == "cognito":
+            needed += [
+                ("SEALCHAT_COGNITO_REGION", self.cognito_region),
+                ("SEALCHAT_COGNITO_USER_POOL_ID", self.cognito_user_pool_id),
+                ("SEALCHAT_COGNITO_CLIENT_ID", self.cognito_client_id),
+            ]
+        elif self.auth == "oidc":
+            needed += [
+                ("SEALCHAT_OIDC_ISSUER", self.oidc_issuer),
+                ("SEALCHAT_OIDC_CLIENT_ID", self.oidc_client_id),
+            ]
+        if self.key_service == "aws-kms":
+            needed += [
+                ("SEALCHAT_AWS_KMS_KEY_ID", self.aws_kms_key_id),
+                ("SEALCHAT_AWS_REGION (or SEALCHAT_COGNITO_REGION)", self.resolved_aws_region()),
+            ]
+        missing = [name for name, value in needed if not value]
+        if missing:
+            return (
+                f"SEALCHAT_AUTH={self.auth} with SEALCHAT_KEY_SERVICE={self.key_service} "
+                f"needs {', '.join(missing)}"
+            )
+        return None
 
     def resolved_kms_database_url(self) -> str:
         if self.kms_database_url:
@@ -237,7 +357,11 @@ class Settings(BaseSettings):
 
     @property
     def uses_embedded_identity(self) -> bool:
-        return not self.jwks_url
+        return self.auth == "embedded" and not self.jwks_url
+
+    @property
+    def uses_embedded_key_service(self) -> bool:
+        return self.key_service == "embedded"
 
     @property
     def public_url_is_https(self) -> bool:

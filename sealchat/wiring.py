@@ -14,8 +14,8 @@ from fastapi import APIRouter
 from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from sealchat.adapters.jwt_verifier import HttpJwks, JwksTokenVerifier, StaticJwks
-from sealchat.adapters.kms_revoker import HttpRevoker, InProcessRevoker
+from sealchat.adapters.jwt_verifier import HttpJwks, StaticJwks
+from sealchat.adapters.kms_revoker import HttpRevoker, InProcessRevoker, NoRevoker
 from sealchat.adapters.redis_presence import RedisPresence
 from sealchat.adapters.redis_rate_limit import RedisTokenBucketLimiter
 from sealchat.adapters.secret_files import ensure_private_directory
@@ -40,7 +40,7 @@ from sealchat.identity.key_set import SigningKeySet
 from sealchat.identity.provider import EmbeddedIdentityProvider, build_identity_provider
 from sealchat.kms.api import build_kms_router
 from sealchat.kms.grants import GrantVerifier
-from sealchat.kms.runtime import kms_grant_verifier, kms_user_verifier, open_key_service
+from sealchat.kms.runtime import kms_grant_verifier, open_key_service
 from sealchat.ports.key_access import RevocationSender
 from sealchat.ports.presence import Presence
 from sealchat.ports.rate_limit import RateLimiter
@@ -53,6 +53,7 @@ from sealchat.services.rate_limit import TokenBucketLimiter
 from sealchat.services.revocations import RevocationDelivery
 from sealchat.services.rooms import RoomService
 from sealchat.settings import Settings
+from sealchat.token_setup import build_token_verifier, build_user_jwks
 
 
 def build_socketio_server(settings: Settings) -> socketio.AsyncServer:
@@ -161,15 +162,8 @@ class Runtime:
 
 
 def build_verifier(settings: Settings, identity: EmbeddedIdentityProvider | None) -> TokenVerifier:
-    if identity is not None:
-        source: StaticJwks | HttpJwks = StaticJwks(identity.jwks)
-    else:
-        source = HttpJwks(settings.jwks_url)
-    return JwksTokenVerifier(
-        issuer=settings.resolved_issuer(),
-        audience=settings.token_audience,
-        algorithms=settings.token_algorithms,
-        jwks=source,
+    return build_token_verifier(
+        settings, build_user_jwks(settings, identity), settings.resolved_token_audience()
     )
 
 
@@ -177,13 +171,14 @@ def build_kms_verifiers(
     settings: Settings, identity: EmbeddedIdentityProvider | None, grants: GrantSigner
 ) -> tuple[TokenVerifier, GrantVerifier]:
     """The embedded key service trusts this process's identity provider and grant keys."""
-    user_jwks = StaticJwks(identity.jwks) if identity is not None else HttpJwks(settings.jwks_url)
+    user_jwks = build_user_jwks(settings, identity)
     grant_jwks = (
         HttpJwks(settings.kms_grant_jwks_url)
         if settings.kms_grant_jwks_url
         else StaticJwks(grants.jwks)
     )
-    return kms_user_verifier(settings, user_jwks), kms_grant_verifier(settings, grant_jwks)
+    user_verifier = build_token_verifier(settings, user_jwks, settings.resolved_kms_audience())
+    return user_verifier, kms_grant_verifier(settings, grant_jwks)
 
 
 @asynccontextmanager
@@ -231,6 +226,10 @@ async def key_service_link(
 ) -> AsyncIterator[tuple[APIRouter | None, RevocationSender]]:
     """The embedded key service's routes (when mounted here) and how to reach it with
     revocations: in process, or over HTTP to a key service of its own."""
+    if not settings.uses_embedded_key_service:
+        # AWS KMS: no key service of ours, nothing to tell it when a membership ends.
+        yield None, NoRevoker()
+        return
     if not settings.kms_embedded:
         yield (
             None,
@@ -258,6 +257,9 @@ def build_revocation_delivery(
 @asynccontextmanager
 async def runtime(settings: Settings, sio: socketio.AsyncServer) -> AsyncIterator[Runtime]:
     """Build every adapter and service on a migrated database; close them at the end."""
+    problem = settings.provider_problem()
+    if problem is not None:
+        raise ValueError(problem)
     async with open_database(settings) as engine, AsyncExitStack() as stack:
         users = SqlUserStore(engine)
         profiles = ProfileService(users)

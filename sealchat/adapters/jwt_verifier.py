@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, Protocol
 
 import httpx
@@ -32,6 +33,18 @@ KEY_TYPE_OF_ALGORITHM = {
 }
 REQUIRED_CLAIMS = ["exp", "iat", "sub", "iss"]
 USERNAME_CLAIMS = ("username", "cognito:username", "preferred_username")
+COGNITO_USERNAME_CLAIMS = ("cognito:username", "username")
+OIDC_USERNAME_CLAIMS = ("preferred_username", "email", "sub")
+_NOT_IN_USERNAME = re.compile(r"[^a-z0-9._-]+")
+
+
+def external_username(raw: str) -> str:
+    """A chat username from an external provider's claim: lower-case, characters outside
+    ``[a-z0-9._-]`` become ``-``, at most 32 characters (``Alice@Example.com`` ->
+    ``alice-example.com``). A name another user already has is refused (``conflict``)."""
+    name = _NOT_IN_USERNAME.sub("-", raw.strip().lower()).strip("-._")[:32]
+    return name if len(name) >= 2 else f"user-{name}" if name else ""
+
 
 Jwk = Mapping[str, Any]
 
@@ -152,7 +165,15 @@ class JwksTokenVerifier:
         jwks: JwksSource,
         algorithms: Iterable[str] = ("EdDSA", "RS256"),
         leeway: float = 5.0,
+        token_uses: Iterable[str] = ("access",),
+        require_token_use: bool = False,
+        username_claims: Sequence[str] = USERNAME_CLAIMS,
+        normalize_username: bool = False,
     ) -> None:
+        """``token_uses``: the ``token_use`` values accepted when a token has one (Cognito:
+        ``access`` checks ``client_id``, ``id`` checks ``aud``); ``require_token_use``
+        refuses tokens without it (Cognito's always carry it). The first of
+        ``username_claims`` present names the user."""
         allowed = list(algorithms)
         for alg in allowed:
             if alg.lower() == "none" or alg.upper().startswith("HS"):
@@ -166,6 +187,10 @@ class JwksTokenVerifier:
         self._jwks = jwks
         self._algorithms = frozenset(allowed)
         self._leeway = leeway
+        self._token_uses = frozenset(token_uses)
+        self._require_token_use = require_token_use
+        self._username_claims = tuple(username_claims)
+        self._normalize_username = normalize_username
 
     async def verify(self, token: str) -> VerifiedIdentity:
         try:
@@ -180,7 +205,11 @@ class JwksTokenVerifier:
         jwk = await self._jwks.find_key(kid)
         if jwk is None:
             raise Unauthorized("access token is signed by an unknown key")
-        if jwk.get("kty") != KEY_TYPE_OF_ALGORITHM[alg] or jwk.get("alg", alg) != alg:
+        if (
+            jwk.get("kty") != KEY_TYPE_OF_ALGORITHM[alg]
+            or jwk.get("alg", alg) != alg
+            or (alg == "EdDSA" and jwk.get("crv") not in ("Ed25519", "Ed448"))
+        ):
             raise Unauthorized("access token algorithm does not match its key")
         if jwk.get("use", "sig") != "sig":
             raise Unauthorized("access token is signed by a key not meant for signing")
@@ -204,22 +233,74 @@ class JwksTokenVerifier:
         return self._identity(claims)
 
     def _identity(self, claims: Mapping[str, Any]) -> VerifiedIdentity:
-        if not self._audience_matches(claims):
+        token_use = claims.get("token_use")
+        if token_use is None and self._require_token_use:
+            raise Unauthorized("token has no token_use")
+        if token_use is not None and token_use not in self._token_uses:
+            raise Unauthorized(f"not an access token: {token_use!r} tokens are not accepted here")
+        if not self._audience_matches(claims, token_use):
             raise Unauthorized("access token is for another audience")
-        if claims.get("token_use", "access") != "access":
-            raise Unauthorized("not an access token")
         user_id = claims["sub"]
-        username = next((claims[c] for c in USERNAME_CLAIMS if claims.get(c)), None)
+        username = next((claims[c] for c in self._username_claims if claims.get(c)), None)
+        if isinstance(username, str) and self._normalize_username:
+            username = external_username(username)
         if not isinstance(user_id, str) or not user_id or not isinstance(username, str):
             raise Unauthorized("access token has no subject or username")
+        if not username:
+            raise Unauthorized("access token has no usable username")
         return VerifiedIdentity(user_id=user_id, username=username, expires_at=float(claims["exp"]))
 
-    def _audience_matches(self, claims: Mapping[str, Any]) -> bool:
+    def _audience_matches(self, claims: Mapping[str, Any], token_use: Any) -> bool:
         # RFC 7519 ``aud`` when present (string or list); Cognito access tokens have no
-        # ``aud`` and name their app client in ``client_id`` instead.
+        # ``aud`` and name their app client in ``client_id`` instead; Cognito ID tokens
+        # must name it in ``aud`` (as aws-jwt-verify checks).
         audience = claims.get("aud")
+        if token_use == "access" and audience is None:  # noqa: S105
+            return claims.get("client_id") == self._audience
+        if token_use == "id" and audience is None:  # noqa: S105
+            return False
         if audience is None:
             return claims.get("client_id") == self._audience
         if isinstance(audience, str):
             return audience == self._audience
         return isinstance(audience, list) and self._audience in audience
+
+
+class DiscoveredJwks:
+    """An OIDC provider's keys: ``jwks_uri`` from ``{issuer}/.well-known/openid-configuration``
+    (fetched once; again after a failure), then an ``HttpJwks`` on it."""
+
+    def __init__(self, issuer: str, make_source: Callable[[str], HttpJwks]) -> None:
+        self._issuer = issuer.rstrip("/")
+        self._make_source = make_source
+        self._source: HttpJwks | None = None
+        self._lock = asyncio.Lock()
+
+    async def find_key(self, kid: str) -> Jwk | None:
+        if self._source is None:
+            async with self._lock:
+                if self._source is None:
+                    self._source = self._make_source(await self._discover())
+        return await self._source.find_key(kid)
+
+    async def _discover(self) -> str:
+        url = f"{self._issuer}/.well-known/openid-configuration"
+        try:
+            async with httpx.AsyncClient(timeout=5.0) as client:
+                response = await client.get(url)
+            response.raise_for_status()
+            document = response.json()
+        except (httpx.HTTPError, ValueError) as exc:
+            log.warning("cannot fetch %s: %s", url, type(exc).__name__)
+            raise Unavailable("the identity provider's configuration is unavailable") from exc
+        if not isinstance(document, dict):
+            document = {}
+        jwks_uri, issuer = document.get("jwks_uri"), document.get("issuer")
+        if (
+            not isinstance(issuer, str)
+            or issuer.rstrip("/") != self._issuer
+            or not isinstance(jwks_uri, str)
+        ):
+            log.warning("%s names another issuer or no jwks_uri", url)
+            raise Unavailable("the identity provider published an invalid configuration")
+        return jwks_uri

@@ -49,3 +49,11 @@ def _seconds(header: str | None) -> float:
         return max(0.0, float(header)) if header else 1.0
     except ValueError:
         return 1.0
+
+
+class NoRevoker:
+    """For AWS KMS: there is no key service of ours to tell; AWS KMS checks no membership
+    (docs/aws.md says what that means)."""
+
+    async def send(self, notice: str) -> None:
+        return None

@@ -28,8 +28,51 @@ async def client_config(request: Request, response: Response) -> dict[str, Any]:
         "version": __version__,
         "kms_url": settings.resolved_kms_url(),
         "kms_key_id": settings.kms_default_key_id,
-        "kms_audience": settings.kms_audience,
+        "kms_audience": settings.resolved_kms_audience(),
         "max_envelope_bytes": settings.max_envelope_bytes,
+        "auth": auth_config(settings),
+        "key_service": key_service_config(settings),
+    }
+
+
+def auth_config(settings: Settings) -> dict[str, Any]:
+    """How clients sign in (docs/protocol.md, ``GET /api/config``)."""
+    if settings.auth == "oidc":
+        return {
+            "mode": "oidc",
+            "issuer": settings.resolved_issuer(),
+            "client_id": settings.oidc_client_id,
+            "scopes": settings.oidc_scopes,
+            "audience": settings.resolved_token_audience(),
+        }
+    if settings.auth == "cognito":
+        return {
+            "mode": "cognito",
+            "region": settings.cognito_region,
+            "user_pool_id": settings.cognito_user_pool_id,
+            "client_id": settings.cognito_client_id,
+            "identity_pool_id": settings.cognito_identity_pool_id or None,
+            "endpoints": {
+                "cognito_idp": settings.cognito_idp_endpoint or None,
+                "cognito_identity": settings.cognito_identity_endpoint or None,
+            },
+        }
+    return {"mode": "embedded"}
+
+
+def key_service_config(settings: Settings) -> dict[str, Any]:
+    """Where clients get data keys (docs/protocol.md, ``GET /api/config``)."""
+    if settings.key_service == "aws-kms":
+        return {
+            "type": "aws-kms",
+            "key_id": settings.aws_kms_key_id,
+            "region": settings.resolved_aws_region(),
+            "endpoint": settings.aws_kms_endpoint or None,
+        }
+    return {
+        "type": "embedded",
+        "url": settings.resolved_kms_url(),
+        "key_id": settings.kms_default_key_id,
     }
 
 

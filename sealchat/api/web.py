@@ -5,6 +5,7 @@ Unknown paths outside the API get ``index.html`` so client-side routes survive a
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -14,12 +15,16 @@ from fastapi.responses import FileResponse, PlainTextResponse, Response
 API_PREFIXES = ("api/", "kms/", ".well-known/", "socket.io/", "docs", "openapi.json", "healthz")
 
 
-def content_security_policy(kms_url: str, public_url: str) -> str:
-    """No inline script, nothing from elsewhere: only this origin (and the key service)."""
+def content_security_policy(
+    kms_url: str, public_url: str, provider_urls: Sequence[str] = ()
+) -> str:
+    """No inline script, nothing from elsewhere: only this origin, the key service and the
+    sign-in and key providers the client must call (Cognito, AWS KMS, the OIDC issuer)."""
     connect = ["'self'"]
-    kms_origin = _origin(kms_url)
-    if kms_origin != _origin(public_url):
-        connect.append(kms_origin)
+    for url in (kms_url, *provider_urls):
+        origin = _origin(url)
+        if origin != _origin(public_url) and origin not in connect:
+            connect.append(origin)
     return "; ".join(
         [
             "default-src 'self'",

@@ -38,6 +38,7 @@ from sealchat.kms.store import KeyStore, create_schema
 from sealchat.ports.tokens import TokenVerifier, VerifiedIdentity
 from sealchat.services.rate_limit import TokenBucketLimiter
 from sealchat.settings import Settings
+from sealchat.token_setup import build_token_verifier, build_user_jwks
 
 log = logging.getLogger("sealchat.kms")
 
@@ -45,13 +46,9 @@ DEFAULT_KEY_DESCRIPTION = "Sealchat message data keys (created at first start)"
 
 
 def kms_user_verifier(settings: Settings, jwks: JwksSource) -> JwksTokenVerifier:
-    """Accepts the identity provider's access tokens for the key service's audience only."""
-    return JwksTokenVerifier(
-        issuer=settings.resolved_issuer(),
-        audience=settings.kms_audience,
-        algorithms=settings.token_algorithms,
-        jwks=jwks,
-    )
+    """Accepts the identity provider's access tokens for the key service's audience only
+    (in oidc and cognito mode: the provider's tokens for the chat server's audience)."""
+    return build_token_verifier(settings, jwks, settings.resolved_kms_audience())
 
 
 def kms_grant_verifier(settings: Settings, jwks: JwksSource) -> GrantVerifier:
@@ -179,7 +176,10 @@ async def read_audit(settings: Settings, limit: int = 50, **filters: Any) -> lis
 def check_standalone_settings(settings: Settings) -> None:
     """A standalone key service must be told whom to trust: it has no in-process peers."""
     needed = [
-        ("SEALCHAT_JWKS_URL (the identity provider's JWKS)", settings.jwks_url),
+        (
+            "SEALCHAT_JWKS_URL (the identity provider's JWKS)",
+            settings.jwks_url or ("" if settings.auth == "embedded" else "discovered"),
+        ),
         (
             "SEALCHAT_KMS_GRANT_JWKS_URL (the chat server's "
             "https://<chat>/.well-known/sealchat-grant-jwks.json)",
@@ -206,7 +206,7 @@ def check_standalone_settings(settings: Settings) -> None:
 def create_kms_app(settings: Settings) -> FastAPI:
     """The standalone key service (``sealchat kms serve``): its own process and storage."""
     check_standalone_settings(settings)
-    user_verifier = kms_user_verifier(settings, HttpJwks(settings.jwks_url))
+    user_verifier = kms_user_verifier(settings, build_user_jwks(settings, None))
     grant_verifier = kms_grant_verifier(settings, HttpJwks(settings.kms_grant_jwks_url))
 
     @asynccontextmanager
