@@ -23,7 +23,7 @@ export interface OidcUserManager {
   signinRedirect(args?: { state?: unknown }): Promise<void>;
   signinCallback(url?: string): Promise<OidcUser | undefined | void>;
   signinSilent(): Promise<OidcUser | null>;
-  signoutRedirect(): Promise<void>;
+  signoutRedirect(args?: { id_token_hint?: string }): Promise<void>;
   removeUser(): Promise<void>;
   events: {
     addUserLoaded(cb: (user: OidcUser) => void): () => void;
@@ -167,10 +167,11 @@ export class OidcAuthenticator implements Authenticator {
 
   /** Forget the tokens here, then end the provider's session (a redirect there and back). */
   async signOut(): Promise<void> {
-    const hadUser = this.current !== null;
+    const idToken = this.current?.id_token;
     this.current = null;
     await this.manager.removeUser();
-    if (hadUser) await this.manager.signoutRedirect().catch(() => undefined);
+    // The ID token as a hint lets the provider end the right session.
+    if (idToken) await this.manager.signoutRedirect({ id_token_hint: idToken }).catch(() => undefined);
   }
 
   private require(): OidcUser {
