@@ -40,6 +40,8 @@ export class IdentityPoolCredentials {
   private identityId: string | null = null;
   private current: AwsCredentials | null = null;
   private pending: Promise<AwsCredentials> | null = null;
+  /** Renew this long before expiry: five minutes, or half the lifetime of short ones. */
+  private early = EARLY_MS;
 
   constructor(private readonly options: IdentityPoolOptions) {
     this.client =
@@ -55,7 +57,7 @@ export class IdentityPoolCredentials {
   /** Credentials with at least five minutes left; concurrent callers share one fetch. */
   get(): Promise<AwsCredentials> {
     const current = this.current;
-    if (current && (!current.expiration || current.expiration.getTime() - this.clock() > EARLY_MS)) return Promise.resolve(current);
+    if (current && (!current.expiration || current.expiration.getTime() - this.clock() > this.early)) return Promise.resolve(current);
     this.pending ??= this.fetch().finally(() => {
       this.pending = null;
     });
@@ -83,6 +85,8 @@ export class IdentityPoolCredentials {
       };
       const c = reply.Credentials;
       if (!c?.AccessKeyId || !c.SecretKey) throw new ApiError("kms_unavailable", "Cognito Identity sent no credentials");
+      const fetched = this.clock();
+      if (c.Expiration) this.early = Math.min(EARLY_MS, (c.Expiration.getTime() - fetched) / 2);
       this.current = { accessKeyId: c.AccessKeyId, secretAccessKey: c.SecretKey, sessionToken: c.SessionToken, expiration: c.Expiration };
       return this.current;
     } catch (error) {
