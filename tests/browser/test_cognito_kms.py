@@ -117,10 +117,12 @@ def serve_moto_jwks() -> ThreadingHTTPServer:
     /{pool}/.well-known/jwks.json on a bare address, so serve the public half here."""
     from moto.utilities.utils import load_resource
 
-    body = json.dumps(load_resource("moto.cognitoidp.models", "resources/jwks-public.json")).encode()
+    body = json.dumps(
+        load_resource("moto.cognitoidp.models", "resources/jwks-public.json")
+    ).encode()
 
     class Handler(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:  # noqa: N802 - the http.server name
+        def do_GET(self) -> None:
             self.send_response(200)
             self.send_header("Content-Type", "application/json")
             self.end_headers()

@@ -6,6 +6,8 @@ another audience or issuer, signed by an unknown key, with alg none or HS256, or
 from __future__ import annotations
 
 import base64
+import hashlib
+import hmac
 import json
 import re
 import shutil
@@ -20,6 +22,7 @@ import httpx
 import jwt
 import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
+from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from playwright.async_api import expect
 
 from tests.browser.chat_page import ChatPage, unique_name
@@ -144,10 +147,11 @@ def _b64(data: bytes) -> str:
 
 def _parts(token: str) -> tuple[dict[str, Any], dict[str, Any]]:
     header, payload, _ = token.split(".")
-    pad = lambda s: s + "=" * (-len(s) % 4)  # noqa: E731
-    return json.loads(base64.urlsafe_b64decode(pad(header))), json.loads(
-        base64.urlsafe_b64decode(pad(payload))
-    )
+    return json.loads(_unb64(header)), json.loads(_unb64(payload))
+
+
+def _unb64(text: str) -> bytes:
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
 
 
 async def real_token(browser: Any, oidc: OidcSetup) -> str:
@@ -170,29 +174,23 @@ async def test_server_refuses_bad_tokens_from_the_provider(browser: Any, oidc: O
 
     def signed(changes: dict[str, Any], *, with_key: Any = key, kid: str | None = None) -> str:
         return jwt.encode(
-            {**claims, **changes}, with_key, algorithm="RS256", headers={"kid": kid or header["kid"]}
+            {**claims, **changes},
+            with_key,
+            algorithm="RS256",
+            headers={"kid": kid or header["kid"]},
         )
 
     now = int(time.time())
-    public_pem = key.public_key().public_bytes(  # the classic RS256 -> HS256 confusion
-        encoding=__import__("cryptography.hazmat.primitives.serialization").hazmat.primitives.serialization.Encoding.PEM,
-        format=__import__("cryptography.hazmat.primitives.serialization").hazmat.primitives.serialization.PublicFormat.SubjectPublicKeyInfo,
-    )
-    hs256 = ".".join(
-        [
-            _b64(json.dumps({"alg": "HS256", "typ": "JWT", "kid": header["kid"]}).encode()),
-            _b64(json.dumps(claims).encode()),
-        ]
-    )
-    import hashlib
-    import hmac
-
+    # The classic confusion: HS256 with the provider's public key (PEM) as the secret.
+    public_pem = key.public_key().public_bytes(Encoding.PEM, PublicFormat.SubjectPublicKeyInfo)
+    hs256_header = {"alg": "HS256", "typ": "JWT", "kid": header["kid"]}
+    hs256 = f"{_b64(json.dumps(hs256_header).encode())}.{_b64(json.dumps(claims).encode())}"
     hs256 += "." + _b64(hmac.new(public_pem, hs256.encode(), hashlib.sha256).digest())
-    none = ".".join(
-        [_b64(json.dumps({"alg": "none", "typ": "JWT"}).encode()), _b64(json.dumps(claims).encode()), ""]
-    )
-    h, p, s = token.split(".")
-    altered = ".".join([h, _b64(json.dumps({**claims, "sub": "mallory"}).encode()), s])
+    none_header = _b64(json.dumps({"alg": "none", "typ": "JWT"}).encode())
+    none = f"{none_header}.{_b64(json.dumps(claims).encode())}."
+    head, _payload, signature = token.split(".")
+    forged_claims = _b64(json.dumps({**claims, "sub": "mallory"}).encode())
+    altered = f"{head}.{forged_claims}.{signature}"
     variants = {
         "expired": signed({"exp": now - 600, "iat": now - 4200}),
         "another audience": signed({"aud": "another-client"}),
