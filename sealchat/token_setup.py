@@ -7,6 +7,7 @@ from typing import Any
 
 from sealchat.adapters.jwt_verifier import (
     COGNITO_USERNAME_CLAIMS,
+    EXTERNAL_REQUIRED_CLAIMS,
     OIDC_USERNAME_CLAIMS,
     DiscoveredJwks,
     HttpJwks,
@@ -43,6 +44,7 @@ def build_token_verifier(settings: Settings, jwks: JwksSource, audience: str) ->
             "require_token_use": True,
             "username_claims": COGNITO_USERNAME_CLAIMS,
             "normalize_username": True,
+            "required_claims": EXTERNAL_REQUIRED_CLAIMS,
         }
     elif settings.auth == "oidc":
         claim = settings.oidc_username_claim
@@ -50,6 +52,7 @@ def build_token_verifier(settings: Settings, jwks: JwksSource, audience: str) ->
             "token_uses": ("access", "id"),
             "username_claims": (claim,) if claim else OIDC_USERNAME_CLAIMS,
             "normalize_username": True,
+            "required_claims": EXTERNAL_REQUIRED_CLAIMS,
         }
     return JwksTokenVerifier(
         issuer=settings.resolved_issuer(),

@@ -32,6 +32,9 @@ KEY_TYPE_OF_ALGORITHM = {
     "ES512": "EC",
 }
 REQUIRED_CLAIMS = ["exp", "iat", "sub", "iss"]
+# What aws-jwt-verify requires of Cognito tokens (and OIDC of ID tokens): ``iat`` is
+# checked when present but not required (moto's Cognito tokens have none).
+EXTERNAL_REQUIRED_CLAIMS = ["exp", "sub", "iss"]
 USERNAME_CLAIMS = ("username", "cognito:username", "preferred_username")
 COGNITO_USERNAME_CLAIMS = ("cognito:username", "username")
 OIDC_USERNAME_CLAIMS = ("preferred_username", "email", "sub")
@@ -169,6 +172,7 @@ class JwksTokenVerifier:
         require_token_use: bool = False,
         username_claims: Sequence[str] = USERNAME_CLAIMS,
         normalize_username: bool = False,
+        required_claims: Sequence[str] = REQUIRED_CLAIMS,
     ) -> None:
         """``token_uses``: the ``token_use`` values accepted when a token has one (Cognito:
         ``access`` checks ``client_id``, ``id`` checks ``aud``); ``require_token_use``
@@ -191,6 +195,7 @@ class JwksTokenVerifier:
         self._require_token_use = require_token_use
         self._username_claims = tuple(username_claims)
         self._normalize_username = normalize_username
+        self._required_claims = list(required_claims)
 
     async def verify(self, token: str) -> VerifiedIdentity:
         try:
@@ -222,7 +227,7 @@ class JwksTokenVerifier:
                 issuer=self._issuer,
                 leeway=self._leeway,
                 # The audience is checked below: Cognito access tokens carry it as client_id.
-                options={"require": REQUIRED_CLAIMS, "verify_aud": False},
+                options={"require": self._required_claims, "verify_aud": False},
             )
         except jwt.ExpiredSignatureError:
             raise TokenExpired("access token expired") from None

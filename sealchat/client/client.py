@@ -25,12 +25,14 @@ import httpx
 
 from sealchat.client import rooms as room_names
 from sealchat.client.auth import Authenticator, EmbeddedAuthenticator
+from sealchat.client.aws import AwsKmsKeyService, CognitoAuthenticator, CognitoIdentityCredentials
 from sealchat.client.content import Content
 from sealchat.client.core import ClientCore
 from sealchat.client.errors import ClientError
 from sealchat.client.key_service import EmbeddedKmsClient, KeyService
 from sealchat.client.keyring import ClientKeyring, KeyServiceCalls
 from sealchat.client.models import Message, PendingSend
+from sealchat.client.oidc import OidcPasswordAuthenticator
 from sealchat.client.realtime import RealtimeTransport
 from sealchat.client.reorder_buffer import ReorderBuffer
 from sealchat.client.rest import RestTransport
@@ -74,11 +76,16 @@ class SealchatClient:
         is then ignored, with a warning when it differs. Unpinned, the advertised URL is
         used, and a change of it during the client's life is warned about and ignored.
 
-        ``authenticator`` defaults to the embedded identity provider (``login``,
-        ``register``). ``outbox_path`` keeps unacknowledged sends (sealed) in that file,
+        ``authenticator`` defaults to what the server's ``/api/config`` names: the embedded
+        identity provider (``login``, ``register``) or Cognito (``login``); the key service
+        likewise (the embedded one, or AWS KMS with identity-pool credentials).
+        ``outbox_path`` keeps unacknowledged sends (sealed) in that file,
         so they are resent after a restart. ``core`` and ``realtime`` are for tests that
         run the client without a server."""
         self.api = RestTransport(base_url, http, authenticator)
+        self._authenticator_given = authenticator is not None
+        self._config: dict[str, Any] | None = None
+        self.aws_kms: AwsKmsKeyService | None = None
         self.core = core or ClientCore(outbox_path=outbox_path)
         self._base_url = base_url
         pinned = kms_url or os.environ.get(PINNED_KMS_URL_ENV) or None
@@ -143,10 +150,52 @@ class SealchatClient:
         return user
 
     async def login(self, username: str, password: str) -> dict[str, Any]:
-        """Sign in; returns ``{id, username}``."""
-        user = await self._embedded().login(username, password)
+        """Sign in at the server's identity provider; returns ``{id, username}``."""
+        auth = await self._sign_in_provider()
+        if isinstance(auth, EmbeddedAuthenticator):
+            user = await auth.login(username, password)
+        else:
+            login = getattr(auth, "login", None)
+            if login is None:
+                raise ClientError("unsupported", "this authenticator has no password sign-in")
+            await login(username, password)
+            # The first request of a new external user makes the chat profile.
+            user = await self.me()
+            set_user = getattr(auth, "set_user", None)
+            if set_user is not None:
+                set_user(user)
         self.core.set_user(user)
         return user
+
+    async def server_config(self) -> dict[str, Any]:
+        """``GET /api/config``, fetched once (docs/protocol.md)."""
+        if self._config is None:
+            self._config = await self.api.public_get("/api/config")
+        return self._config
+
+    async def _sign_in_provider(self) -> Authenticator:
+        """The authenticator the server asks for, unless one was given."""
+        if self._authenticator_given:
+            return self.api.authenticator
+        auth = (await self.server_config()).get("auth") or {"mode": "embedded"}
+        mode = auth.get("mode")
+        if mode == "cognito":
+            if not isinstance(self.api.authenticator, CognitoAuthenticator):
+                self.api.authenticator = CognitoAuthenticator(
+                    region=auth["region"],
+                    client_id=auth["client_id"],
+                    endpoint=(auth.get("endpoints") or {}).get("cognito_idp"),
+                )
+        elif mode == "oidc":
+            # The password grant; a provider that refuses it needs an Authenticator from
+            # the caller (the web client does the code flow with PKCE).
+            if not isinstance(self.api.authenticator, OidcPasswordAuthenticator):
+                self.api.authenticator = OidcPasswordAuthenticator(
+                    issuer=auth["issuer"], client_id=auth["client_id"], scopes=auth["scopes"]
+                )
+        elif mode != "embedded":
+            raise ClientError("unsupported", f"this server signs in through {mode!r}")
+        return self.api.authenticator
 
     async def refresh(self) -> None:
         """Rotate the token pair now."""
@@ -315,6 +364,9 @@ class SealchatClient:
             task.cancel()
         if self._kms_client is not None:
             await self._kms_client.close()
+        close_auth = getattr(self.api.authenticator, "close", None)
+        if close_auth is not None and not self._authenticator_given:
+            await close_auth()
         await self.api.close()
 
     # -- sealed messages -------------------------------------------------------------------
@@ -362,18 +414,47 @@ class SealchatClient:
             key_service = self._key_service
             key_id = self._key_id
             if key_service is None or key_id is None:
-                config = await self.api.public_get("/api/config")
-                self._kms_client = EmbeddedKmsClient(
-                    self._key_service_url(str(config["kms_url"])),
-                    self.api.authenticator.kms_token,
-                    self.grants.get,
-                )
-                key_service = key_service or self._kms_client
-                key_id = key_id or config["kms_key_id"]
+                config = await self.server_config()
+                advertised = config.get("key_service") or {"type": "embedded"}
+                if advertised["type"] == "aws-kms":
+                    self.aws_kms = self._aws_key_service(advertised, config.get("auth") or {})
+                    key_service = key_service or self.aws_kms
+                    key_id = key_id or advertised["key_id"]
+                else:
+                    self._kms_client = EmbeddedKmsClient(
+                        self._key_service_url(str(config["kms_url"])),
+                        self.api.authenticator.kms_token,
+                        self.grants.get,
+                    )
+                    key_service = key_service or self._kms_client
+                    key_id = key_id or config["kms_key_id"]
             keyring = ClientKeyring(key_service, key_id)
             self.core.keyring = keyring
             self._sealer = Sealer(keyring, self.user["id"])
         return self._sealer
+
+    def _aws_key_service(
+        self, key_service: dict[str, Any], auth: dict[str, Any]
+    ) -> AwsKmsKeyService:
+        """AWS KMS with the person's identity-pool credentials when signed in through
+        Cognito with an identity pool; otherwise the usual AWS credential chain."""
+        credentials = None
+        signed_in = self.api.authenticator
+        pool = auth.get("identity_pool_id")
+        if auth.get("mode") == "cognito" and pool and isinstance(signed_in, CognitoAuthenticator):
+            credentials = CognitoIdentityCredentials(
+                region=str(pool).split(":")[0],
+                identity_pool_id=pool,
+                user_pool_id=auth["user_pool_id"],
+                id_token=signed_in.id_token,
+                endpoint=(auth.get("endpoints") or {}).get("cognito_identity"),
+                user_pool_region=auth["region"],
+            ).get
+        return AwsKmsKeyService(
+            region=key_service["region"],
+            endpoint=key_service.get("endpoint"),
+            credentials=credentials,
+        )
 
     def _key_service_url(self, advertised: str) -> str:
         """Where to send key-service tokens and grants: the pinned URL when there is one,
