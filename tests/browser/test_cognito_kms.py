@@ -6,140 +6,40 @@ wire (X-Amz-Target TrentService.*) to show where the data keys come from."""
 
 from __future__ import annotations
 
-import json
-import threading
-import time
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import pytest
 from playwright.async_api import expect
 
+from tests.aws_support import PASSWORD, moto_stand_in
 from tests.browser.chat_page import ChatPage, unique_name
-from tests.live_server import LiveServer, free_port, start_server
-
-REGION = "eu-west-1"
-PASSWORD = "Correct-horse-9"
+from tests.live_server import LiveServer, start_server
 
 
 @dataclass
 class AwsStandIn:
     endpoint: str
-    pool_id: str
-    client_id: str
-    identity_pool_id: str
-    key_arn: str
     server: LiveServer
 
 
 @pytest.fixture(scope="module")
-def aws(tmp_path_factory: pytest.TempPathFactory, monkeypatch_module: Any) -> Iterator[AwsStandIn]:
-    import boto3
-    from moto.server import ThreadedMotoServer
-
-    for name, value in {
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        "AWS_DEFAULT_REGION": REGION,
-    }.items():
-        monkeypatch_module.setenv(name, value)
-    # Real Cognito tokens carry iat (the chat server requires it); moto's do not. moto's
-    # server runs in this process, so its token maker is given the claim here.
-    from moto.cognitoidp.models import CognitoIdpUserPool
-
-    create_jwt = CognitoIdpUserPool.create_jwt
-
-    def create_jwt_with_iat(self: Any, *args: Any, **kwargs: Any) -> tuple[str, int]:
-        extra = {"iat": int(time.time()), **(kwargs.pop("extra_data", None) or {})}
-        return create_jwt(self, *args, extra_data=extra, **kwargs)
-
-    monkeypatch_module.setattr(CognitoIdpUserPool, "create_jwt", create_jwt_with_iat)
-    port = free_port()
-    moto = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
-    moto.start()
-    endpoint = f"http://127.0.0.1:{port}"
-    idp = boto3.client("cognito-idp", region_name=REGION, endpoint_url=endpoint)
-    pool_id = idp.create_user_pool(PoolName="sealchat")["UserPool"]["Id"]
-    client_id = idp.create_user_pool_client(
-        UserPoolId=pool_id,
-        ClientName="sealchat-web",
-        ExplicitAuthFlows=["ALLOW_USER_PASSWORD_AUTH", "ALLOW_REFRESH_TOKEN_AUTH"],
-    )["UserPoolClient"]["ClientId"]
-    for user in ("alice", "bob"):
-        idp.admin_create_user(UserPoolId=pool_id, Username=user, MessageAction="SUPPRESS")
-        idp.admin_set_user_password(
-            UserPoolId=pool_id, Username=user, Password=PASSWORD, Permanent=True
+def aws(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AwsStandIn]:
+    """moto's server with a pool, an app client, an identity pool and a KMS key
+    (tests/aws_support.py), alice and bob with permanent passwords, and a chat server in
+    cognito + aws-kms mode against it."""
+    for moto in moto_stand_in():
+        moto.add_user("alice")
+        moto.add_user("bob")
+        server = start_server(
+            tmp_path_factory.mktemp("cognito-server"), extra_env=moto.server_env()
         )
-    identity = boto3.client("cognito-identity", region_name=REGION, endpoint_url=endpoint)
-    identity_pool_id = identity.create_identity_pool(
-        IdentityPoolName="sealchat",
-        AllowUnauthenticatedIdentities=False,
-        CognitoIdentityProviders=[
-            {
-                "ProviderName": f"cognito-idp.{REGION}.amazonaws.com/{pool_id}",
-                "ClientId": client_id,
-            }
-        ],
-    )["IdentityPoolId"]
-    jwks = serve_moto_jwks()
-    kms = boto3.client("kms", region_name=REGION, endpoint_url=endpoint)
-    key_arn = kms.create_key(Description="sealchat messages")["KeyMetadata"]["Arn"]
-
-    server = start_server(
-        tmp_path_factory.mktemp("cognito-server"),
-        extra_env={
-            "SEALCHAT_AUTH": "cognito",
-            "SEALCHAT_COGNITO_REGION": REGION,
-            "SEALCHAT_COGNITO_USER_POOL_ID": pool_id,
-            "SEALCHAT_COGNITO_CLIENT_ID": client_id,
-            "SEALCHAT_COGNITO_IDENTITY_POOL_ID": identity_pool_id,
-            "SEALCHAT_COGNITO_IDP_ENDPOINT": endpoint,
-            "SEALCHAT_COGNITO_IDENTITY_ENDPOINT": endpoint,
-            "SEALCHAT_JWKS_URL": f"http://127.0.0.1:{jwks.server_address[1]}/jwks.json",
-            "SEALCHAT_KEY_SERVICE": "aws-kms",
-            "SEALCHAT_AWS_KMS_KEY_ID": key_arn,
-            "SEALCHAT_AWS_REGION": REGION,
-            "SEALCHAT_AWS_KMS_ENDPOINT": endpoint,
-        },
-    )
-    yield AwsStandIn(endpoint, pool_id, client_id, identity_pool_id, key_arn, server)
-    server.stop()
-    jwks.shutdown()
-    jwks.server_close()
-    moto.stop()
-
-
-def serve_moto_jwks() -> ThreadingHTTPServer:
-    """moto signs every pool's tokens with one key it ships; its server mode does not route
-    /{pool}/.well-known/jwks.json on a bare address, so serve the public half here."""
-    from moto.utilities.utils import load_resource
-
-    body = json.dumps(
-        load_resource("moto.cognitoidp.models", "resources/jwks-public.json")
-    ).encode()
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:
-            self.send_response(200)
-            self.send_header("Content-Type", "application/json")
-            self.end_headers()
-            self.wfile.write(body)
-
-        def log_message(self, *args: Any) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    return server
-
-
-@pytest.fixture(scope="module")
-def monkeypatch_module() -> Iterator[pytest.MonkeyPatch]:
-    with pytest.MonkeyPatch.context() as patch:
-        yield patch
+        try:
+            yield AwsStandIn(moto.url, server)
+        finally:
+            server.stop()
 
 
 def count_aws_calls(chat: ChatPage, endpoint: str) -> Counter[str]:
