@@ -21,36 +21,36 @@ const cognito = {
 };
 
 describe("sdk-config", () => {
-  it("keeps the embedded sign-in and key service when the config names none (or embedded)", () => {
+  it("keeps the embedded sign-in and key service when the config names none (or embedded)", async () => {
     for (const auth of [undefined, { mode: "embedded" as const }]) {
-      const signIn = signInFor(auth, "http://127.0.0.1:8000");
+      const signIn = await signInFor(auth, "http://127.0.0.1:8000");
       expect(signIn.kind).toBe("password");
       expect(signIn.auth).toBeInstanceOf(EmbeddedAuthenticator);
       expect(signIn.kind === "password" && signIn.canRegister).toBe(true);
-      expect(keyServiceFor(base, signIn.auth)).toBe(embeddedKeyService);
+      expect(await keyServiceFor(base, signIn.auth)).toBe(embeddedKeyService);
     }
   });
 
-  it("signs in with Cognito (no account creation) and seals with AWS KMS", () => {
-    const signIn = signInFor(cognito, "http://127.0.0.1:8000");
+  it("signs in with Cognito (no account creation) and seals with AWS KMS", async () => {
+    const signIn = await signInFor(cognito, "http://127.0.0.1:8000");
     expect(signIn.auth).toBeInstanceOf(CognitoAuthenticator);
     expect(signIn.kind === "password" && signIn.canRegister).toBe(false);
     const config: ClientConfig = { ...base, auth: cognito, key_service: { type: "aws-kms", key_id: "arn:k", region: "eu-west-1", endpoint: null } };
-    const factory = keyServiceFor(config, signIn.auth);
+    const factory = await keyServiceFor(config, signIn.auth);
     expect(factory({} as never)).toBeInstanceOf(AwsKmsKeyService);
   });
 
-  it("offers the OIDC provider's button", () => {
-    const signIn = signInFor({ mode: "oidc", issuer: "https://id.example.com/realms/t", client_id: "sealchat", scopes: "openid profile" }, "http://127.0.0.1:8000");
+  it("offers the OIDC provider's button", async () => {
+    const signIn = await signInFor({ mode: "oidc", issuer: "https://id.example.com/realms/t", client_id: "sealchat", scopes: "openid profile" }, "http://127.0.0.1:8000");
     expect(signIn.kind).toBe("redirect");
     expect(signIn.auth).toBeInstanceOf(OidcAuthenticator);
     expect(signIn.provider).toBe("id.example.com");
   });
 
   it("refuses AWS KMS without a Cognito identity pool, rather than sealing with nothing", async () => {
-    const signIn = signInFor(undefined, "http://127.0.0.1:8000");
+    const signIn = await signInFor(undefined, "http://127.0.0.1:8000");
     const config: ClientConfig = { ...base, key_service: { type: "aws-kms", key_id: "arn:k", region: "eu-west-1" } };
-    const service = keyServiceFor(config, signIn.auth)({} as never);
+    const service = (await keyServiceFor(config, signIn.auth))({} as never);
     await expect(service.generateDataKey("arn:k", "r")).rejects.toMatchObject({ code: "kms_unavailable" });
   });
 });

@@ -1,17 +1,16 @@
 // Which implementations the SDK runs with in this app: the one place that names them.
 // GET /api/config says which sign-in (embedded, OIDC, Cognito) and which key service
-// (embedded, AWS KMS) this server uses, so one built client serves every mode.
+// (embedded, AWS KMS) this server uses, so one built client serves every mode. The AWS
+// SDK and oidc-client-ts are loaded only in the modes that use them (separate chunks).
 
 import { ApiClient } from "@/lib/api-client";
 import type { Authenticator } from "@/lib/authenticator";
-import { AwsKmsKeyService } from "@/lib/aws-kms-key-service";
 import { ChatSession, type KeyServiceFactory } from "@/lib/chat-session";
-import { CognitoAuthenticator } from "@/lib/cognito-authenticator";
-import { IdentityPoolCredentials } from "@/lib/cognito-credentials";
+import type { CognitoAuthenticator } from "@/lib/cognito-authenticator";
 import { EmbeddedAuthenticator } from "@/lib/embedded-authenticator";
 import { ApiError } from "@/lib/errors";
 import { embeddedKeyService } from "@/lib/key-service";
-import { OidcAuthenticator } from "@/lib/oidc-authenticator";
+import type { OidcAuthenticator } from "@/lib/oidc-authenticator";
 import type { AuthConfig, ClientConfig } from "@/lib/types";
 
 export type SignIn =
@@ -26,12 +25,13 @@ export interface SdkSetup {
 }
 
 /** The authenticator of the configured sign-in. */
-export function signInFor(auth: AuthConfig | undefined, apiUrl: string): SignIn {
+export async function signInFor(auth: AuthConfig | undefined, apiUrl: string): Promise<SignIn> {
   switch (auth?.mode ?? "embedded") {
     case "embedded":
       return { kind: "password", auth: new EmbeddedAuthenticator(apiUrl), canRegister: true, provider: null };
     case "cognito": {
       const cognito = auth as Extract<AuthConfig, { mode: "cognito" }>;
+      const { CognitoAuthenticator } = await import("@/lib/cognito-authenticator");
       const authenticator = new CognitoAuthenticator({
         region: cognito.region,
         clientId: cognito.client_id,
@@ -41,6 +41,7 @@ export function signInFor(auth: AuthConfig | undefined, apiUrl: string): SignIn 
     }
     case "oidc": {
       const oidc = auth as Extract<AuthConfig, { mode: "oidc" }>;
+      const { OidcAuthenticator } = await import("@/lib/oidc-authenticator");
       const authenticator = new OidcAuthenticator({
         issuer: oidc.issuer,
         clientId: oidc.client_id,
@@ -54,23 +55,28 @@ export function signInFor(auth: AuthConfig | undefined, apiUrl: string): SignIn 
 }
 
 /** The key service of the configured kind. */
-export function keyServiceFor(config: ClientConfig, auth: Authenticator): KeyServiceFactory {
+export async function keyServiceFor(config: ClientConfig, auth: Authenticator): Promise<KeyServiceFactory> {
   const keyService = config.key_service;
   if (!keyService || keyService.type === "embedded") return embeddedKeyService;
   const cognito = config.auth?.mode === "cognito" ? config.auth : null;
-  if (!cognito?.identity_pool_id || !(auth instanceof CognitoAuthenticator)) {
+  const idToken = (auth as Partial<CognitoAuthenticator>).idToken?.bind(auth);
+  if (!cognito?.identity_pool_id || !idToken) {
     // AWS credentials come from the Cognito Identity Pool; without it there are none.
     return () => {
       const refuse = () => Promise.reject(new ApiError("kms_unavailable", "AWS KMS needs Cognito sign-in with an identity pool"));
       return { generateDataKey: refuse, decrypt: refuse };
     };
   }
+  const [{ AwsKmsKeyService }, { IdentityPoolCredentials }] = await Promise.all([
+    import("@/lib/aws-kms-key-service"),
+    import("@/lib/cognito-credentials"),
+  ]);
   return () => {
     const credentials = new IdentityPoolCredentials({
       region: cognito.region,
       userPoolId: cognito.user_pool_id,
       identityPoolId: cognito.identity_pool_id as string,
-      idToken: () => auth.idToken(),
+      idToken,
       endpoint: cognito.endpoints?.cognito_identity ?? null,
     });
     return new AwsKmsKeyService({
@@ -85,9 +91,9 @@ export function keyServiceFor(config: ClientConfig, auth: Authenticator): KeySer
 /** Read /api/config, then build the authenticator, the REST client and the session factory. */
 export async function setUpSdk(apiUrl: string): Promise<SdkSetup> {
   const config = (await new ApiClient(apiUrl, unauthenticated).publicGet<ClientConfig>("/api/config")) satisfies ClientConfig;
-  const signIn = signInFor(config.auth, apiUrl);
+  const signIn = await signInFor(config.auth, apiUrl);
   const api = new ApiClient(apiUrl, signIn.auth);
-  const keyService = keyServiceFor(config, signIn.auth);
+  const keyService = await keyServiceFor(config, signIn.auth);
   return { config, signIn, api, start: () => ChatSession.start(api, { keyService }) };
 }
 
