@@ -90,7 +90,7 @@ export class ChatSession {
     const config = await api.publicGet<ClientConfig>("/api/config");
     const grants = new RoomGrants(api);
     const keyService = options.keyService({ config, url: keyServiceUrl(config.kms_url, api.baseUrl), api, grants });
-    const sealer = new Sealer(new ClientKeyring(keyService, config.kms_key_id), me.id);
+    const sealer = new Sealer(new ClientKeyring(keyService, config.key_service?.key_id ?? config.kms_key_id), me.id);
     const transport = options.transport ?? new SocketTransport(api.baseUrl, api.auth);
     const storage =
       options.outboxStorage ?? (typeof indexedDB === "undefined" ? new MemoryOutboxStorage() : IndexedDbOutboxStorage.forUser(me.id));

@@ -68,12 +68,32 @@ export interface ErrorBody {
   retry_after?: number;
 }
 
+/** Which sign-in the server accepts (GET /api/config `auth`); absent means embedded. */
+export type AuthConfig =
+  | { mode: "embedded" }
+  | { mode: "oidc"; issuer: string; client_id: string; scopes: string; audience?: string | null }
+  | {
+      mode: "cognito";
+      region: string;
+      user_pool_id: string;
+      client_id: string;
+      identity_pool_id?: string | null;
+      endpoints?: { cognito_idp?: string | null; cognito_identity?: string | null };
+    };
+
+/** Which key service seals (GET /api/config `key_service`); absent means embedded. */
+export type KeyServiceConfig =
+  | { type: "embedded"; url: string; key_id: string }
+  | { type: "aws-kms"; key_id: string; region: string; endpoint?: string | null };
+
 export interface ClientConfig {
   version: string;
   kms_url: string;
   kms_key_id: string;
   kms_audience: string;
   max_envelope_bytes: number;
+  auth?: AuthConfig;
+  key_service?: KeyServiceConfig;
 }
 
 export interface MemberJoined {

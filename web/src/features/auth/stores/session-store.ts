@@ -1,7 +1,7 @@
 // View model of signing in and out. The session itself is the refresh cookie (httpOnly,
 // set by the server); on start we try to resume it silently.
 
-import type { PasswordAuthenticator } from "@/lib/authenticator";
+import type { Authenticator, PasswordAuthenticator } from "@/lib/authenticator";
 import type { ChatSession } from "@/lib/chat-session";
 import { errorMessage } from "@/lib/errors";
 import { Store } from "@/lib/store";
@@ -15,7 +15,7 @@ export class SessionStore {
   readonly store = new Store<{ current: SessionState }>({ current: { status: "resuming" } });
 
   constructor(
-    private readonly auth: PasswordAuthenticator,
+    private readonly auth: Authenticator,
     private readonly startSession: () => Promise<ChatSession>,
   ) {
     auth.onSignedOut(() => this.ended("Your session has ended. Please sign in again."));
@@ -32,11 +32,27 @@ export class SessionStore {
   }
 
   signIn(username: string, password: string): Promise<void> {
-    return this.attempt(() => this.auth.signIn(username, password));
+    return this.attempt(() => this.password().signIn(username, password));
   }
 
   register(username: string, password: string): Promise<void> {
-    return this.attempt(() => this.auth.register(username, password));
+    return this.attempt(() => this.password().register(username, password));
+  }
+
+  /** Leave for the identity provider (OIDC); the page comes back at /auth/callback. */
+  async signInRedirect(redirect: () => Promise<void>): Promise<void> {
+    this.store.set({ current: { status: "signed-out", error: null, busy: true } });
+    try {
+      await redirect();
+    } catch (error) {
+      this.signedOut(errorMessage(error));
+    }
+  }
+
+  private password(): PasswordAuthenticator {
+    const auth = this.auth as Partial<PasswordAuthenticator>;
+    if (typeof auth.signIn !== "function") throw new Error("this sign-in takes no password");
+    return this.auth as PasswordAuthenticator;
   }
 
   /** End the session on the server (revoke it, clear the cookie), then show the sign-in page. */
