@@ -35,13 +35,13 @@ class Authenticator(Protocol):
         """End the session at the provider; forget the tokens."""
 
 
-class EmbeddedAuthenticator:
-    """The embedded identity provider: username and password, a rotating refresh token."""
+class TokenSession:
+    """The token state every authenticator keeps: the current access and refresh tokens,
+    when the access token expires, and a lock so concurrent callers refresh once.
+    Subclasses implement ``refresh``; ``access_token`` refreshes ahead of expiry."""
 
-    def __init__(self, post: PostJson) -> None:
-        self._post = post
+    def __init__(self) -> None:
         self.access_token_value: str | None = None
-        self.kms_access_token: str | None = None
         self.refresh_token: str | None = None
         self.expires_at: float = 0.0
         self.lifetime: float = 0.0
@@ -51,6 +51,35 @@ class EmbeddedAuthenticator:
     @property
     def user(self) -> dict[str, Any] | None:
         return self._user
+
+    def set_user(self, user: dict[str, Any]) -> None:
+        """The profile the chat server made of our token (its normalized username)."""
+        self._user = user
+
+    async def refresh(self) -> None:
+        raise NotImplementedError
+
+    def forget(self) -> None:
+        self.access_token_value = self.refresh_token = None
+        self._user = None
+
+    async def access_token(self, min_fraction_left: float = 0.2) -> str:
+        if self.access_token_value is None:
+            raise ClientError("unauthorized", "not signed in")
+        margin = min(30.0, self.lifetime * min_fraction_left)
+        if self.expires_at - time.time() < margin and self.refresh_token is not None:
+            await self.refresh()
+        assert self.access_token_value is not None
+        return self.access_token_value
+
+
+class EmbeddedAuthenticator(TokenSession):
+    """The embedded identity provider: username and password, a rotating refresh token."""
+
+    def __init__(self, post: PostJson) -> None:
+        super().__init__()
+        self._post = post
+        self.kms_access_token: str | None = None
 
     async def register(self, username: str, password: str) -> dict[str, Any]:
         body = {"username": username, "password": password}
@@ -71,17 +100,7 @@ class EmbeddedAuthenticator:
     async def sign_out(self) -> None:
         if self.refresh_token is not None:
             await self._post("/api/auth/logout", {"refresh_token": self.refresh_token})
-        self.access_token_value = self.refresh_token = None
-        self._user = None
-
-    async def access_token(self, min_fraction_left: float = 0.2) -> str:
-        if self.access_token_value is None:
-            raise ClientError("unauthorized", "not signed in")
-        margin = min(30.0, self.lifetime * min_fraction_left)
-        if self.expires_at - time.time() < margin and self.refresh_token is not None:
-            await self.refresh()
-        assert self.access_token_value is not None
-        return self.access_token_value
+        self.forget()
 
     async def kms_token(self) -> str:
         """The key-service token (audience: the key service), refreshed with the pair."""

@@ -17,6 +17,7 @@ from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import Any
 
+from sealchat.client.auth import TokenSession
 from sealchat.client.errors import ClientError
 from sealchat.client.key_service import DataKey
 
@@ -106,7 +107,7 @@ COGNITO_ERRORS = {
 }
 
 
-class CognitoAuthenticator:
+class CognitoAuthenticator(TokenSession):
     """Cognito user pool sign-in: ``InitiateAuth`` with ``USER_PASSWORD_AUTH``, refreshed with
     ``REFRESH_TOKEN_AUTH``. The access token goes to the chat server (and to the embedded
     key service, which accepts it); the ID token buys identity-pool credentials.
@@ -115,23 +116,10 @@ class CognitoAuthenticator:
     could pin implements it (pycognito's is a side feature of a larger package)."""
 
     def __init__(self, *, region: str, client_id: str, endpoint: str | None = None) -> None:
+        super().__init__()
         self._idp = aws_client("cognito-idp", region, endpoint, unsigned=True)
         self._client_id = client_id
-        self.access_token_value: str | None = None
         self.id_token_value: str | None = None
-        self.refresh_token: str | None = None
-        self.expires_at = 0.0
-        self.lifetime = 0.0
-        self._user: dict[str, Any] | None = None
-        self._refreshing = asyncio.Lock()
-
-    @property
-    def user(self) -> dict[str, Any] | None:
-        return self._user
-
-    def set_user(self, user: dict[str, Any]) -> None:
-        """The profile the chat server made of our token (its normalized username)."""
-        self._user = user
 
     async def login(self, username: str, password: str) -> dict[str, Any]:
         reply = await _call(
@@ -171,17 +159,8 @@ class CognitoAuthenticator:
                     Token=self.refresh_token,
                     ClientId=self._client_id,
                 )
-        self.access_token_value = self.id_token_value = self.refresh_token = None
-        self._user = None
-
-    async def access_token(self, min_fraction_left: float = 0.2) -> str:
-        if self.access_token_value is None:
-            raise ClientError("unauthorized", "not signed in")
-        margin = min(30.0, self.lifetime * min_fraction_left)
-        if self.expires_at - time.time() < margin and self.refresh_token is not None:
-            await self.refresh()
-        assert self.access_token_value is not None
-        return self.access_token_value
+        self.id_token_value = None
+        self.forget()
 
     async def kms_token(self) -> str:
         """The embedded key service accepts the provider's access token (docs/protocol.md)."""

@@ -10,16 +10,16 @@ your own (e.g. a device-code flow) to ``SealchatClient``.
 
 from __future__ import annotations
 
-import asyncio
 import time
 from typing import Any
 
 import httpx
 
+from sealchat.client.auth import TokenSession
 from sealchat.client.errors import ClientError
 
 
-class OidcPasswordAuthenticator:
+class OidcPasswordAuthenticator(TokenSession):
     def __init__(
         self,
         *,
@@ -28,24 +28,12 @@ class OidcPasswordAuthenticator:
         scopes: str = "openid profile",
         http: httpx.AsyncClient | None = None,
     ) -> None:
+        super().__init__()
         self._issuer = issuer.rstrip("/")
         self._client_id = client_id
         self._scopes = scopes
         self._http = http or httpx.AsyncClient(timeout=15.0)
         self._token_endpoint: str | None = None
-        self.access_token_value: str | None = None
-        self.refresh_token: str | None = None
-        self.expires_at = 0.0
-        self.lifetime = 0.0
-        self._user: dict[str, Any] | None = None
-        self._refreshing = asyncio.Lock()
-
-    @property
-    def user(self) -> dict[str, Any] | None:
-        return self._user
-
-    def set_user(self, user: dict[str, Any]) -> None:
-        self._user = user
 
     async def login(self, username: str, password: str) -> None:
         await self._token({"grant_type": "password", "username": username, "password": password})
@@ -57,17 +45,7 @@ class OidcPasswordAuthenticator:
             await self._token({"grant_type": "refresh_token", "refresh_token": self.refresh_token})
 
     async def sign_out(self) -> None:
-        self.access_token_value = self.refresh_token = None
-        self._user = None
-
-    async def access_token(self, min_fraction_left: float = 0.2) -> str:
-        if self.access_token_value is None:
-            raise ClientError("unauthorized", "not signed in")
-        margin = min(30.0, self.lifetime * min_fraction_left)
-        if self.expires_at - time.time() < margin and self.refresh_token is not None:
-            await self.refresh()
-        assert self.access_token_value is not None
-        return self.access_token_value
+        self.forget()
 
     async def kms_token(self) -> str:
         """The embedded key service accepts the provider's token (docs/protocol.md §2.6)."""
