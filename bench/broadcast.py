@@ -143,7 +143,7 @@ def run_cell(
 
 
 def start_profiler(
-    server: Server, recipients: int, directory: Path | None
+    server: Server, recipients: int | str, directory: Path | None
 ) -> subprocess.Popen[bytes] | None:
     """py-spy on a Sealchat server for the saturated phase (raw collapsed stacks)."""
     if directory is None or not server.name.startswith("sealchat"):

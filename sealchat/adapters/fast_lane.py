@@ -228,6 +228,12 @@ class LaneWebSocket(eio_asgi.WebSocket):  # type: ignore[misc]
         return await super().__call__(environ)
 
 
+def _inline_message(args: tuple[Any, ...]) -> bool:
+    # "2..." is a Socket.IO EVENT, "3..." an ACK; a CONNECT (which awaits the connect
+    # handler: token check, database) and everything else keep engine.io's task.
+    return len(args) == 2 and isinstance(args[1], str) and args[1][:1] in ("2", "3")
+
+
 class LaneEngineServer(engineio.AsyncServer):  # type: ignore[misc]
     def __init__(self, *, max_unsent_bytes: int, **kwargs: Any) -> None:
         super().__init__(**kwargs)
@@ -237,6 +243,15 @@ class LaneEngineServer(engineio.AsyncServer):  # type: ignore[misc]
         self._async = {**driver, "websocket": LaneWebSocket}
 
     async def _trigger_event(self, event: str, *args: Any, **kwargs: Any) -> Any:
+        if event == "message" and kwargs.get("run_async") and _inline_message(args):
+            # A Socket.IO event or ack: python-socketio's handler only decodes it and
+            # starts the event's own task (or runs an ack callback), so it runs here
+            # instead of in a task of its own: one task per event instead of two.
+            try:
+                return await self.handlers["message"](*args)
+            except Exception:
+                self.logger.exception("message async handler error")
+                return None
         if event == "connect":
             # engine.io has just built this session's socket; make it a LaneSocket
             # (it names the class inside ``_handle_connect``, so there is no other hook).
@@ -260,6 +275,30 @@ class LaneServer(socketio.AsyncServer):  # type: ignore[misc]
         self.fast_lane = fast_lane and self.lane_sockets
         self._max_unsent_bytes = max_unsent_bytes
         super().__init__(**kwargs)
+
+    async def _send_packet(self, eio_sid: str, pkt: Any) -> None:
+        """Every packet to one socket (acks above all): straight to its transport when
+        nothing is ahead of it, like a broadcast; otherwise queued as usual.
+
+        A broadcast being delivered in slices (socketio_fanout.py) goes first: this waits
+        for it, so nothing sent to one socket overtakes what was sent to it before."""
+        if not self.fast_lane:
+            await super()._send_packet(eio_sid, pkt)
+            return
+        manager = self.manager
+        if getattr(manager, "delivering", 0):
+            await manager.wait_for_deliveries()
+        encoded = pkt.encode()
+        if not isinstance(encoded, str):  # binary attachments: several engine.io packets
+            for part in encoded:
+                await self.eio.send(eio_sid, part)
+            return
+        socket = self.eio.sockets.get(eio_sid)
+        if isinstance(socket, LaneSocket) and socket.lane_write(
+            text_frame(("4" + encoded).encode())
+        ):
+            return
+        await self.eio.send(eio_sid, encoded)
 
     def _engineio_server_class(self) -> Any:
         if not self.lane_sockets:
