@@ -228,12 +228,6 @@ class LaneWebSocket(eio_asgi.WebSocket):  # type: ignore[misc]
         return await super().__call__(environ)
 
 
-def _inline_message(args: tuple[Any, ...]) -> bool:
-    # "2..." is a Socket.IO EVENT, "3..." an ACK; a CONNECT (which awaits the connect
-    # handler: token check, database) and everything else keep engine.io's task.
-    return len(args) == 2 and isinstance(args[1], str) and args[1][:1] in ("2", "3")
-
-
 class LaneEngineServer(engineio.AsyncServer):  # type: ignore[misc]
     def __init__(self, *, max_unsent_bytes: int, **kwargs: Any) -> None:
         super().__init__(**kwargs)
@@ -243,15 +237,6 @@ class LaneEngineServer(engineio.AsyncServer):  # type: ignore[misc]
         self._async = {**driver, "websocket": LaneWebSocket}
 
     async def _trigger_event(self, event: str, *args: Any, **kwargs: Any) -> Any:
-        if event == "message" and kwargs.get("run_async") and _inline_message(args):
-            # A Socket.IO event or ack: python-socketio's handler only decodes it and
-            # starts the event's own task (or runs an ack callback), so it runs here
-            # instead of in a task of its own: one task per event instead of two.
-            try:
-                return await self.handlers["message"](*args)
-            except Exception:
-                self.logger.exception("message async handler error")
-                return None
         if event == "connect":
             # engine.io has just built this session's socket; make it a LaneSocket
             # (it names the class inside ``_handle_connect``, so there is no other hook).
