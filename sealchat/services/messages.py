@@ -44,6 +44,9 @@ def _forget_random() -> None:
 os.register_at_fork(after_in_child=_forget_random)
 
 
+# Built once: ``json.dumps`` with options builds an encoder per call.
+_ENVELOPE_ENCODER = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+
 # What a message adds to a reply besides its envelope (ids, seq, timestamps, JSON keys).
 MESSAGE_ALLOWANCE_BYTES = 256
 
@@ -225,10 +228,8 @@ class MessageService:
         if not isinstance(envelope, dict) or not envelope:
             raise InvalidInput("envelope must be a non-empty JSON object")
         try:
-            encoded = json.dumps(
-                envelope, separators=(",", ":"), ensure_ascii=False, allow_nan=False
-            )
-            size = len(encoded.encode())
+            encoded = _ENVELOPE_ENCODER.encode(envelope)
+            size = len(encoded) if encoded.isascii() else len(encoded.encode())
         except (TypeError, ValueError) as exc:  # UnicodeEncodeError is a ValueError
             raise InvalidInput("envelope must be plain JSON (no NaN or Infinity)") from exc
         if size > self._max_envelope_bytes:
