@@ -140,13 +140,16 @@ def run_cell(
         "lagP99": saturated_lag["p99"],
         "lagMax": saturated_lag["max"],
         "pacedLagMax": paced_lag["max"],
+        # Of those stalls, the part the server's loop thread was on the CPU (Sealchat only).
+        "busyLagMax": saturated_lag.get("busyMax"),
+        "pacedBusyLagMax": paced_lag.get("busyMax"),
         "gc": saturated_lag.get("gc"),  # Python servers only
         "loadBound": measured["loadCpu"] > 0.9,
     }
 
 
 def start_profiler(
-    server: Server, recipients: int, directory: Path | None
+    server: Server, recipients: int | str, directory: Path | None
 ) -> subprocess.Popen[bytes] | None:
     """py-spy on a Sealchat server for the saturated phase (raw collapsed stacks)."""
     if directory is None or not server.name.startswith("sealchat"):
@@ -180,8 +183,9 @@ def progress_line(row: dict[str, Any]) -> str:
         f"{row['recipients']:>5} {row['server']:<14} "
         f"{row['deliveriesPerSecond']:>9,.0f} deliveries/s  "
         f"{row['cpuUsPerDelivery']:6.2f}{nginx} CPU µs/delivery  "
-        f"stall max {row['lagMax'] or 0:.1f} ms  "
-        f"paced p99 {row['pacedP99']:.1f} ms  idle p99 {row['p99']:.1f} ms  "
+        f"stall max {row['lagMax'] or 0:.1f} ms"
+        + (f" (busy {row['busyLagMax']:.1f})  " if row.get("busyLagMax") is not None else "  ")
+        + f"paced p99 {row['pacedP99']:.1f} ms  idle p99 {row['p99']:.1f} ms  "
         f"server {row['serverCpu']:.0%} load {row['loadCpu']:.0%} "
         f"others {row['otherCpu']:.0%}{flag}"
     )

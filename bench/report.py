@@ -94,13 +94,21 @@ def fanout_table(rows: list[Row], servers: list[str]) -> str:
                 f"{ratio(r['cpuUsPerDelivery'], ref.get('cpuUsPerDelivery'), 'x')} | "
                 f"{ratio(r['cpuUsPerDelivery'], floor.get('cpuUsPerDelivery'), 'x')} | "
                 f"{fmt(r['deliveriesPerSecond'], 0)}{flag} | "
-                f"{fmt(r['lagMax'])} / {fmt(r['pacedLagMax'])} | {fmt(r['pacedRate'], 0)} | "
+                f"{fmt(r['lagMax'])} / {fmt(r['pacedLagMax'])}{_busy(r)} | "
+                f"{fmt(r['pacedRate'], 0)} | "
                 f"{fmt(r['pacedP50'])} / {fmt(r['pacedP99'])} | "
                 f"{ratio(r['pacedP99'], ref.get('pacedP99'), 'x')} | "
                 f"{fmt(r['p50'])} / {fmt(r['p99'])} | "
                 f"{r['serverCpu']:.0%} / {r['loadCpu']:.0%} / {r['otherCpu']:.0%} |"
             )
     return "\n".join(lines)
+
+
+def _busy(row: dict[str, Any]) -> str:
+    """The part of the stalls the server's loop spent on the CPU (Sealchat's probe only)."""
+    if row.get("busyLagMax") is None:
+        return ""
+    return f" (busy {fmt(row['busyLagMax'])} / {fmt(row.get('pacedBusyLagMax'))})"
 
 
 def _mark(ok: bool | None) -> str:
@@ -169,6 +177,17 @@ def targets_table(small: list[Row], fanout: list[Row]) -> str:
         mark = _mark(None if stall is None else stall < 10)
         if ("sealchat", biggest) in failed:
             mark = "**not met** (the cell failed)"
+        row = next(
+            (r for r in fanout if r["recipients"] == biggest and r["server"] == "sealchat"), {}
+        )
+        busy = max(
+            (v for v in (row.get("busyLagMax"), row.get("pacedBusyLagMax")) if v is not None),
+            default=None,
+        )
+        if busy is not None and stall is not None and stall >= 10:
+            mark += (
+                f"; of it on the server's CPU at most {fmt(busy)} ms (the rest: other processes)"
+            )
         lines.append(
             f"| 2. longest event-loop stall, {biggest} receivers, < 10 ms "
             f"| {fmt(stall)} ms (node {fmt(node)} ms) | {mark} |"

@@ -81,6 +81,7 @@ class LagProbe:
         self._freeze_gc = freeze_gc
         self._task: asyncio.Task[None] | None = None
         self._samples: list[float] = []
+        self._busy: list[float] = []
         self._gc = GcPauses()
 
     def __getattr__(self, name: str) -> Any:
@@ -93,14 +94,19 @@ class LagProbe:
         if path == "/_bench/lag/start":
             self._stop()
             self._samples = []
+            self._busy = []
             self._gc = GcPauses()
             gc.callbacks.append(self._gc)
-            self._task = asyncio.get_running_loop().create_task(self._run(self._samples))
+            self._task = asyncio.get_running_loop().create_task(
+                self._run(self._samples, self._busy)
+            )
             await self._reply(send, {"ok": True})
         elif path == "/_bench/lag/stop":
             self._stop()
             pauses = {**self._gc.summary(), "trackedObjects": len(gc.get_objects())}
-            await self._reply(send, {**summary(self._samples), "gc": pauses})
+            busy = summary(self._busy)
+            lag = {**summary(self._samples), "busyP99": busy["p99"], "busyMax": busy["max"]}
+            await self._reply(send, {**lag, "gc": pauses})
         elif scope["type"] == "lifespan" and self._freeze_gc:
             await self._app(scope, receive, self._freezing_after_startup(send))
         else:
@@ -116,11 +122,17 @@ class LagProbe:
 
         return send_then_freeze
 
-    async def _run(self, samples: list[float]) -> None:
+    async def _run(self, samples: list[float], busy: list[float]) -> None:
+        """Each wake-up's lateness, and how much of it the loop's thread spent on the CPU
+        (``busy``: the stall the server caused itself; the rest is other processes
+        holding the core, which a shared machine adds to ``samples``)."""
         while True:
             due = time.perf_counter() + PROBE_SECONDS  # finer than uvloop's loop.time()
+            cpu = time.thread_time()
             await asyncio.sleep(PROBE_SECONDS)
-            samples.append((time.perf_counter() - due) * 1000)
+            late = (time.perf_counter() - due) * 1000
+            samples.append(late)
+            busy.append(min(late, (time.thread_time() - cpu) * 1000))
 
     def _stop(self) -> None:
         if self._task is not None:

@@ -187,6 +187,108 @@ class LaneSocket(AsyncSocket):  # type: ignore[misc]
         self._held_bytes, self._queued_bytes = self._queued_bytes, 0
         return packets
 
+    async def _websocket_handler(self, ws: Any) -> None:
+        """python-engineio's ``AsyncSocket._websocket_handler`` (4.15.1), with a cheaper
+        read loop: engine.io waits for each message in a task of its own under
+        ``asyncio.wait_for`` (which on 3.11 adds a future and callbacks), here one
+        ``asyncio.timeout`` whose deadline moves on before each read. Same timeout (ping
+        interval + ping timeout, for the wait only), same endings. The upgrade handshake
+        and the writer are engine.io's, unchanged."""
+        server = self.server
+
+        async def websocket_wait() -> Any:
+            data = await ws.wait()
+            if data and len(data) > server.max_http_buffer_size:
+                raise ValueError("packet is too large")
+            return data
+
+        if self.connected:  # type: ignore[has-type]
+            # the socket was already connected, so this is an upgrade
+            self.upgrading = True  # hold packet sends during the upgrade
+            try:
+                pkt = await websocket_wait()
+            except OSError:  # pragma: no cover
+                return
+            decoded_pkt = eio_packet.Packet(encoded_packet=pkt)
+            if decoded_pkt.packet_type != eio_packet.PING or decoded_pkt.data != "probe":
+                server.logger.info("%s: Failed websocket upgrade, no PING packet", self.sid)
+                self.upgrading = False
+                return
+            await ws.send(eio_packet.Packet(eio_packet.PONG, data="probe").encode())
+            await self.queue.put(eio_packet.Packet(eio_packet.NOOP))  # end poll
+            try:
+                pkt = await websocket_wait()
+            except OSError:  # pragma: no cover
+                self.upgrading = False
+                return
+            decoded_pkt = eio_packet.Packet(encoded_packet=pkt)
+            if decoded_pkt.packet_type != eio_packet.UPGRADE:
+                self.upgraded = False
+                server.logger.info(
+                    "%s: Failed websocket upgrade, expected UPGRADE packet, received %s instead.",
+                    self.sid,
+                    pkt,
+                )
+                self.upgrading = False
+                return
+            self.upgraded = True
+            self.upgrading = False
+        else:
+            self.connected = True
+            self.upgraded = True
+
+        async def writer() -> None:
+            while True:
+                packets = None
+                try:
+                    packets = await self.poll()
+                except eio_exceptions.QueueEmpty:
+                    break
+                if not packets:
+                    # empty packet list returned -> connection closed
+                    break
+                try:
+                    for pkt in packets:
+                        await ws.send(pkt.encode())
+                except BaseException:
+                    break
+            await ws.close()
+
+        writer_task = asyncio.ensure_future(writer())
+        server.logger.info("%s: Upgrade to websocket successful", self.sid)
+
+        loop = asyncio.get_running_loop()
+        wait_seconds = server.ping_interval + server.ping_timeout
+        try:
+            async with asyncio.timeout(None) as deadline:
+                while True:
+                    deadline.reschedule(loop.time() + wait_seconds)
+                    p = await websocket_wait()
+                    deadline.reschedule(None)  # handling a packet is not waiting
+                    if p is None:
+                        # connection closed by client
+                        break
+                    pkt = eio_packet.Packet(encoded_packet=p)
+                    try:
+                        await self.receive(pkt)
+                    except eio_exceptions.UnknownPacketError:  # pragma: no cover
+                        pass
+                    except eio_exceptions.SocketIsClosedError:  # pragma: no cover
+                        server.logger.info("Receive error -- socket is closed")
+                        break
+                    except Exception:  # pragma: no cover
+                        # if we get an unexpected exception we log the error and exit
+                        # the connection properly
+                        server.logger.exception("Unknown receive error")
+        except (asyncio.CancelledError, Exception) as exc:
+            # engine.io ends the connection on any failure to read (a timeout, a closed
+            # websocket, a packet over the size cap, shutdown), as here.
+            server.logger.info("%s: websocket read ended: %r", self.sid, exc)
+
+        await self.queue.put(None)  # unlock the writer task so it can exit
+        await asyncio.wait_for(writer_task, timeout=None)
+        await self.close(wait=False, abort=True, reason=server.reason.TRANSPORT_CLOSE)
+
     def overflow(self, unsent: int) -> None:
         """Cut a socket that stopped reading; its client reconnects and resumes with sync."""
         if self._overflowed:
@@ -260,6 +362,30 @@ class LaneServer(socketio.AsyncServer):  # type: ignore[misc]
         self.fast_lane = fast_lane and self.lane_sockets
         self._max_unsent_bytes = max_unsent_bytes
         super().__init__(**kwargs)
+
+    async def _send_packet(self, eio_sid: str, pkt: Any) -> None:
+        """Every packet to one socket (acks above all): straight to its transport when
+        nothing is ahead of it, like a broadcast; otherwise queued as usual.
+
+        A broadcast being delivered in slices (socketio_fanout.py) goes first: this waits
+        for it, so nothing sent to one socket overtakes what was sent to it before."""
+        if not self.fast_lane:
+            await super()._send_packet(eio_sid, pkt)
+            return
+        manager = self.manager
+        if getattr(manager, "delivering", 0):
+            await manager.wait_for_deliveries()
+        encoded = pkt.encode()
+        if not isinstance(encoded, str):  # binary attachments: several engine.io packets
+            for part in encoded:
+                await self.eio.send(eio_sid, part)
+            return
+        socket = self.eio.sockets.get(eio_sid)
+        if isinstance(socket, LaneSocket) and socket.lane_write(
+            text_frame(("4" + encoded).encode())
+        ):
+            return
+        await self.eio.send(eio_sid, encoded)
 
     def _engineio_server_class(self) -> Any:
         if not self.lane_sockets:

@@ -92,6 +92,12 @@ EXPECTED_SOURCE: list[tuple[str, Callable[[], object], str, str]] = [
         "the writer writes its whole batch before it polls again",
     ),
     (
+        "engineio AsyncSocket._websocket_handler",
+        _engineio_websocket_handler,
+        "p = await asyncio.wait_for(\n                    wait_task,",
+        "LaneSocket._websocket_handler is a copy of this version's, with a cheaper read loop",
+    ),
+    (
         "engineio AsyncSocket._upgrade_websocket",
         _engineio_upgrade,
         "self.server._async['websocket'](\n            self._websocket_handler, self.server)",

@@ -19,6 +19,8 @@ import socketio
 from engineio import json as engineio_json
 from socketio import packet as sio_packet
 
+from sealchat.domain.encoded import EncodedJson
+
 log = logging.getLogger(__name__)
 
 
@@ -26,16 +28,62 @@ class MalformedPacket(ValueError):
     """A packet's JSON could not be decoded (too deep, or not JSON at all)."""
 
 
+# engine.io's guard against huge integers, in a decoder built once (``json.loads`` with
+# a keyword builds a decoder per call).
+_DECODER = json.JSONDecoder(parse_int=engineio_json._safe_int)
+# What an ``EncodedJson`` stands for while the rest of a packet is encoded: a string no
+# field of a payload holds (the count is checked before splicing all the same).
+_MARK = "\x00sealchat:encoded\x00"
+_MARK_JSON = json.dumps(_MARK)
+
+
+def _plain(value: object) -> object:
+    if isinstance(value, EncodedJson):
+        return value.value
+    raise TypeError(f"Object of type {type(value).__name__} is not JSON serializable")
+
+
+def dumps(obj: Any, *args: Any, **kwargs: Any) -> str:
+    """``json.dumps`` that writes an ``EncodedJson`` (the send path's envelope) as the
+    text it was encoded to once, instead of encoding the object again."""
+    if args or "default" in kwargs:
+        return json.dumps(obj, *args, **kwargs)
+    encoded: list[str] = []
+
+    def mark(value: object) -> str:
+        if isinstance(value, EncodedJson):
+            encoded.append(value.text)
+            return _MARK
+        raise TypeError(f"Object of type {type(value).__name__} is not JSON serializable")
+
+    text = json.dumps(obj, default=mark, **kwargs)
+    if not encoded:
+        return text
+    parts = text.split(_MARK_JSON)
+    if len(parts) != len(encoded) + 1:  # pragma: no cover - the mark inside a payload
+        return json.dumps(obj, default=_plain, **kwargs)
+    out = [parts[0]]
+    for piece, rest in zip(encoded, parts[1:], strict=True):
+        out.append(piece)
+        out.append(rest)
+    return "".join(out)
+
+
 class PacketJson:
     """A JSON module for ``socketio.AsyncServer(json=...)``: engine.io's own (with its
-    guard against huge integers), with ``RecursionError`` turned into a ``ValueError``."""
+    guard against huge integers), with ``RecursionError`` turned into a ``ValueError``,
+    and an encoder that writes pre-encoded objects (``EncodedJson``) as they are."""
 
-    dumps = staticmethod(json.dumps)  # the encoder is unchanged (and on the hot path)
+    dumps = staticmethod(dumps)
 
     @staticmethod
     def loads(text: str | bytes, *args: Any, **kwargs: Any) -> Any:
         try:
-            return engineio_json.loads(text, *args, **kwargs)
+            if args or kwargs:
+                return engineio_json.loads(text, *args, **kwargs)
+            if isinstance(text, bytes | bytearray):
+                text = text.decode()
+            return _DECODER.decode(text)
         except RecursionError:
             raise MalformedPacket("JSON nested too deeply") from None
         except ValueError as exc:

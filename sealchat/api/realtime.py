@@ -19,6 +19,7 @@ from pydantic import BaseModel, ValidationError
 
 from sealchat.api.deps import ApiServices
 from sealchat.api.schemas import RenewSession, SendMessage, SyncRequest, TypingNotice
+from sealchat.domain.encoded import EncodedJson
 from sealchat.domain.errors import RateLimited, SealchatError, TokenExpired, Unauthorized
 from sealchat.domain.models import User
 from sealchat.ports.fanout import room_channel, user_channel
@@ -137,6 +138,8 @@ class RealtimeGateway:
         self, schema: type[BaseModel], handler: Callable[[str, User, Any], Awaitable[Ack]]
     ) -> Handler:
         """Wrap a handler: session check, payload validation, errors turned into acks."""
+        # pydantic's model_validate is not the cost here (about 2 µs for message:send).
+        validate = schema.model_validate
 
         @functools.wraps(handler)
         async def run(sid: str, data: Any = None) -> Ack:
@@ -156,7 +159,7 @@ class RealtimeGateway:
                 )
             self._pending[sid] = pending + 1
             try:
-                return await handler(sid, user, schema.model_validate(data))
+                return await handler(sid, user, validate(data))
             except ValidationError as exc:
                 return _validation_ack(exc)
             except SealchatError as exc:
@@ -174,9 +177,11 @@ class RealtimeGateway:
         result = await self._found.messages.send(
             user.id, body.room_id, body.client_msg_id, body.envelope, origin=sid
         )
-        # A resend gets the stored original back, whatever envelope it carried now.
-        envelope = body.envelope if result.created else None
-        return {"ok": True, "message": events.message_payload(result.message, envelope)}
+        # A resend gets the stored original back, whatever envelope it carried now; a new
+        # message's envelope goes back as the text just stored, not encoded again.
+        message = result.message
+        envelope = EncodedJson(body.envelope, message.envelope_json) if result.created else None
+        return {"ok": True, "message": events.message_payload(message, envelope)}
 
     async def sync(self, sid: str, user: User, body: SyncRequest) -> Ack:
         await self._limits.sync.take(user.id)

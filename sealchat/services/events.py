@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from typing import Any
 
 from sealchat.domain.models import (
@@ -85,11 +86,12 @@ def member_payload(member: Member, online: bool) -> dict[str, Any]:
     }
 
 
-def message_payload(message: Message, envelope: dict[str, Any] | None = None) -> dict[str, Any]:
+def message_payload(message: Message, envelope: Mapping[str, Any] | None = None) -> dict[str, Any]:
     """The wire form of a stored message.
 
-    ``envelope`` lets the send path reuse the object it already parsed instead of
-    decoding the stored JSON again.
+    ``envelope`` lets the send path reuse what it already has instead of decoding the
+    stored JSON again: the object it parsed, or that object with its stored text
+    (``EncodedJson``), which the Socket.IO encoder writes out as it is.
     """
     return {
         "id": message.id,

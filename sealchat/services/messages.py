@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import json
-import uuid
+import os
 from dataclasses import dataclass, field
 from typing import Any
 
+from sealchat.domain.encoded import EncodedJson
 from sealchat.domain.envelope import check_envelope_shape
 from sealchat.domain.errors import InvalidInput, PayloadTooLarge, SealchatError
 from sealchat.domain.models import AppendResult, Message, NewMessage
@@ -16,6 +17,35 @@ from sealchat.ports.rate_limit import RateLimiter
 from sealchat.ports.storage import MessageStore
 from sealchat.services import events
 from sealchat.services.rooms import RoomService
+
+# Random bytes for message ids, drawn from the OS in blocks rather than 16 at a time.
+_ID_BLOCK = 16 * 256
+_random = bytearray()
+
+
+def new_message_id() -> str:
+    """A random (version 4) UUID, as ``str(uuid.uuid4())`` spells it."""
+    global _random
+    if len(_random) < 16:
+        _random = bytearray(os.urandom(_ID_BLOCK))
+    raw = _random[-16:]
+    del _random[-16:]
+    raw[6] = (raw[6] & 0x0F) | 0x40  # version 4
+    raw[8] = (raw[8] & 0x3F) | 0x80  # RFC 4122 variant
+    h = raw.hex()
+    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
+
+
+def _forget_random() -> None:
+    # A forked worker must not hand out the ids its parent has buffered.
+    del _random[:]
+
+
+os.register_at_fork(after_in_child=_forget_random)
+
+
+# Built once: ``json.dumps`` with options builds an encoder per call.
+_ENVELOPE_ENCODER = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, allow_nan=False)
 
 # What a message adds to a reply besides its envelope (ids, seq, timestamps, JSON keys).
 MESSAGE_ALLOWANCE_BYTES = 256
@@ -93,7 +123,7 @@ class MessageService:
         check_envelope_shape(envelope)
         await self._limiter.take(sender_id)
         new = NewMessage(
-            id=str(uuid.uuid4()),
+            id=new_message_id(),
             room_id=room_id,
             sender_id=sender_id,
             client_msg_id=client_msg_id,
@@ -105,9 +135,11 @@ class MessageService:
             await self._rooms.require_member(sender_id, room_id)
             raise SealchatError("message was not stored")  # pragma: no cover - a race
         if result.created:
+            # The envelope goes out as the text just stored, not encoded again.
+            encoded = EncodedJson(envelope, envelope_json)
             await self._fanout.publish(
                 events.MESSAGE_NEW,
-                events.message_payload(result.message, envelope),
+                events.message_payload(result.message, encoded),
                 [room_channel(room_id)],
                 skip=origin,
             )
@@ -196,10 +228,8 @@ class MessageService:
         if not isinstance(envelope, dict) or not envelope:
             raise InvalidInput("envelope must be a non-empty JSON object")
         try:
-            encoded = json.dumps(
-                envelope, separators=(",", ":"), ensure_ascii=False, allow_nan=False
-            )
-            size = len(encoded.encode())
+            encoded = _ENVELOPE_ENCODER.encode(envelope)
+            size = len(encoded) if encoded.isascii() else len(encoded.encode())
         except (TypeError, ValueError) as exc:  # UnicodeEncodeError is a ValueError
             raise InvalidInput("envelope must be plain JSON (no NaN or Infinity)") from exc
         if size > self._max_envelope_bytes:
