@@ -17,11 +17,13 @@ log = logging.getLogger(__name__)
 
 # Applied to every new SQLite connection. WAL lets readers run beside the one writer;
 # busy_timeout makes a second writer wait for the lock instead of failing at once;
-# synchronous=NORMAL is durable across application crashes in WAL mode.
+# synchronous=NORMAL is durable across application crashes in WAL mode. busy_timeout
+# comes first: switching a fresh database to WAL takes a lock, and a second connection
+# doing the same at that moment must wait for it, not fail with "database is locked".
 SQLITE_PRAGMAS = (
+    "PRAGMA busy_timeout=5000",
     "PRAGMA journal_mode=WAL",
     "PRAGMA foreign_keys=ON",
-    "PRAGMA busy_timeout=5000",
     "PRAGMA synchronous=NORMAL",
 )
 
