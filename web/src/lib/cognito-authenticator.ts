@@ -17,6 +17,7 @@ import {
 
 import type { PasswordAuthenticator } from "@/lib/authenticator";
 import { ApiError } from "@/lib/errors";
+import { refreshDue, SilentRefresh } from "@/lib/token-refresh";
 import type { User } from "@/lib/types";
 
 /** The part of CognitoIdentityProviderClient used here (tests pass a fake send()). */
@@ -54,7 +55,7 @@ export class CognitoAuthenticator implements PasswordAuthenticator {
   private tokens: Tokens | null = null;
   private refreshing: Promise<void> | null = null;
   private epoch = 0;
-  private refreshTimer: ReturnType<typeof setTimeout> | undefined;
+  private readonly silentRefresh: SilentRefresh;
   private readonly tokenListeners = new Set<Listener>();
   private readonly signedOutListeners = new Set<Listener>();
 
@@ -64,6 +65,7 @@ export class CognitoAuthenticator implements PasswordAuthenticator {
       new CognitoIdentityProviderClient({ region: options.region, ...(options.endpoint ? { endpoint: options.endpoint } : {}) });
     this.storage = options.storage === undefined ? (typeof sessionStorage === "undefined" ? null : sessionStorage) : options.storage;
     this.clock = options.clock ?? Date.now;
+    this.silentRefresh = new SilentRefresh(() => this.tokens, () => this.refresh(), this.clock);
     this.storageKey = `sealchat-cognito-refresh:${options.clientId}`;
   }
 
@@ -182,31 +184,17 @@ export class CognitoAuthenticator implements PasswordAuthenticator {
       username: String(claims["cognito:username"] ?? claims.preferred_username ?? claims.sub ?? ""),
     } as User;
     this.tokens = { access: result.AccessToken ?? "", id: result.IdToken ?? "", expiresAt: this.clock() + lifetime, lifetime, user };
-    this.scheduleRefresh();
+    this.silentRefresh.schedule();
     return user;
   }
 
   private async ensureFresh(minFractionLeft: number): Promise<void> {
-    const tokens = this.requireTokens();
-    const margin = Math.min(30_000, tokens.lifetime * minFractionLeft);
-    if (tokens.expiresAt - this.clock() < margin) await this.refresh();
+    if (refreshDue(this.requireTokens(), minFractionLeft, this.clock())) await this.refresh();
   }
 
   private requireTokens(): Tokens {
     if (!this.tokens) throw new ApiError("unauthorized", "not signed in");
     return this.tokens;
-  }
-
-  private scheduleRefresh(delay?: number): void {
-    clearTimeout(this.refreshTimer);
-    if (!this.tokens) return;
-    const due = delay ?? Math.max(1_000, this.tokens.expiresAt - this.clock() - 0.2 * this.tokens.lifetime);
-    this.refreshTimer = setTimeout(() => {
-      this.refresh().catch((error: unknown) => {
-        if (error instanceof ApiError && error.status === 401) return;
-        this.scheduleRefresh(10_000);
-      });
-    }, due);
   }
 
   private signedOut(): void {
@@ -217,7 +205,7 @@ export class CognitoAuthenticator implements PasswordAuthenticator {
   }
 
   private clear(): void {
-    clearTimeout(this.refreshTimer);
+    this.silentRefresh.cancel();
     this.tokens = null;
     this.epoch += 1;
   }

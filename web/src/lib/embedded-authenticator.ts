@@ -7,6 +7,7 @@
 
 import type { PasswordAuthenticator } from "@/lib/authenticator";
 import { ApiError } from "@/lib/errors";
+import { refreshDue, SilentRefresh } from "@/lib/token-refresh";
 import { requestJson, type Method } from "@/lib/http";
 import type { User } from "@/lib/types";
 
@@ -34,11 +35,13 @@ export class EmbeddedAuthenticator implements PasswordAuthenticator {
   private refreshing: Promise<void> | null = null;
   /** Bumped at sign-out, so a refresh that was in flight cannot sign us back in. */
   private epoch = 0;
-  private refreshTimer: ReturnType<typeof setTimeout> | undefined;
+  private readonly silentRefresh: SilentRefresh;
   private readonly tokenListeners = new Set<Listener>();
   private readonly signedOutListeners = new Set<Listener>();
 
-  constructor(readonly baseUrl: string) {}
+  constructor(readonly baseUrl: string) {
+    this.silentRefresh = new SilentRefresh(() => this.tokens, () => this.refresh());
+  }
 
   get user(): User | null {
     return this.tokens?.user ?? null;
@@ -129,32 +132,17 @@ export class EmbeddedAuthenticator implements PasswordAuthenticator {
       lifetime,
       user: tokens.user,
     };
-    this.scheduleRefresh();
+    this.silentRefresh.schedule();
     return tokens.user;
   }
 
   private async ensureFresh(minFractionLeft: number): Promise<void> {
-    const tokens = this.requireTokens();
-    const margin = Math.min(30_000, tokens.lifetime * minFractionLeft);
-    if (tokens.expiresAt - Date.now() < margin) await this.refresh();
+    if (refreshDue(this.requireTokens(), minFractionLeft, Date.now())) await this.refresh();
   }
 
   private requireTokens(): Tokens {
     if (!this.tokens) throw new ApiError("unauthorized", "not signed in");
     return this.tokens;
-  }
-
-  /** Refresh silently at 80 % of the lifetime; retry sooner when the server is unreachable. */
-  private scheduleRefresh(delay?: number): void {
-    clearTimeout(this.refreshTimer);
-    if (!this.tokens) return;
-    const due = delay ?? Math.max(1_000, this.tokens.expiresAt - Date.now() - 0.2 * this.tokens.lifetime);
-    this.refreshTimer = setTimeout(() => {
-      this.refresh().catch((error: unknown) => {
-        if (error instanceof ApiError && error.status === 401) return; // signed out already
-        this.scheduleRefresh(10_000);
-      });
-    }, due);
   }
 
   private signedOut(): void {
@@ -164,7 +152,7 @@ export class EmbeddedAuthenticator implements PasswordAuthenticator {
   }
 
   private clear(): void {
-    clearTimeout(this.refreshTimer);
+    this.silentRefresh.cancel();
     this.tokens = null;
     this.epoch += 1;
   }
