@@ -18,6 +18,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from tests.live_server import stop_process
 from tests.pg_support import in_ci
 
 CONF = Path(__file__).resolve().parents[2] / "deploy" / "nginx" / "sealchat.conf"
@@ -55,13 +56,7 @@ class Nginx:
         return (self.directory / "error.log").read_text(errors="replace")
 
     def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+        stop_process(self.process)
 
 
 def start_nginx(directory: Path, nodes: list[str], port: int) -> Nginx:
