@@ -175,7 +175,12 @@ class RealtimeGateway:
 
     async def send_message(self, sid: str, user: User, body: SendMessage) -> Ack:
         result = await self._found.messages.send(
-            user.id, body.room_id, body.client_msg_id, body.envelope, origin=sid
+            user.id,
+            body.room_id,
+            body.client_msg_id,
+            body.envelope,
+            origin=sid,
+            attachments=body.attachments,
         )
         # A resend gets the stored original back, whatever envelope it carried now; a new
         # message's envelope goes back as the text just stored, not encoded again.

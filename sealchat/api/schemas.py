@@ -36,6 +36,10 @@ class SendMessage(Strict):
     room_id: str = RoomId
     client_msg_id: str = Field(min_length=1, max_length=64)
     envelope: dict[str, Any]
+    # Blob ids the sealed content names (sealed files); the server keeps those blobs.
+    attachments: list[Annotated[str, Field(min_length=1, max_length=64)]] | None = Field(
+        default=None, max_length=10
+    )
 
 
 class SyncRequest(Strict):

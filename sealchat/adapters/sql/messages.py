@@ -9,6 +9,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from sealchat.adapters.sql import dialect
+from sealchat.adapters.sql.blobs import attach_blobs
 from sealchat.adapters.sql.errors import database_errors
 from sealchat.adapters.sql.group_commit import GroupCommitWriter
 from sealchat.adapters.sql.tables import messages
@@ -51,6 +52,38 @@ class SqlMessageStore:
         )
         return AppendResult(message=message, created=True)
 
+    async def append_message_with_attachments(
+        self, new: NewMessage, blob_ids: list[str]
+    ) -> AppendResult | None:
+        """Store a message naming blobs, marking them referenced in the same transaction.
+
+        Not through the group-commit writer: messages with files are rare, and the
+        writer's batch statement stays as it is for every other message.
+        """
+        created_at = datetime.now(UTC)
+        async with database_errors():
+            try:
+                async with self._engine.begin() as conn:
+                    seq = await dialect.append_message(conn, new, created_at)
+                    if seq is not None:
+                        await attach_blobs(
+                            conn,
+                            message_id=new.id,
+                            room_id=new.room_id,
+                            sender_id=new.sender_id,
+                            blob_ids=blob_ids,
+                            at=created_at,
+                        )
+            except IntegrityError as exc:
+                # A resend: the original stored its attachments with it.
+                existing = await self._find_by_client_msg_id(new)
+                if existing is None:
+                    raise Conflict("a message with that id already exists") from exc
+                return AppendResult(message=existing, created=False)
+        if seq is None:
+            return None
+        return AppendResult(message=_stored(new, seq, created_at), created=True)
+
     async def list_messages(
         self,
         room_id: str,
@@ -83,6 +116,18 @@ class SqlMessageStore:
         async with self._engine.begin() as conn:
             row = (await conn.execute(query)).mappings().first()
         return None if row is None else _message(row)
+
+
+def _stored(new: NewMessage, seq: int, created_at: datetime) -> Message:
+    return Message(
+        id=new.id,
+        room_id=new.room_id,
+        seq=seq,
+        sender_id=new.sender_id,
+        client_msg_id=new.client_msg_id,
+        envelope_json=new.envelope_json,
+        created_at=created_at,
+    )
 
 
 def _message(row: RowMapping) -> Message:
