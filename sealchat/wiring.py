@@ -269,7 +269,9 @@ def build_blob_store(settings: Settings) -> BlobStore:
             region=settings.blob_s3_region or settings.resolved_aws_region(),
         )
     if settings.blob_url:
-        raise ValueError(f"SEALCHAT_BLOB_URL must be empty or s3://bucket/prefix: {settings.blob_url}")
+        raise ValueError(
+            f"SEALCHAT_BLOB_URL must be empty or s3://bucket/prefix: {settings.blob_url}"
+        )
     return FileBlobStore(settings.data_dir / "blobs")
 
 

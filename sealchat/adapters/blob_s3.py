@@ -52,10 +52,10 @@ class S3BlobStore:
                 size += len(chunk)
                 while len(buffer) >= PART_BYTES:
                     if upload_id is None:
-                        upload_id = await self._call(
+                        started = await self._call(
                             "create_multipart_upload", Bucket=self._bucket, Key=key
                         )
-                        upload_id = upload_id["UploadId"]
+                        upload_id = str(started["UploadId"])
                     parts.append(await self._part(key, upload_id, len(parts) + 1, buffer))
                     del buffer[:PART_BYTES]
             if upload_id is None:
@@ -93,7 +93,9 @@ class S3BlobStore:
     async def delete(self, blob_id: str) -> None:
         await self._call("delete_object", Bucket=self._bucket, Key=self.key(blob_id))
 
-    async def _part(self, key: str, upload_id: str, number: int, buffer: bytearray) -> dict[str, Any]:
+    async def _part(
+        self, key: str, upload_id: str, number: int, buffer: bytearray
+    ) -> dict[str, Any]:
         answer = await self._call(
             "upload_part",
             Bucket=self._bucket,

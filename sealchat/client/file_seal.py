@@ -86,7 +86,9 @@ class SegmentSealer:
     def seal(self, plaintext: bytes, *, final: bool) -> bytes:
         if self._done:
             raise ValueError("the final segment is already sealed")
-        if len(plaintext) > self.segment_bytes or (not final and len(plaintext) != self.segment_bytes):
+        if len(plaintext) > self.segment_bytes or (
+            not final and len(plaintext) != self.segment_bytes
+        ):
             raise ValueError("every segment but the last is exactly the segment size")
         if self._index >= MAX_SEGMENTS:
             raise ValueError("too many segments")
@@ -192,7 +194,9 @@ class SegmentOpener:
             raise FileSealError("malformed", "too many segments")
         iv = segment_iv(self._header[8:16], self._index)
         try:
-            plaintext = self._aes.decrypt(iv, segment, segment_aad(self._header, self._index, final))
+            plaintext = self._aes.decrypt(
+                iv, segment, segment_aad(self._header, self._index, final)
+            )
         except InvalidTag:
             raise FileSealError(
                 "authentication_failed",

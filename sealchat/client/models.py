@@ -72,14 +72,24 @@ class PendingSend:
     room_id: str
     client_msg_id: str
     envelope: dict[str, Any]
+    # Blob ids the sealed content names (sealed files): the server keeps those blobs.
+    attachments: tuple[str, ...] = ()
 
     def to_json(self) -> dict[str, Any]:
-        return {
+        body: dict[str, Any] = {
             "room_id": self.room_id,
             "client_msg_id": self.client_msg_id,
             "envelope": self.envelope,
         }
+        if self.attachments:
+            body["attachments"] = list(self.attachments)
+        return body
 
     @classmethod
     def from_json(cls, body: dict[str, Any]) -> PendingSend:
-        return cls(str(body["room_id"]), str(body["client_msg_id"]), dict(body["envelope"]))
+        return cls(
+            str(body["room_id"]),
+            str(body["client_msg_id"]),
+            dict(body["envelope"]),
+            tuple(str(a) for a in body.get("attachments") or ()),
+        )

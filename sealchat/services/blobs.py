@@ -51,7 +51,7 @@ class BlobService:
         if declared is not None and declared > self.max_upload_bytes:
             raise self._too_large()
         allowance = self._quota - await self._index.usage(uploader_id)
-        if declared is not None and declared > allowance or allowance <= 0:
+        if (declared is not None and declared > allowance) or allowance <= 0:
             raise self._over_quota()
         blob = Blob(
             id=str(uuid.uuid4()),
@@ -142,7 +142,9 @@ class BlobService:
         await self._index.delete_blob(blob_id)
 
     def _too_large(self) -> PayloadTooLarge:
-        return PayloadTooLarge(f"the file is over the upload limit of {self.max_upload_bytes} bytes")
+        return PayloadTooLarge(
+            f"the file is over the upload limit of {self.max_upload_bytes} bytes"
+        )
 
     def _over_quota(self) -> QuotaExceeded:
         return QuotaExceeded(
