@@ -171,10 +171,10 @@ class SegmentOpener:
         if len(self._buffer) == TAG_BYTES and self._index > 0:
             # Only an empty file has an empty final segment: one way to write each file.
             raise FileSealError("malformed", "an empty final segment after a full one")
-        if self._expected is not None and self._digest.hexdigest() != self._expected.lower():
-            raise FileSealError("hash_mismatch", "the blob's SHA-256 is not the one announced")
         last = self._open(bytes(self._buffer), final=True)
         self._buffer.clear()
+        if self._expected is not None and self._digest.hexdigest() != self._expected.lower():
+            raise FileSealError("hash_mismatch", "the blob's SHA-256 is not the one announced")
         return last
 
     def _read_header(self, head: bytes) -> None:
