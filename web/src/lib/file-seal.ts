@@ -136,7 +136,7 @@ export async function sealFile(source: Blob, options: SealOptions = {}): Promise
 
 /** Opens a blob fed in chunks of any size; only `finish` says the file is whole. */
 export class SegmentOpener {
-  private buffer = new Uint8Array(0);
+  private buffer: Uint8Array = new Uint8Array(0);
   private head: Uint8Array | null = null;
   private segmentBytes = 0;
   private index = 0;
@@ -221,7 +221,7 @@ export async function sha256Hex(bytes: Uint8Array): Promise<string> {
   return Array.from(digest, (byte) => byte.toString(16).padStart(2, "0")).join("");
 }
 
-function concat(parts: Uint8Array[]): Uint8Array {
+function concat(parts: readonly Uint8Array[]): Uint8Array {
   const out = new Uint8Array(parts.reduce((total, part) => total + part.length, 0));
   let at = 0;
   for (const part of parts) {
