@@ -156,7 +156,9 @@ async def room_of_two(new_client: ClientFactory) -> tuple[SealchatClient, Sealch
     return alice, bob, room["id"]
 
 
-async def raw_upload(client: SealchatClient, room_id: str, body: Any, **headers: str) -> httpx.Response:
+async def raw_upload(
+    client: SealchatClient, room_id: str, body: Any, **headers: str
+) -> httpx.Response:
     async with httpx.AsyncClient(base_url=client.api.base_url, timeout=30) as http:
         return await http.post(
             f"/api/rooms/{room_id}/blobs",
@@ -213,7 +215,9 @@ async def test_an_image_goes_round_trip_sealed(
     assert b"image/png" not in everything
 
 
-async def test_range_requests(server: FileServer, new_client: ClientFactory, tmp_path: Path) -> None:
+async def test_range_requests(
+    server: FileServer, new_client: ClientFactory, tmp_path: Path
+) -> None:
     alice, bob, room_id = await room_of_two(new_client)
     source = tmp_path / "r.bin"
     source.write_bytes(os.urandom(5000))
