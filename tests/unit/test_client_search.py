@@ -15,7 +15,7 @@ from sealchat.client.search import matches, normalize, query_words
 def test_normalize_ignores_case_and_accents() -> None:
     assert normalize("Crème BRÛLÉE") == "creme brulee"
     assert normalize("Straße") == "strasse"
-    assert normalize("ｆｕｌｌ") == "full"
+    assert normalize("\uff46\uff55\uff4c\uff4c") == "full"  # fullwidth letters
 
 
 def test_every_word_must_match() -> None:
