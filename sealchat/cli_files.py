@@ -1,5 +1,5 @@
 """Sealed files and search from the command line: ``sealchat send --file``,
-``sealchat download`` and ``sealchat search`` (docs/protocol.md §7, envelope.md §12)."""
+``sealchat download`` and ``sealchat search`` (docs/protocol.md §3.6, envelope.md §12)."""
 
 from __future__ import annotations
 

@@ -210,7 +210,7 @@ class Settings(BaseSettings):
     aws_region: str = ""  # empty: the Cognito region
     aws_kms_endpoint: str = ""
 
-    # Sealed files (docs/protocol.md §blobs): where blobs live, how big and how many.
+    # Sealed files (docs/protocol.md §3.6): where blobs live, how big and how many.
     # Empty blob_url: {data_dir}/blobs on local disk; s3://bucket/prefix: any S3 store.
     blob_url: str = ""
     blob_s3_endpoint: str = ""  # empty: AWS's own endpoint for the region

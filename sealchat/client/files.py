@@ -1,5 +1,5 @@
 """Sealed files from Python: seal and upload a file, then send the message naming it;
-download a file message's blob and open it (docs/envelope.md §12, protocol.md §7).
+download a file message's blob and open it (docs/envelope.md §12, protocol.md §3.6).
 
 The file is sealed here, segment by segment, while it streams to the server; the name,
 media type and key go only into the sealed message.

@@ -1,5 +1,5 @@
 """Sealed files' blobs: upload with a size limit and a quota, reading by room members,
-and the cleanup job that removes blobs no message keeps (docs/protocol.md §7)."""
+and the cleanup job that removes blobs no message keeps (docs/protocol.md §3.6)."""
 
 from __future__ import annotations
 

@@ -121,7 +121,7 @@ export class ChatClient {
   }
 
   /** Send an envelope; returns the stored message (the original, for a resend).
-   * `attachments`: the blob ids a sealed file content names (protocol.md §7). */
+   * `attachments`: the blob ids a sealed file content names (protocol.md §3.6). */
   async send(roomId: string, clientMsgId: string, envelope: object, attachments: string[] = []): Promise<Message> {
     const payload: Record<string, unknown> = { room_id: roomId, client_msg_id: clientMsgId, envelope };
     if (attachments.length > 0) payload.attachments = attachments;

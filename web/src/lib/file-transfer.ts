@@ -1,4 +1,4 @@
-// Sealed files over HTTP (docs/protocol.md §7): upload a sealed blob with progress and
+// Sealed files over HTTP (docs/protocol.md §3.6): upload a sealed blob with progress and
 // cancel, download one with progress and cancel, and the two steps around them: a file
 // becomes a `file` content (seal, upload) and a `file` content becomes the file again
 // (download, open). Components only add the views.
