@@ -65,3 +65,24 @@ async def test_search_from_the_command_line(server: LiveServer, new_client: Clie
     assert "1 found" in err
     code, out, err = await sealchat(server, name, "search", "--room", "cli-search", "absent")
     assert code == 0 and out == "" and "0 found" in err
+
+
+async def test_a_deep_search_unwraps_each_data_key_once(
+    server: LiveServer, new_client: ClientFactory
+) -> None:
+    from sealchat.client.search import search_room
+
+    alice = await new_client(connect=True)
+    bob = await new_client()
+    room = await alice.create_room("deep-search")
+    await add_member(alice, bob, room["id"])
+    for index in range(130):  # a data key seals at most 100 messages: two keys
+        text = "the needle" if index == 3 else f"hay {index}"
+        await alice.send_text(room["id"], text)
+    assert alice.key_calls.generate_data_key == 2
+    seen: list[int] = []
+    hits = await search_room(bob, room["id"], "NEEDLE", depth=500, progress=seen.append)
+    assert [hit.item.text for hit in hits] == ["the needle"]
+    assert [hit.item.seq for hit in hits] == [4]
+    assert seen[-1] == 130
+    assert bob.key_calls.decrypt == 2
