@@ -61,8 +61,10 @@ class FileBlobStore:
                 yield chunk
 
     async def delete(self, blob_id: str) -> None:
-        with contextlib.suppress(FileNotFoundError):
-            await asyncio.to_thread(self.path(blob_id).unlink)
+        # Also what an upload cut off by a crash left in tmp/ (its row is an orphan).
+        for path in (self.path(blob_id), self._root / "tmp" / f"{blob_id}.part"):
+            with contextlib.suppress(FileNotFoundError):
+                await asyncio.to_thread(path.unlink)
 
 
 def _flush(out: object) -> None:
