@@ -3,6 +3,7 @@
 // becomes a `file` content (seal, upload) and a `file` content becomes the file again
 // (download, open). Components only add the views.
 
+import type { ApiClient } from "@/lib/api-client";
 import { encodeBase64, decodeCanonicalBase64 } from "@/lib/base64";
 import { ApiError } from "@/lib/errors";
 import type { FileContent, Thumbnail } from "@/lib/file-content";
@@ -23,6 +24,11 @@ export interface TransferOptions {
   token: string;
   onProgress?: Progress;
   signal?: AbortSignal;
+}
+
+/** The server and a current access token, from the session's REST client. */
+export async function transferTarget(api: ApiClient): Promise<{ baseUrl: string; token: string }> {
+  return { baseUrl: api.baseUrl, token: await api.auth.accessToken() };
 }
 
 function cancelled(what: string): DOMException {
