@@ -11,6 +11,7 @@ import asyncio
 import sys
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
+from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
 import typer
@@ -78,15 +79,35 @@ def run(work: Callable[[], Awaitable[T]]) -> T:
 def register(app: typer.Typer) -> None:
     @app.command()
     def send(
-        text: str,
         room: RoomOption,
         username: UserOption,
         password: PasswordOption,
+        text: Annotated[str | None, typer.Argument(help="The message.")] = None,
         url: UrlOption = DEFAULT_URL,
+        file: Annotated[
+            Path | None,
+            typer.Option(
+                "--file",
+                "-f",
+                help="Seal and send this file instead of a text.",
+                exists=True,
+                dir_okay=False,
+                readable=True,
+            ),
+        ] = None,
     ) -> None:
-        """Seal and send one message."""
+        """Seal and send one message, or one file (--file)."""
+        if file is not None:
+            from sealchat.cli_files import send_file_command
+
+            run(lambda: send_file_command(url, username, password, room, file))
+            return
+        if text is None:
+            typer.echo("error: give a message, or --file PATH", err=True)
+            raise typer.Exit(2)
 
         async def work() -> None:
+            assert text is not None
             async with signed_in(url, username, password) as client:
                 target = await find_room(client, room)
                 where = await describe(client, target)

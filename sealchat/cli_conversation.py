@@ -23,9 +23,10 @@ from sealchat.chat_cli import (
     signed_in,
 )
 from sealchat.client import ClientError, SealchatClient
+from sealchat.client.content import FileContent
 from sealchat.client.room_timeline import TimelineItem
 from sealchat.client.sealed import OpenedMessage
-from sealchat.client.terminal import terminal_safe
+from sealchat.client.terminal import describe_file, terminal_safe
 
 MessageArg = Annotated[str, typer.Argument(help="The message: its #seq in the room, or its id.")]
 QUOTE_CHARS = 60
@@ -69,14 +70,20 @@ def _render(item: TimelineItem, shown: OpenedMessage, sender: str) -> str:
     head = f"#{item.seq} [{when:%Y-%m-%d %H:%M}] {terminal_safe(sender)}"
     if item.deleted:
         return f"{head}: (message deleted)"
-    body = (
-        "[unsupported content]" if item.text is None else terminal_safe(item.text, multiline=True)
-    )
+    body = _body(item, shown)
     edited = " (edited)" if item.edited else ""
     reactions = "  ".join(
         f"{terminal_safe(key)} {len(who)}" for key, who in sorted(item.reactions.items())
     )
     return f"{head}: {body}{edited}" + (f"   [{reactions}]" if reactions else "")
+
+
+def _body(item: TimelineItem, shown: OpenedMessage) -> str:
+    if isinstance(item.content, FileContent):
+        return describe_file(item.content, shown.message["id"])
+    if item.text is None:
+        return "[unsupported content]"
+    return terminal_safe(item.text, multiline=True)
 
 
 async def _quote(

@@ -210,6 +210,18 @@ class Settings(BaseSettings):
     aws_region: str = ""  # empty: the Cognito region
     aws_kms_endpoint: str = ""
 
+    # Sealed files (docs/protocol.md §3.6): where blobs live, how big and how many.
+    # Empty blob_url: {data_dir}/blobs on local disk; s3://bucket/prefix: any S3 store.
+    blob_url: str = ""
+    blob_s3_endpoint: str = ""  # empty: AWS's own endpoint for the region
+    blob_s3_region: str = ""  # empty: SEALCHAT_AWS_REGION, then boto3's default
+    max_upload_bytes: int = Field(default=100 * 1024 * 1024, ge=1024)
+    # What one user's blobs may add up to (the blobs not yet removed).
+    blob_quota_bytes: int = Field(default=2 * 1024 * 1024 * 1024, ge=1024)
+    # A blob no message names within this long is removed, as are blobs of deleted messages.
+    blob_orphan_seconds: float = Field(default=3600.0, ge=1)
+    blob_cleanup_interval_seconds: float = Field(default=300.0, ge=0)
+
     def cluster_problem(self) -> str | None:
         """Why this configuration cannot run as several nodes (or workers), if it can't."""
         if self.resolved_database_url().startswith("sqlite"):

@@ -14,6 +14,7 @@ from fastapi import APIRouter
 from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from sealchat.adapters.blob_files import FileBlobStore
 from sealchat.adapters.jwt_verifier import HttpJwks, StaticJwks
 from sealchat.adapters.kms_revoker import HttpRevoker, InProcessRevoker, NoRevoker
 from sealchat.adapters.redis_presence import RedisPresence
@@ -23,6 +24,7 @@ from sealchat.adapters.socketio_fanout import BroadcastManager, SocketIoFanout
 from sealchat.adapters.socketio_packets import GuardedPacket, PacketJson
 from sealchat.adapters.socketio_redis import RedisBroadcastManager
 from sealchat.adapters.socketio_server import SealchatSocketServer
+from sealchat.adapters.sql.blobs import SqlBlobIndex
 from sealchat.adapters.sql.engine import create_engine
 from sealchat.adapters.sql.migrate import require_head, upgrade_to_head
 from sealchat.adapters.sql.revocation_outbox import SqlRevocationOutbox
@@ -42,10 +44,12 @@ from sealchat.identity.provider import EmbeddedIdentityProvider, build_identity_
 from sealchat.kms.api import build_kms_router
 from sealchat.kms.grants import GrantVerifier
 from sealchat.kms.runtime import kms_grant_verifier, open_key_service
+from sealchat.ports.blobs import BlobStore
 from sealchat.ports.key_access import RevocationSender
 from sealchat.ports.presence import Presence
 from sealchat.ports.rate_limit import RateLimiter
 from sealchat.ports.tokens import TokenVerifier
+from sealchat.services.blobs import BlobService
 from sealchat.services.grants import GrantIssuer, GrantSigner
 from sealchat.services.messages import MessageService
 from sealchat.services.presence import PresenceTracker
@@ -256,6 +260,35 @@ def build_revocation_delivery(
     )
 
 
+def build_blob_store(settings: Settings) -> BlobStore:
+    """Local disk under the data dir, or an S3-compatible bucket (``s3://bucket/prefix``)."""
+    if settings.blob_url.startswith("s3://"):
+        from sealchat.adapters.blob_s3 import S3BlobStore
+
+        return S3BlobStore(
+            settings.blob_url,
+            endpoint=settings.blob_s3_endpoint,
+            region=settings.blob_s3_region or settings.resolved_aws_region(),
+        )
+    if settings.blob_url:
+        raise ValueError(
+            f"SEALCHAT_BLOB_URL must be empty or s3://bucket/prefix: {settings.blob_url}"
+        )
+    return FileBlobStore(settings.data_dir / "blobs")
+
+
+def build_blob_service(settings: Settings, engine: AsyncEngine, rooms: RoomService) -> BlobService:
+    return BlobService(
+        SqlBlobIndex(engine),
+        build_blob_store(settings),
+        rooms,
+        SqlRoomStore(engine),
+        max_upload_bytes=settings.max_upload_bytes,
+        quota_bytes=settings.blob_quota_bytes,
+        orphan_seconds=settings.blob_orphan_seconds,
+    )
+
+
 @asynccontextmanager
 async def runtime(settings: Settings, sio: socketio.AsyncServer) -> AsyncIterator[Runtime]:
     """Build every adapter and service on a migrated database; close them at the end."""
@@ -306,6 +339,10 @@ async def runtime(settings: Settings, sio: socketio.AsyncServer) -> AsyncIterato
             sync_reply_max_bytes=settings.sync_reply_max_bytes,
             history_reply_max_bytes=settings.history_reply_max_bytes,
         )
+        blob_service = build_blob_service(settings, engine, rooms)
+        await stack.enter_async_context(
+            blob_service.cleaning(settings.blob_cleanup_interval_seconds)
+        )
         services = ApiServices(
             verifier=build_verifier(settings, identity),
             profiles=profiles,
@@ -314,6 +351,7 @@ async def runtime(settings: Settings, sio: socketio.AsyncServer) -> AsyncIterato
             presence=presence,
             grants=GrantIssuer(rooms, signer),
             read_state=ReadStateService(SqlReadMarkerStore(engine), rooms, fanout),
+            blobs=blob_service,
         )
         yield Runtime(
             engine=engine,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -13,14 +14,18 @@ class BodySizeLimit:
 
     A body whose Content-Length is too big is refused before it is read; a chunked
     body is counted as it streams, and the route reading it gets the same 413.
+    POSTs to ``streamed_paths`` (blob uploads) pass: those routes enforce limits of their own.
     """
 
-    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+    def __init__(
+        self, app: ASGIApp, max_bytes: int, streamed_paths: re.Pattern[str] | None = None
+    ) -> None:
         self.app = app
         self.max_bytes = max_bytes
+        self.streamed_paths = streamed_paths
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
+        if scope["type"] != "http" or self._streamed(scope):
             await self.app(scope, receive, send)
             return
         declared = dict(scope.get("headers", [])).get(b"content-length")
@@ -42,6 +47,13 @@ class BodySizeLimit:
             return message
 
         await self.app(scope, counting_receive, send)
+
+    def _streamed(self, scope: Scope) -> bool:
+        return (
+            self.streamed_paths is not None
+            and scope.get("method") == "POST"
+            and self.streamed_paths.match(scope.get("path", "")) is not None
+        )
 
     def _message(self) -> str:
         return f"request body is over {self.max_bytes} bytes"

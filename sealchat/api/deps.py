@@ -12,6 +12,7 @@ from sealchat.domain.errors import Unauthorized
 from sealchat.domain.models import User
 from sealchat.ports.presence import Presence
 from sealchat.ports.tokens import TokenVerifier
+from sealchat.services.blobs import BlobService
 from sealchat.services.grants import GrantIssuer
 from sealchat.services.messages import MessageService
 from sealchat.services.profiles import ProfileService
@@ -28,6 +29,7 @@ class ApiServices:
     presence: Presence
     grants: GrantIssuer
     read_state: ReadStateService
+    blobs: BlobService
 
 
 def services(request: Request) -> ApiServices:

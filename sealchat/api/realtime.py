@@ -193,6 +193,7 @@ class RealtimeGateway:
                 if relation is None
                 else Relation(RelationType(relation.type), relation.message_id)
             ),
+            attachments=body.attachments,
         )
         # A resend gets the stored original back, whatever envelope it carried now; a new
         # message's envelope goes back as the text just stored, not encoded again.

@@ -42,6 +42,10 @@ class SendMessage(Strict):
     client_msg_id: str = Field(min_length=1, max_length=64)
     envelope: dict[str, Any]
     relates_to: RelatesTo | None = None
+    # Blob ids the sealed content names (sealed files); the server keeps those blobs.
+    attachments: list[Annotated[str, Field(min_length=1, max_length=64)]] | None = Field(
+        default=None, max_length=10
+    )
 
 
 class DeleteMessage(Strict):

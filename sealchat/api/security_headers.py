@@ -106,7 +106,13 @@ def install_api_docs(app: FastAPI, openapi_url: str = "/openapi.json") -> None:
 
 
 def hardened_api(
-    title: str, version: str, lifespan: Any, *, api_docs: bool, max_body_bytes: int
+    title: str,
+    version: str,
+    lifespan: Any,
+    *,
+    api_docs: bool,
+    max_body_bytes: int,
+    streamed_paths: re.Pattern[str] | None = None,
 ) -> FastAPI:
     """A FastAPI app with Sealchat's error shape, a body cap and security headers.
 
@@ -130,6 +136,6 @@ def hardened_api(
         install_api_docs(app)
     install_error_handlers(app)
     install_kms_error_handlers(app)
-    app.add_middleware(BodySizeLimit, max_bytes=max_body_bytes)
+    app.add_middleware(BodySizeLimit, max_bytes=max_body_bytes, streamed_paths=streamed_paths)
     app.add_middleware(SecurityHeaders)
     return app

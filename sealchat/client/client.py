@@ -387,11 +387,21 @@ class SealchatClient:
         return await self.send(room_id, envelope, client_msg_id)
 
     async def send_content(
-        self, room_id: str, content: Content | dict[str, Any], client_msg_id: str | None = None
+        self,
+        room_id: str,
+        content: Content | dict[str, Any],
+        client_msg_id: str | None = None,
+        attachments: list[str] | None = None,
     ) -> Message:
         """Seal any content (``sealchat.client.content``) and send it."""
         client_msg_id, envelope = await (await self.sealer()).seal(room_id, content, client_msg_id)
-        return await self.send(room_id, envelope, client_msg_id, relates_to=wire_relation(content))
+        return await self.send(
+            room_id,
+            envelope,
+            client_msg_id,
+            relates_to=wire_relation(content),
+            attachments=attachments,
+        )
 
     async def delete_message(self, room_id: str, message_id: str) -> Message:
         """Delete a message (yours, or any in a room you own): the server erases it and its
@@ -509,12 +519,20 @@ class SealchatClient:
         client_msg_id: str | None = None,
         *,
         relates_to: dict[str, str] | None = None,
+        attachments: list[str] | None = None,
     ) -> Message:
         """Send an envelope; returns the stored message. Resending with the same
         ``client_msg_id`` returns the original message instead of a copy. Until acked
         the send waits in the outbox; one whose outcome is unknown (the connection
-        dropped, no ack) is resent by itself after the next connect."""
-        pending = PendingSend(room_id, client_msg_id or uuid.uuid4().hex, envelope, relates_to)
+        dropped, no ack) is resent by itself after the next connect. ``attachments``:
+        the blob ids a sealed file message names (``sealchat.client.files``)."""
+        pending = PendingSend(
+            room_id,
+            client_msg_id or uuid.uuid4().hex,
+            envelope,
+            relates_to,
+            tuple(attachments or ()),
+        )
         self.core.outbox.add(pending)
         return await self._deliver(pending)
 

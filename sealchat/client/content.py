@@ -1,7 +1,8 @@
 """Message content, apart from the envelope crypto: what a sealed plaintext means.
 
-Content v1 (docs/envelope.md §5): ``text`` (optionally a reply or an edit) and
-``reaction``, each relation naming its target by the server's message id. Any other
+Content v1 (docs/envelope.md §5): ``text`` (optionally a reply or an edit),
+``reaction``, each relation naming its target by the server's message id, and ``file``
+(a sealed file's name, type, blob and key; content_file.py). Any other
 ``type`` is unsupported content: opened fine, shown as a placeholder. The web client
 implements the same model; spec/content-v1-vectors.json holds the shared test vectors.
 """
@@ -12,7 +13,10 @@ import json
 from dataclasses import dataclass
 from typing import Any, Final
 
+from sealchat.client.content_file import ContentError, FileContent, Thumbnail, parse_file
+
 TEXT: Final = "text"
+FILE: Final = "file"
 REACTION: Final = "reaction"
 REPLY: Final = "reply"
 EDIT: Final = "edit"
@@ -21,10 +25,7 @@ MAX_MESSAGE_ID_CHARS: Final = 64
 MAX_REACTION_KEY_CHARS: Final = 64
 
 
-class ContentError(ValueError):
-    """Authentic plaintext that is not valid content; the reason code is ``bad_content``."""
-
-    reason: Final = "bad_content"
+__all__ = ["ContentError", "FileContent", "Thumbnail"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,7 +69,7 @@ class Unsupported:
         return {"type": self.type, "unsupported": True}
 
 
-Content = Text | Reaction | Unsupported
+Content = Text | Reaction | FileContent | Unsupported
 
 
 def text(body: str) -> Text:
@@ -134,6 +135,8 @@ def parse_content(value: object) -> Content:
         if not isinstance(key, str) or not 1 <= len(key) <= MAX_REACTION_KEY_CHARS:
             raise ContentError(f"a reaction key is 1 to {MAX_REACTION_KEY_CHARS} characters")
         return Reaction(key, relation)
+    if kind == FILE:
+        return parse_file(value)
     # Not interpreted at all, relates_to included: a newer type may define new relations.
     return Unsupported(kind, value)
 

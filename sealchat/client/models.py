@@ -80,15 +80,19 @@ class PendingSend:
     envelope: dict[str, Any]
     # A relation's {type, message_id}, as sealed inside the envelope too.
     relates_to: dict[str, str] | None = None
+    # Blob ids the sealed content names (sealed files): the server keeps those blobs.
+    attachments: tuple[str, ...] = ()
 
     def to_json(self) -> dict[str, Any]:
-        body = {
+        body: dict[str, Any] = {
             "room_id": self.room_id,
             "client_msg_id": self.client_msg_id,
             "envelope": self.envelope,
         }
         if self.relates_to is not None:
             body["relates_to"] = self.relates_to
+        if self.attachments:
+            body["attachments"] = list(self.attachments)
         return body
 
     @classmethod
@@ -99,6 +103,7 @@ class PendingSend:
             str(body["client_msg_id"]),
             dict(body["envelope"]),
             dict(relates_to) if isinstance(relates_to, dict) else None,
+            tuple(str(a) for a in body.get("attachments") or ()),
         )
 
 

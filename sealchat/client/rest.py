@@ -6,6 +6,8 @@ retry". Sign-in is the ``Authenticator``'s business (auth.py).
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from typing import Any
 
 import httpx
@@ -73,8 +75,47 @@ class RestTransport:
         token = await self.authenticator.access_token()
         return await self._call(method, path, token=token, **kwargs)
 
+    async def post_stream(
+        self, path: str, body: Callable[[], AsyncIterator[bytes]], length: int
+    ) -> Any:
+        """POST a streamed body of ``length`` bytes (``body()`` makes a fresh stream:
+        on ``token_expired`` the token is refreshed and the body sent again)."""
+        headers = {"Content-Type": "application/octet-stream", "Content-Length": str(length)}
+        for attempt in (1, 2):
+            token = await self.authenticator.access_token()
+            try:
+                return await self._call("POST", path, token, content=body(), headers=headers)
+            except ClientError as exc:
+                if attempt == 2 or exc.code != "token_expired":
+                    raise
+                await self.authenticator.refresh()
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    @asynccontextmanager
+    async def stream_get(
+        self, path: str, headers: dict[str, str] | None = None
+    ) -> AsyncIterator[httpx.Response]:
+        """GET a streamed response (read it with ``aiter_bytes``); errors as ``ClientError``."""
+        token = await self.authenticator.access_token()
+        sent = {**(headers or {}), "Authorization": f"Bearer {token}"}
+        try:
+            async with self._http.stream("GET", path, headers=sent) as response:
+                if response.is_error:
+                    await response.aread()
+                    try:
+                        body = response.json()
+                    except ValueError:
+                        body = None
+                    raise ClientError.from_body(body, response.status_code)
+                yield response
+        except httpx.HTTPError as exc:
+            raise ClientError("unavailable", f"cannot reach the server: {exc}") from exc
+
     async def _call(self, method: str, path: str, token: str | None = None, **kwargs: Any) -> Any:
-        headers = {"Authorization": f"Bearer {token}"} if token else {}
+        headers = {
+            **kwargs.pop("headers", {}),
+            **({"Authorization": f"Bearer {token}"} if token else {}),
+        }
         try:
             response = await self._http.request(method, path, headers=headers, **kwargs)
         except httpx.HTTPError as exc:

@@ -14,7 +14,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from sealchat.client.content import EDIT, REPLY, Reaction, Text
+from sealchat.client.content import EDIT, REPLY, FileContent, Reaction, Text
 
 if TYPE_CHECKING:
     from sealchat.client.sealed import OpenedMessage
@@ -66,6 +66,8 @@ def render_message(opened: OpenedMessage, sender: str, room: str | None = None) 
     if isinstance(content, Reaction):
         key = terminal_safe(content.key)
         return f"{head} reacted {key} to {terminal_safe(content.relates_to.message_id)}"
+    if isinstance(content, FileContent):
+        return f"{head}: {describe_file(content, opened.message['id'])}"
     if not isinstance(content, Text):
         return f"{head}: [unsupported content]"
     text = terminal_safe(content.text, multiline=True)
@@ -75,3 +77,10 @@ def render_message(opened: OpenedMessage, sender: str, room: str | None = None) 
     if relation is not None and relation.type == REPLY:
         return f"{head} (reply to {terminal_safe(relation.message_id)}): {text}"
     return f"{head}: {text}"
+
+
+def describe_file(content: FileContent, message_id: str) -> str:
+    """A sealed file as one terminal line's body (its name escaped)."""
+    name = terminal_safe(content.name)
+    kind = terminal_safe(content.media_type)
+    return f"[file] {name} ({kind}, {content.size} bytes) id {message_id}"

@@ -92,6 +92,13 @@ class MessageStore(Protocol):
         message with ``created=False``.
         """
 
+    async def append_message_with_attachments(
+        self, new: NewMessage, blob_ids: list[str]
+    ) -> AppendResult | None:
+        """``append_message`` for a message naming blobs: in the same transaction the
+        blobs are marked referenced and recorded as the message's. Raises ``InvalidInput``
+        (storing nothing) when one is not the sender's stored blob of that room."""
+
     async def list_messages(
         self,
         room_id: str,

@@ -114,12 +114,16 @@ class MessageService:
         envelope: dict[str, Any],
         origin: str | None = None,
         relates_to: Relation | None = None,
+        attachments: list[str] | None = None,
     ) -> AppendResult:
         """Store the envelope with the room's next seq, then broadcast it.
 
         ``origin`` is the sending socket: it gets the message in its ack, not twice.
         Membership is checked by the insert itself, so this costs one statement; a
-        relation's target is checked inside the same write.
+        relation's target is checked inside the same write. ``attachments`` are the ids
+        of blobs the sealed content names (sealed files): stored in the same
+        transaction, so they are kept; a message without them takes the group-commit
+        path unchanged.
         """
         check_client_msg_id(client_msg_id)
         if relates_to is not None and relates_to.type not in SENDABLE:
@@ -136,7 +140,10 @@ class MessageService:
             envelope_json=envelope_json,
             relates_to=relates_to,
         )
-        result = await self._messages.append_message(new)
+        if attachments:
+            result = await self._messages.append_message_with_attachments(new, attachments)
+        else:
+            result = await self._messages.append_message(new)
         if result is None:
             # Not stored: find out why (cold path) so the error says not_found or forbidden.
             await self._rooms.require_member(sender_id, room_id)

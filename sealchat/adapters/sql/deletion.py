@@ -12,10 +12,10 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import RowMapping, and_, exists, or_, select, update
+from sqlalchemy import RowMapping, and_, delete, exists, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from sealchat.adapters.sql.tables import memberships, messages, rooms
+from sealchat.adapters.sql.tables import memberships, message_attachments, messages, rooms
 from sealchat.domain.models import AppendResult, Message, NewMessage, RelationType
 from sealchat.domain.relations import ERASED_WITH_TARGET, Target, deletion_refusal, relation_of
 
@@ -69,19 +69,22 @@ async def delete_in(
         raise refusal
     if target is not None and target.deleted:
         raise AlreadyDeleted(await _existing_marker(conn, marker.room_id, target_id))
-    await conn.execute(
-        update(messages)
-        .where(
-            messages.c.room_id == marker.room_id,
-            or_(
-                messages.c.id == target_id,
-                and_(
-                    messages.c.relates_to == target_id,
-                    messages.c.relates_type.in_(ERASED_WITH_TARGET),
-                ),
+    erased = and_(
+        messages.c.room_id == marker.room_id,
+        or_(
+            messages.c.id == target_id,
+            and_(
+                messages.c.relates_to == target_id,
+                messages.c.relates_type.in_(ERASED_WITH_TARGET),
             ),
+        ),
+    )
+    await conn.execute(update(messages).where(erased).values(envelope=None, deleted=True))
+    # Their files go too: a blob no message names any more is removed by the cleanup job.
+    await conn.execute(
+        delete(message_attachments).where(
+            message_attachments.c.message_id.in_(select(messages.c.id).where(erased))
         )
-        .values(envelope=None, deleted=True)
     )
     await conn.execute(
         messages.insert().values(

@@ -9,6 +9,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from sealchat.adapters.sql import dialect
+from sealchat.adapters.sql.blobs import attach_blobs
 from sealchat.adapters.sql.deletion import AlreadyDeleted, delete_in, message_from_row
 from sealchat.adapters.sql.engine import SQLITE_BEGIN_IMMEDIATE
 from sealchat.adapters.sql.errors import database_errors
@@ -45,17 +46,7 @@ class SqlMessageStore:
                 return AppendResult(message=existing, created=False)
         if seq is None:
             return None
-        message = Message(
-            id=new.id,
-            room_id=new.room_id,
-            seq=seq,
-            sender_id=new.sender_id,
-            client_msg_id=new.client_msg_id,
-            envelope_json=new.envelope_json,
-            created_at=created_at,
-            relates_to=new.relates_to,
-        )
-        return AppendResult(message=message, created=True)
+        return AppendResult(message=_stored(new, seq, created_at), created=True)
 
     async def delete_message(
         self, marker: NewMessage, target_id: str, *, as_owner: bool
@@ -72,6 +63,40 @@ class SqlMessageStore:
             if result is not None:
                 await dialect.purge_erased(conn)
         return result
+
+    async def append_message_with_attachments(
+        self, new: NewMessage, blob_ids: list[str]
+    ) -> AppendResult | None:
+        """Store a message naming blobs, marking them referenced in the same transaction.
+
+        Not through the group-commit writer: messages with files are rare, and the
+        writer's batch statement stays as it is for every other message.
+        """
+        created_at = datetime.now(UTC)
+        async with database_errors():
+            try:
+                async with self._engine.begin() as conn:
+                    if new.relates_to is not None and not await _relation_allowed(conn, new):
+                        return None
+                    seq = await dialect.append_message(conn, new, created_at)
+                    if seq is not None:
+                        await attach_blobs(
+                            conn,
+                            message_id=new.id,
+                            room_id=new.room_id,
+                            sender_id=new.sender_id,
+                            blob_ids=blob_ids,
+                            at=created_at,
+                        )
+            except IntegrityError as exc:
+                # A resend: the original stored its attachments with it.
+                existing = await self._find_by_client_msg_id(new)
+                if existing is None:
+                    raise Conflict("a message with that id already exists") from exc
+                return AppendResult(message=existing, created=False)
+        if seq is None:
+            return None
+        return AppendResult(message=_stored(new, seq, created_at), created=True)
 
     async def list_messages(
         self,
@@ -111,8 +136,9 @@ _message = message_from_row
 
 
 async def _relation_allowed(conn: AsyncConnection, new: NewMessage) -> bool:
-    """Without the group-commit writer (an in-memory database): the relation rules, in
-    the storing transaction. False for a non-member; raises the rules' refusal."""
+    """Outside the group-commit writer (an in-memory database, a message with files): the
+    relation rules, in the storing transaction. False for a non-member; raises the rules'
+    refusal."""
     assert new.relates_to is not None
     member = await conn.execute(
         select(memberships.c.role).where(
@@ -133,3 +159,16 @@ async def _relation_allowed(conn: AsyncConnection, new: NewMessage) -> bool:
     if refusal is not None:
         raise refusal
     return True
+
+
+def _stored(new: NewMessage, seq: int, created_at: datetime) -> Message:
+    return Message(
+        id=new.id,
+        room_id=new.room_id,
+        seq=seq,
+        sender_id=new.sender_id,
+        client_msg_id=new.client_msg_id,
+        envelope_json=new.envelope_json,
+        created_at=created_at,
+        relates_to=new.relates_to,
+    )

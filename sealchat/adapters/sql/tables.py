@@ -179,3 +179,33 @@ revocation_outbox = Table(
     Column("last_error", Text, nullable=True),
 )
 Index("ix_revocation_outbox_next_attempt_at", revocation_outbox.c.next_attempt_at)
+
+# Sealed files' ciphertext lives in the blob store; this is what the server knows of it.
+# The name, media type and key are only inside the sealed message that names the blob.
+blobs = Table(
+    "blobs",
+    metadata,
+    Column("id", ID, primary_key=True),
+    Column("room_id", ID, ForeignKey("rooms.id", ondelete="CASCADE"), nullable=False),
+    Column("uploader_id", ID, nullable=False),
+    # Bytes of ciphertext; counted against the uploader's quota while the blob exists.
+    Column("size", BigInteger, nullable=False),
+    Column("created_at", UTCDateTime(), nullable=False),
+    # Set when the upload completed; until then the blob cannot be read or attached.
+    Column("stored_at", UTCDateTime(), nullable=True),
+    # Set when a message first names it; never set after an hour: an orphan, removed.
+    Column("referenced_at", UTCDateTime(), nullable=True),
+)
+Index("ix_blobs_uploader_id", blobs.c.uploader_id)
+Index("ix_blobs_referenced_at", blobs.c.referenced_at)
+
+# Which message names which blob: a deleted message's blobs are the referenced blobs
+# that no row here names any more.
+message_attachments = Table(
+    "message_attachments",
+    metadata,
+    Column("message_id", ID, ForeignKey("messages.id", ondelete="CASCADE"), nullable=False),
+    Column("blob_id", ID, ForeignKey("blobs.id", ondelete="CASCADE"), nullable=False),
+    PrimaryKeyConstraint("message_id", "blob_id", name="pk_message_attachments"),
+)
+Index("ix_message_attachments_blob_id", message_attachments.c.blob_id)

@@ -120,9 +120,12 @@ export class ChatClient {
     return this.buffer.cursors.get(roomId);
   }
 
-  /** Send an envelope; returns the stored message (the original, for a resend). */
-  async send(roomId: string, clientMsgId: string, envelope: object): Promise<Message> {
-    const ack = await this.transport.request("message:send", { room_id: roomId, client_msg_id: clientMsgId, envelope });
+  /** Send an envelope; returns the stored message (the original, for a resend).
+   * `attachments`: the blob ids a sealed file content names (protocol.md §3.6). */
+  async send(roomId: string, clientMsgId: string, envelope: object, attachments: string[] = []): Promise<Message> {
+    const payload: Record<string, unknown> = { room_id: roomId, client_msg_id: clientMsgId, envelope };
+    if (attachments.length > 0) payload.attachments = attachments;
+    const ack = await this.transport.request("message:send", payload);
     const message = ack.message as Message;
     this.acceptAll([message]);
     return message;

@@ -60,7 +60,7 @@ export class ChatSession {
     this.roomList = new RoomList(api, this.client, this.readMarkers, me);
     this.outbox = new Outbox(outboxStorage, {
       seal: (roomId, content, clientMsgId) => sealer.seal(roomId, content, clientMsgId),
-      send: (roomId, clientMsgId, envelope) => this.client.send(roomId, clientMsgId, envelope),
+      send: (roomId, clientMsgId, envelope, attachments) => this.client.send(roomId, clientMsgId, envelope, attachments),
       canSend: () => transport.connected,
       maxEnvelopeBytes: config.max_envelope_bytes,
       newClientMsgId,

@@ -4,6 +4,10 @@
 // opened fine, shown as a placeholder. The Python twin is sealchat/client/content.py; both
 // pass spec/content-v1-vectors.json.
 
+import { parseFile, type FileContent } from "@/lib/file-content";
+
+export type { FileContent } from "@/lib/file-content";
+
 export const MAX_MESSAGE_ID_CHARS = 64;
 export const MAX_REACTION_KEY_CHARS = 64;
 
@@ -34,7 +38,7 @@ export type UnsupportedContent = {
   unsupported: true;
 };
 
-export type Content = TextContent | ReactionContent | UnsupportedContent;
+export type Content = TextContent | ReactionContent | FileContent | UnsupportedContent;
 
 /** The JSON object that is sealed: a known content, or any object with a string `type`. */
 export type WireContent = { type: string; [member: string]: unknown };
@@ -70,7 +74,12 @@ export const reaction = (messageId: string, key: string): ReactionContent => ({
 });
 
 export function isUnsupported(content: Content): content is UnsupportedContent {
-  return content.type !== "text" && content.type !== "reaction";
+  return content.type !== "text" && content.type !== "reaction" && content.type !== "file";
+}
+
+/** The blob ids a content names, sent beside its envelope so the server keeps them. */
+export function attachmentsOf(content: WireContent): string[] {
+  return content.type === "file" && typeof content.blob_id === "string" ? [content.blob_id] : [];
 }
 
 /** UTF-8 JSON text (already decoded) to content; throws `ContentError`. */
@@ -104,6 +113,7 @@ export function parseContent(value: unknown): Content {
     }
     return { type: "reaction", key, relates_to: { type: "reaction", message_id: relation.message_id } };
   }
+  if (kind === "file") return parseFile(value);
   // Not interpreted at all, relates_to included: a newer type may define new relations.
   return { type: kind, unsupported: true };
 }
@@ -138,7 +148,7 @@ function isObject(value: unknown): value is Record<string, unknown> {
 }
 
 /** Lengths count Unicode code points, as Python's len() does, not UTF-16 units. */
-function withinCodePoints(value: string, least: number, most: number): boolean {
+export function withinCodePoints(value: string, least: number, most: number): boolean {
   if (value.length < least) return false;
   if (value.length <= most) return true;
   let count = 0;

@@ -22,6 +22,18 @@ describe("Outbox", () => {
     expect(sdk.outbox.pending("r")).toEqual([]);
   });
 
+  it("sends a file content's blob id as its attachment, and nothing extra for a text", async () => {
+    const sdk = fakeSdk();
+    sdk.server.addRoom("r");
+    sdk.client.connect();
+    await settle();
+    const key = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=";
+    sdk.outbox.send("r", { type: "file", name: "a.png", media_type: "image/png", size: 1, blob_id: "b-1", key, sha256: "0".repeat(64) });
+    sdk.outbox.send("r", { type: "text", text: "hi" });
+    await settle();
+    expect(sdk.server.sends.map((send) => send.attachments)).toEqual([["b-1"], undefined]);
+  });
+
   it("shows a send lost with its connection as failed until retried with the same id and envelope", async () => {
     const sdk = fakeSdk();
     sdk.server.addRoom("r");

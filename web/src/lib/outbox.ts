@@ -10,6 +10,7 @@
 
 import type { WireContent } from "@/lib/content";
 import { Emitter } from "@/lib/emitter";
+import { attachmentsOf } from "@/lib/content";
 import type { Envelope } from "@/lib/envelope";
 import { errorMessage } from "@/lib/errors";
 import type { Message } from "@/lib/types";
@@ -38,7 +39,8 @@ export interface OutboxStorage {
 
 export interface OutboxDeps {
   seal(roomId: string, content: WireContent, clientMsgId: string): Promise<Envelope>;
-  send(roomId: string, clientMsgId: string, envelope: Envelope): Promise<Message>;
+  /** `attachments`: the blob ids a file content names (the server keeps those blobs). */
+  send(roomId: string, clientMsgId: string, envelope: Envelope, attachments: string[]): Promise<Message>;
   /** False while disconnected: sends wait for resume(). */
   canSend(): boolean;
   maxEnvelopeBytes: number;
@@ -174,7 +176,7 @@ export class Outbox {
       if (size > this.deps.maxEnvelopeBytes) {
         throw new Error(`This message is too long (${size} bytes sealed; the limit is ${this.deps.maxEnvelopeBytes}).`);
       }
-      await this.deps.send(entry.roomId, clientMsgId, entry.envelope!);
+      await this.deps.send(entry.roomId, clientMsgId, entry.envelope!, attachmentsOf(entry.content));
       const done = this.entries.get(clientMsgId);
       if (done) this.drop(done);
     } catch (error) {

@@ -7,12 +7,13 @@
 // a new object for the one item it touches, and every other item keeps its identity, so a
 // view can skip what did not change (React.memo compares by identity).
 
-import type { Content, Relation } from "@/lib/content";
+import type { Content, FileContent, Relation } from "@/lib/content";
 
 /** What the timeline shows for one message. */
 export type MessageBody =
   | { kind: "opening" }
   | { kind: "text"; text: string }
+  | { kind: "file"; file: FileContent }
   | { kind: "unsupported"; type: string }
   | { kind: "undecryptable"; reason: string; detail: string };
 
@@ -130,6 +131,7 @@ export class RoomTimeline {
     if (opening.kind === "opening") body = { kind: "opening" };
     else if (opening.kind === "undecryptable") body = { kind: "undecryptable", reason: opening.reason, detail: opening.detail };
     else if (content?.type === "text" && "text" in content) body = { kind: "text", text: content.text };
+    else if (content?.type === "file" && "blob_id" in content) body = { kind: "file", file: content };
     else body = { kind: "unsupported", type: content?.type ?? "" };
     const relation = relationOf(entry);
     const related = this.relations.get(entry.id) ?? [];

@@ -23,7 +23,7 @@ export const OTHER: User = { id: "u-other", username: "other" };
 export class FakeServer {
   readonly rooms = new Map<string, { room: MyRoom; messages: Message[] }>();
   /** Sends that reached the server, in order (client_msg_id and envelope). */
-  readonly sends: Array<{ room_id: string; client_msg_id: string; envelope: unknown }> = [];
+  readonly sends: Array<{ room_id: string; client_msg_id: string; envelope: unknown; attachments?: string[] }> = [];
 
   addRoom(id: string): MyRoom {
     const room: MyRoom = { id, name: id, visibility: "private", created_by: ME.id, created_at: "", last_seq: 0, role: "owner" };
@@ -187,7 +187,7 @@ export function fakeSdk(server = new FakeServer(), storage: OutboxStorage = new 
   const client = new ChatClient(api, transport);
   const outbox = new Outbox(storage, {
     seal: (roomId, content) => fakeSealer.seal(roomId, content),
-    send: (roomId, clientMsgId, envelope) => client.send(roomId, clientMsgId, envelope),
+    send: (roomId, clientMsgId, envelope, attachments) => client.send(roomId, clientMsgId, envelope, attachments),
     canSend: () => transport.connected,
     maxEnvelopeBytes: 65536,
     newClientMsgId: () => `c-mine-${++ids}`,

@@ -8,6 +8,9 @@ export function MessageBody({ body, onReopen }: { body: Body; onReopen: () => vo
   switch (body.kind) {
     case "text":
       return <p className="message__text">{body.text}</p>;
+    case "file":
+      // Placeholder until the file card and inline images land (issue #11's web UI).
+      return <p className="message__text">File: {body.file.name}</p>;
     case "opening":
       return <p className="message__text message__text--muted">Decrypting…</p>;
     case "unsupported":
