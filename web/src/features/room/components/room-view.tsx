@@ -1,6 +1,7 @@
-import { useCallback, useState, type ReactNode } from "react";
+import { useCallback, useMemo, useState, type ReactNode } from "react";
 
 import { useStore } from "@/hooks/use-store";
+import { MentionContextValue } from "@/features/room/components/formatted-text";
 import { Composer } from "@/features/room/components/composer";
 import { MemberPanel } from "@/features/room/components/member-panel";
 import { MessageList } from "@/features/room/components/message-list";
@@ -26,6 +27,13 @@ export function RoomView({ room, title, visibility, myId, maxTextBytes, actions 
   const retry = useCallback((clientMsgId: string) => room.retry(clientMsgId), [room]);
   const reopen = useCallback((messageId: string) => room.reopen(messageId), [room]);
   const placeholder = visibility === "direct" ? `Message ${title}` : `Message #${title}`;
+  const mentions = useMemo(
+    () => ({
+      me: state.members.find((member) => member.user.id === myId)?.user.username ?? "",
+      members: new Set(state.members.map((member) => member.user.username.toLowerCase())),
+    }),
+    [state.members, myId],
+  );
 
   return (
     <section className="room" aria-label={title}>
@@ -48,6 +56,7 @@ export function RoomView({ room, title, visibility, myId, maxTextBytes, actions 
               </button>
             </p>
           )}
+          <MentionContextValue.Provider value={mentions}>
           <MessageList
             label={`Messages in ${title}`}
             items={state.items}
@@ -57,6 +66,7 @@ export function RoomView({ room, title, visibility, myId, maxTextBytes, actions 
             onRetry={retry}
             onReopen={reopen}
           />
+          </MentionContextValue.Provider>
           <TypingIndicator names={state.typing} />
           <Composer placeholder={placeholder} maxBytes={maxTextBytes} onSend={(text) => room.send(text)} onTyping={(active) => room.noteTyping(active)} />
         </div>
