@@ -28,8 +28,8 @@ rooms = sa.table(
     sa.column("id", sa.String),
     sa.column("name", sa.String),
     sa.column("visibility", sa.String),
-    sa.column("created_at", sa.DateTime),
-    sa.column("archived_at", sa.DateTime),
+    sa.column("created_at", sa.DateTime(timezone=True)),
+    sa.column("archived_at", sa.DateTime(timezone=True)),
 )
 memberships = sa.table("memberships", sa.column("room_id", sa.String))
 

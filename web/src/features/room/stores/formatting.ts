@@ -56,7 +56,7 @@ export function mentionsUser(nodes: readonly FormattedNode[], username: string):
 
 function build(tokens: readonly Token[], root: FormattedNode[], mentions: MentionContext): void {
   const stack: FormattedNode[][] = [root];
-  const top = () => stack[stack.length - 1];
+  const top = (): FormattedNode[] => stack[stack.length - 1] ?? root;
   for (const token of tokens) {
     switch (token.type) {
       case "inline":
@@ -93,7 +93,7 @@ function build(tokens: readonly Token[], root: FormattedNode[], mentions: Mentio
 
 function opening(token: Token, children: FormattedNode[]): FormattedNode | null {
   if (token.type === "link_open") {
-    const href = token.attrGet("href") ?? "";
+    const href = String(token.attrGet("href") ?? "");
     return isSafeLink(href) ? { kind: "link", href, children } : null;
   }
   return isTag(token.tag) ? { kind: "element", tag: token.tag, children } : null;
@@ -107,12 +107,13 @@ function withMentions(text: string, { me, members }: MentionContext): FormattedN
   const nodes: FormattedNode[] = [];
   let last = 0;
   for (const match of text.matchAll(MENTION)) {
-    const username = match[2].toLowerCase();
+    const [, before = "", name = ""] = match;
+    const username = name.toLowerCase();
     if (!members.has(username)) continue;
-    const start = match.index + match[1].length;
+    const start = match.index + before.length;
     if (start > last) nodes.push({ kind: "text", text: text.slice(last, start) });
     nodes.push({ kind: "mention", username, me: username === me });
-    last = start + 1 + match[2].length;
+    last = start + 1 + name.length;
   }
   if (last < text.length) nodes.push({ kind: "text", text: text.slice(last) });
   return nodes;
