@@ -100,9 +100,14 @@ class MemoryStore:
     async def remove_member(self, room_id: str, user_id: str) -> bool:
         removed = self.members.get(room_id, {}).pop(user_id, None) is not None
         room = self.rooms.get(room_id)
-        if removed and room and room.visibility is not Visibility.DIRECT:
-            if not self.members[room_id]:  # archived: gone from sight, its name free
-                del self.rooms[room_id]
+        # Archived when nobody is left (not a direct room): gone from sight, its name free.
+        if (
+            removed
+            and room
+            and room.visibility is not Visibility.DIRECT
+            and not self.members[room_id]
+        ):
+            del self.rooms[room_id]
         return removed
 
     async def set_role(self, room_id: str, user_id: str, role: Role) -> None:
