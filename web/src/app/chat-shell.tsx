@@ -17,7 +17,6 @@ import { useStore } from "@/hooks/use-store";
 import type { ChatSession } from "@/lib/chat-session";
 import { Store } from "@/lib/store";
 import "@/app/chat-shell.css";
-import "@/app/responsive.css";
 
 /** The signed-in app: the room list on the left, the open room on the right. */
 export function ChatShell({ session, router, onSignOut }: { session: ChatSession; router: Router; onSignOut: () => void }) {
@@ -59,10 +58,8 @@ export function ChatShell({ session, router, onSignOut }: { session: ChatSession
         <QuickSwitcher
           rooms={rooms}
           me={session.me}
-          onClose={() => {
-            setSwitcherOpen(false);
-            setListShown(false);
-          }}
+          onChosen={() => setListShown(false)}
+          onClose={() => setSwitcherOpen(false)}
         />
       )}
     </div>

@@ -19,12 +19,18 @@ interface Choice {
 const USERNAME = /^[a-z0-9][a-z0-9._-]{1,31}$/;
 
 /** Ctrl/Cmd+K: type part of a room's or a person's name, Enter opens it. */
-export function QuickSwitcher({ rooms, me, onClose }: { rooms: RoomListStore; me: User; onClose: () => void }) {
+export function QuickSwitcher({ rooms, me, onChosen, onClose }: { rooms: RoomListStore; me: User; onChosen: () => void; onClose: () => void }) {
   const state = useStore(rooms.store);
   const [query, setQuery] = useState("");
   const [active, setActive] = useState(0);
   const listId = useId();
-  const go = useAsyncAction(async (choice: Choice) => choice.open(), onClose);
+  const go = useAsyncAction(
+    async (choice: Choice) => choice.open(),
+    () => {
+      onChosen();
+      onClose();
+    },
+  );
 
   const needle = query.trim().toLowerCase().replace(/^[@#]/, "");
   const choices: Choice[] = sidebarOrder(state.rooms)
