@@ -51,7 +51,7 @@ export function render(nodes: readonly FormattedNode[]): ReactNode[] {
         );
       case "element": {
         const Tag = node.tag;
-        return Tag === "br" ? <br key={index} /> : <Tag key={index}>{render(node.children)}</Tag>;
+        return <Tag key={index}>{render(node.children)}</Tag>;
       }
     }
   });

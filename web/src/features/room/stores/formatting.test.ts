@@ -21,7 +21,7 @@ describe("formatting", () => {
   });
 
   it("keeps line breaks and plain text as typed", () => {
-    expect(html("line one\nline two")).toContain("line one<br/>line two");
+    expect(html("line one\nline two")).toContain("<p>line one\nline two</p>");
     expect(html("# not a heading")).toContain("# not a heading");
   });
 

@@ -7,7 +7,7 @@ import MarkdownIt from "markdown-it";
 import type { Token } from "markdown-it";
 
 /** Tags a message may contain; anything else markdown-it could emit is flattened to its text. */
-const TAGS = ["p", "em", "strong", "s", "code", "pre", "blockquote", "ul", "ol", "li", "br"] as const;
+const TAGS = ["p", "em", "strong", "s", "code", "pre", "blockquote", "ul", "ol", "li"] as const;
 export type FormattedTag = (typeof TAGS)[number];
 
 export type FormattedNode =
@@ -74,7 +74,8 @@ function build(tokens: readonly Token[], root: FormattedNode[], mentions: Mentio
         continue;
       case "softbreak":
       case "hardbreak":
-        top().push({ kind: "element", tag: "br", children: [] });
+        // A line break as typed (the view keeps white-space: pre-wrap): the text reads the same.
+        top().push({ kind: "text", text: "\n" });
         continue;
     }
     if (token.nesting === 1) {
