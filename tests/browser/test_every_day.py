@@ -314,3 +314,43 @@ async def test_every_screen_passes_an_accessibility_audit_at_both_sizes(
     await page.keyboard.press("Escape")
     await page.get_by_role("button", name="Leave room").click()
     await assert_audit_passes(page, "leave dialog")
+
+
+CACHED_PATHS = """async () => {
+    const paths = [];
+    for (const name of await caches.keys()) {
+        const cache = await caches.open(name);
+        for (const request of await cache.keys()) paths.push(new URL(request.url).pathname);
+    }
+    return paths;
+}"""
+
+
+async def test_the_installable_app_keeps_its_shell_and_never_messages(
+    browser: object, server: LiveServer
+) -> None:
+    alice = await ChatPage.open(browser, server.url)
+    page = alice.page
+    manifest = await page.evaluate(
+        "() => fetch(document.querySelector('link[rel=manifest]').href).then(r => r.json())"
+    )
+    assert manifest["start_url"] == "/" and manifest["display"] == "standalone"
+    assert {icon["sizes"] for icon in manifest["icons"]} >= {"192x192", "512x512"}
+    assert await page.evaluate("() => navigator.serviceWorker.ready.then(r => r.scope)") == (
+        f"{server.url}/"
+    )
+    await alice.sign_up(unique_name("alice"))
+    await page.reload()  # now the worker controls the page
+    await alice.create_room(unique_name("shell"), private=False)
+    await alice.send("a message the worker must never keep")
+    await alice.wait_until_sent(1)
+
+    cached = await page.evaluate(CACHED_PATHS)
+    assert "/index.html" in cached and any(path.startswith("/assets/") for path in cached)
+    assert not [path for path in cached if path.startswith(("/api/", "/kms/", "/socket.io/"))]
+
+    # Offline, the app itself still opens (and says it cannot reach the server).
+    await alice.context.set_offline(True)
+    await page.reload()
+    await expect(page.get_by_role("status")).to_contain_text("Sealchat")
+    await alice.context.set_offline(False)
