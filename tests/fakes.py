@@ -6,6 +6,7 @@ import dataclasses
 from datetime import UTC, datetime
 from typing import Any
 
+from sealchat.domain.errors import RoomNameTaken
 from sealchat.domain.models import (
     AppendResult,
     DirectoryEntry,
@@ -52,6 +53,11 @@ class MemoryStore:
 
     # RoomStore
     async def create_room(self, room: Room, owner_id: str) -> Room:
+        if room.visibility is Visibility.PUBLIC and any(
+            r.visibility is Visibility.PUBLIC and r.name.lower() == room.name.lower()
+            for r in self.rooms.values()
+        ):
+            raise RoomNameTaken(f"a public room named {room.name!r} already exists")
         self.rooms[room.id] = room
         self.members[room.id] = {owner_id: (Role.OWNER, datetime.now(UTC))}
         self.messages[room.id] = []
@@ -99,7 +105,17 @@ class MemoryStore:
         return True
 
     async def remove_member(self, room_id: str, user_id: str) -> bool:
-        return self.members.get(room_id, {}).pop(user_id, None) is not None
+        removed = self.members.get(room_id, {}).pop(user_id, None) is not None
+        room = self.rooms.get(room_id)
+        # Archived when nobody is left (not a direct room): gone from sight, its name free.
+        if (
+            removed
+            and room
+            and room.visibility is not Visibility.DIRECT
+            and not self.members[room_id]
+        ):
+            del self.rooms[room_id]
+        return removed
 
     async def set_role(self, room_id: str, user_id: str, role: Role) -> None:
         _, joined = self.members[room_id][user_id]
@@ -124,7 +140,7 @@ class MemoryStore:
 
     async def get_invitation(self, room_id: str, invitee_id: str) -> Invitation | None:
         entry = self.invitations.get((room_id, invitee_id))
-        if entry is None:
+        if entry is None or room_id not in self.rooms:  # none, or the room is archived
             return None
         inviter_id, created_at = entry
         return Invitation(

@@ -39,6 +39,11 @@ export default tseslint.config(
   js.configs.recommended,
   ...tseslint.configs.recommended,
   { files: ["*.config.js"], languageOptions: { globals: { URL: "readonly" } } },
+  // The service worker: plain script in its own global scope.
+  {
+    files: ["public/sw.js"],
+    languageOptions: { globals: { self: "readonly", caches: "readonly", fetch: "readonly", URL: "readonly", Response: "readonly" } },
+  },
   {
     files: ["**/*.{ts,tsx}"],
     rules: {

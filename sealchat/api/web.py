@@ -5,12 +5,16 @@ Unknown paths outside the API get ``index.html`` so client-side routes survive a
 
 from __future__ import annotations
 
+import mimetypes
 from collections.abc import Sequence
 from pathlib import Path
 from urllib.parse import urlsplit
 
 from fastapi import FastAPI, HTTPException
 from fastapi.responses import FileResponse, PlainTextResponse, Response
+
+# The web app manifest (installable app); Python's table does not know the extension.
+mimetypes.add_type("application/manifest+json", ".webmanifest")
 
 API_PREFIXES = ("api/", "kms/", ".well-known/", "socket.io/", "docs", "openapi.json", "healthz")
 

@@ -39,6 +39,12 @@ class Conflict(SealchatError):
     code = "conflict"
 
 
+class RoomNameTaken(Conflict):
+    """A live public room already has this name (compared case-insensitively)."""
+
+    code = "room_name_taken"
+
+
 class PayloadTooLarge(SealchatError):
     code = "payload_too_large"
 

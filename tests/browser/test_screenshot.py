@@ -11,9 +11,11 @@ from pathlib import Path
 
 from playwright.async_api import expect
 
-from tests.browser.chat_page import ChatPage
+from tests.browser.chat_page import PASSWORD, ChatPage
 from tests.browser.conftest import ROOT
 from tests.live_server import LiveServer
+
+DESKTOP = {"width": 1440, "height": 900}
 
 CONVERSATION = [
     ("alice", "Morning all! Release candidate 2 is tagged."),
@@ -73,3 +75,51 @@ async def test_screenshot_of_a_conversation(
     if os.environ.get("SEALCHAT_UPDATE_SCREENSHOT") == "1":
         shutil.copyfile(path, ROOT / "docs" / "screenshot.png")
     assert alice.problems == [] and bob.problems == [] and carol.problems == []
+
+
+FORMATTED = [
+    ("maya", "Review notes for the **new sign-in page** are in https://example.com/review"),
+    ("jon", "Two things:\n1. the error should clear when you type\n2. focus starts in *Username*"),
+    ("lee", "Agreed. The check is one line:\n```\nif (error) clearError();\n```"),
+    ("jon", "> focus starts in Username\n\nDone in `sign-in-page.tsx`, @maya can you look?"),
+    ("maya", "Looks good, shipping it :)"),
+]
+
+
+async def test_screenshots_at_phone_and_desktop_sizes(
+    browser: object, server: LiveServer, artifacts: Path
+) -> None:
+    """docs/screenshot-phone.png (390x844) and docs/screenshot-desktop.png (1440x900)."""
+    people = {}
+    for name in ("maya", "jon", "lee"):
+        people[name] = await ChatPage.open(browser, server.url)
+        await people[name].sign_up(name)
+    maya, jon, lee = people["maya"], people["jon"], people["lee"]
+    await maya.create_room("design-review", private=False)
+    await maya.invite("jon")
+    await maya.invite("lee")
+    await jon.accept_invitation("design-review")
+    await lee.accept_invitation("design-review")
+    for name, text in FORMATTED:
+        await people[name].composer.fill(text)
+        await people[name].composer.press("Enter")
+    await expect(maya.log.locator(".message__text")).to_have_count(len(FORMATTED))
+    await maya.wait_until_sent(2)
+
+    shots = {}
+    for label, viewport in (("phone", {"width": 390, "height": 844}), ("desktop", DESKTOP)):
+        viewer = await ChatPage.open(browser, server.url, viewport=viewport)
+        await viewer.page.get_by_label("Username").fill("maya")
+        await viewer.page.get_by_label("Password").fill(PASSWORD)
+        await viewer.page.get_by_role("button", name="Sign in").click()
+        await expect(viewer.log.locator(".message__text")).to_have_count(len(FORMATTED))
+        await viewer.page.evaluate("() => document.activeElement?.blur()")
+        path = artifacts / f"screenshot-{label}.png"
+        await viewer.page.screenshot(path=str(path))
+        assert path.stat().st_size > 10_000
+        shots[label] = path
+        assert viewer.problems == []
+    if os.environ.get("SEALCHAT_UPDATE_SCREENSHOT") == "1":
+        for label, path in shots.items():
+            shutil.copyfile(path, ROOT / "docs" / f"screenshot-{label}.png")
+    assert maya.problems == [] and jon.problems == [] and lee.problems == []

@@ -8,7 +8,7 @@ from uuid import uuid4
 import pytest
 
 from sealchat.adapters.sql.storage import SqlMessageStore, SqlRoomStore
-from sealchat.domain.errors import Conflict, NotFound
+from sealchat.domain.errors import Conflict, NotFound, RoomNameTaken
 from sealchat.domain.models import NewMessage, Role, Room, User, Visibility
 from tests.contract.conftest import RoomFactory, UserFactory
 
@@ -340,12 +340,64 @@ async def test_directory_names_each_room_owner_and_sorts_names_ignoring_case(
     bravo = await make_room(bob, "Bravo")
     charlie = await make_room(alice, "charlie")
     alpha = await make_room(alice, "alpha")
-    await rooms.remove_member(alpha.id, alice.id)
+    await rooms.add_member(alpha.id, bob.id, Role.MEMBER)
+    await rooms.set_role(alpha.id, alice.id, Role.MEMBER)  # nobody owns it now
 
     directory = await rooms.list_public_rooms(limit=10)
 
-    assert [(e.room.id, e.owner) for e in directory] == [
-        (alpha.id, None),
-        (bravo.id, bob),
-        (charlie.id, alice),
+    assert [(e.room.id, e.owner, e.member_count) for e in directory] == [
+        (alpha.id, None, 2),
+        (bravo.id, bob, 1),
+        (charlie.id, alice, 1),
     ]
+
+
+# unique public names, archiving
+
+
+async def test_public_room_names_are_unique_ignoring_case(
+    rooms: SqlRoomStore, make_user: UserFactory
+) -> None:
+    alice, bob = await make_user(), await make_user()
+    await rooms.create_room(a_room(alice, "Town Hall"), alice.id)
+
+    with pytest.raises(RoomNameTaken) as raised:
+        await rooms.create_room(a_room(bob, "town hall"), bob.id)
+
+    assert raised.value.code == "room_name_taken"
+    assert [e.room.name for e in await rooms.list_public_rooms(limit=10)] == ["Town Hall"]
+    # Private rooms may share a name, with each other and with a public room.
+    for owner in (alice, bob):
+        await rooms.create_room(a_room(owner, "town hall", Visibility.PRIVATE), owner.id)
+
+
+async def test_a_room_whose_last_member_leaves_is_archived_and_frees_its_name(
+    rooms: SqlRoomStore, make_user: UserFactory
+) -> None:
+    alice, bob, carol = await make_user(), await make_user(), await make_user()
+    room = a_room(alice, "Retro")
+    await rooms.create_room(room, alice.id)
+    await rooms.add_member(room.id, bob.id, Role.MEMBER)
+    await rooms.create_invitation(room.id, carol.id, alice.id, datetime.now(UTC))
+
+    await rooms.remove_member(room.id, alice.id)
+    assert await rooms.get_room(room.id) == room  # bob is still in it
+    await rooms.remove_member(room.id, bob.id)
+
+    assert await rooms.get_room(room.id) is None
+    assert await rooms.list_public_rooms(limit=10) == []
+    assert await rooms.list_invitations(carol.id) == []
+    again = a_room(carol, "retro")
+    await rooms.create_room(again, carol.id)
+    assert [e.room.id for e in await rooms.list_public_rooms(limit=10)] == [again.id]
+
+
+async def test_a_direct_room_is_never_archived(rooms: SqlRoomStore, make_user: UserFactory) -> None:
+    alice, bob = await make_user(), await make_user()
+    room, _ = await rooms.get_or_create_direct_room(
+        a_room(alice, "a, b", Visibility.DIRECT), dm_key(alice, bob), [alice.id, bob.id]
+    )
+    await rooms.remove_member(room.id, alice.id)
+    await rooms.remove_member(room.id, bob.id)
+
+    assert await rooms.get_room(room.id) == room

@@ -47,6 +47,26 @@ def test_web_client_is_served_with_csp_and_spa_fallback(tmp_path: Path) -> None:
         server.stop()
 
 
+def test_the_installable_app_files_are_served_with_their_types(tmp_path: Path) -> None:
+    dist = tmp_path / "dist"
+    dist.mkdir()
+    (dist / "index.html").write_text("<!doctype html>")
+    (dist / "manifest.webmanifest").write_text('{"name": "Sealchat"}')
+    (dist / "sw.js").write_text("self.addEventListener('fetch', () => {});")
+    server = start_server(tmp_path / "data", {"SEALCHAT_WEB_DIR": str(dist)})
+    try:
+        with httpx.Client(base_url=server.url) as http:
+            manifest = http.get("/manifest.webmanifest")
+            assert manifest.headers["content-type"].startswith("application/manifest+json")
+            worker = http.get("/sw.js")
+            assert "javascript" in worker.headers["content-type"]
+            assert worker.headers["cache-control"] == "no-cache"  # a new worker is seen at once
+            csp = worker.headers["content-security-policy"]
+            assert "default-src 'self'" in csp and "script-src 'self'" in csp
+    finally:
+        server.stop()
+
+
 def test_embedded_key_service_is_named_by_configuration_not_by_the_host_header(
     tmp_path: Path,
 ) -> None:

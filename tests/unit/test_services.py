@@ -4,7 +4,14 @@ from __future__ import annotations
 
 import pytest
 
-from sealchat.domain.errors import Forbidden, InvalidInput, NotFound, PayloadTooLarge, RateLimited
+from sealchat.domain.errors import (
+    Forbidden,
+    InvalidInput,
+    NotFound,
+    PayloadTooLarge,
+    RateLimited,
+    RoomNameTaken,
+)
 from sealchat.domain.models import Role, User
 from sealchat.services.messages import MessageService
 from sealchat.services.rate_limit import TokenBucketLimiter
@@ -169,13 +176,25 @@ async def test_leaving_a_direct_room_and_opening_it_again_rejoins(world) -> None
     assert await store.get_role(first.room.id, ALICE.id) is Role.MEMBER
 
 
-async def test_a_room_everyone_left_gets_its_next_joiner_as_owner(world) -> None:  # type: ignore[no-untyped-def]
-    store, _, rooms, _ = world
+async def test_a_room_everyone_left_is_archived_and_its_name_free(world) -> None:  # type: ignore[no-untyped-def]
+    _, _, rooms, _ = world
     room = (await rooms.create(ALICE, "ghost town", "public")).room
     await rooms.leave(ALICE, room.id)
-    joined = await rooms.join(BOB, room.id)
-    assert joined.role is Role.OWNER
-    assert await store.get_role(room.id, BOB.id) is Role.OWNER
+
+    with pytest.raises(NotFound):
+        await rooms.join(BOB, room.id)
+    assert await rooms.directory() == []
+    again = await rooms.create(BOB, "Ghost Town", "public")
+    assert again.role is Role.OWNER
+
+
+async def test_a_public_name_taken_ignoring_case_is_refused(world) -> None:  # type: ignore[no-untyped-def]
+    _, _, rooms, _ = world
+    await rooms.create(ALICE, "Town Hall", "public")
+
+    with pytest.raises(RoomNameTaken):
+        await rooms.create(BOB, "  town   HALL ", "public")
+    assert (await rooms.create(BOB, "town hall", "private")).room.name == "town hall"
 
 
 async def test_adding_someone_invites_them_and_only_accepting_makes_a_member(world) -> None:  # type: ignore[no-untyped-def]
@@ -250,10 +269,12 @@ async def test_accepting_for_an_unknown_room_or_without_an_invitation_is_not_fou
         await rooms.decline_invitation(BOB, secret.id)
 
 
-async def test_an_invitation_to_a_room_everyone_left_makes_its_owner(world) -> None:  # type: ignore[no-untyped-def]
+async def test_an_invitation_to_a_room_everyone_left_is_gone_with_it(world) -> None:  # type: ignore[no-untyped-def]
     store, _, rooms, _ = world
     room = (await rooms.create(ALICE, "town", "public")).room
     await rooms.invite(ALICE, room.id, "bob")
-    await rooms.leave(ALICE, room.id)
-    assert (await rooms.accept_invitation(BOB, room.id)).role is Role.OWNER
-    assert await store.get_role(room.id, BOB.id) is Role.OWNER
+    await rooms.leave(ALICE, room.id)  # the room is archived
+    assert await rooms.invitations(BOB) == []
+    with pytest.raises(NotFound):
+        await rooms.accept_invitation(BOB, room.id)
+    assert await store.get_role(room.id, BOB.id) is None

@@ -178,6 +178,11 @@ def is_foreign_key_violation(exc: IntegrityError) -> bool:
     return getattr(orig, "sqlite_errorcode", None) == sqlite3.SQLITE_CONSTRAINT_FOREIGNKEY
 
 
+def violates(exc: IntegrityError, index_name: str) -> bool:
+    """True when the statement broke the named unique index (both drivers name it)."""
+    return index_name in str(exc.orig)
+
+
 @asynccontextmanager
 async def migration_transaction(engine: AsyncEngine) -> AsyncIterator[AsyncConnection]:
     """A connection inside a transaction, prepared for running migrations.

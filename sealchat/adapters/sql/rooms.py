@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from sealchat.adapters.sql import dialect
 from sealchat.adapters.sql.errors import database_errors
 from sealchat.adapters.sql.tables import invitations, memberships, rooms, users
-from sealchat.domain.errors import Conflict, NotFound, SealchatError
+from sealchat.domain.errors import Conflict, NotFound, RoomNameTaken, SealchatError
 from sealchat.domain.models import (
     DirectoryEntry,
     Invitation,
@@ -24,6 +24,8 @@ from sealchat.domain.models import (
     User,
     Visibility,
 )
+
+PUBLIC_NAME_INDEX = "uq_rooms_public_name"
 
 
 class SqlRoomStore:
@@ -39,6 +41,10 @@ class SqlRoomStore:
                         memberships.insert().values(_member_values(room.id, owner_id, Role.OWNER))
                     )
             except IntegrityError as exc:
+                if dialect.violates(exc, PUBLIC_NAME_INDEX):
+                    raise RoomNameTaken(
+                        f"a public room named {room.name!r} already exists; choose another name"
+                    ) from exc
                 raise _integrity_error(exc, "room") from exc
         return replace(room, last_seq=0)
 
@@ -66,8 +72,9 @@ class SqlRoomStore:
         return existing, False
 
     async def get_room(self, room_id: str) -> Room | None:
+        """The room, or None when there is none or it is archived (nobody is in it)."""
         async with database_errors(), self._engine.begin() as conn:
-            return await _select_room(conn, rooms.c.id == room_id)
+            return await _select_room(conn, rooms.c.id == room_id, rooms.c.archived_at.is_(None))
 
     async def list_user_rooms(self, user_id: str) -> list[MyRoom]:
         query = (
@@ -97,7 +104,7 @@ class SqlRoomStore:
                 _owner_column(users.c.id).label("owner_id"),
                 _owner_column(users.c.username).label("owner_username"),
             )
-            .where(rooms.c.visibility == Visibility.PUBLIC.value)
+            .where(rooms.c.visibility == Visibility.PUBLIC.value, rooms.c.archived_at.is_(None))
             .order_by(func.lower(rooms.c.name), rooms.c.name, rooms.c.id)
             .limit(max(limit, 0))
         )
@@ -131,7 +138,10 @@ class SqlRoomStore:
             memberships.c.room_id == room_id, memberships.c.user_id == user_id
         )
         async with database_errors(), self._engine.begin() as conn:
-            return (await conn.execute(statement)).rowcount > 0
+            removed = (await conn.execute(statement)).rowcount > 0
+            if removed:
+                await conn.execute(_archive_if_empty(room_id))
+            return removed
 
     async def set_role(self, room_id: str, user_id: str, role: Role) -> None:
         statement = (
@@ -271,6 +281,22 @@ def _invitation_query() -> Any:
         .join(rooms, rooms.c.id == invitations.c.room_id)
         .join(invitee, invitee.c.id == invitations.c.invitee_id)
         .join(inviter, inviter.c.id == invitations.c.inviter_id)
+        .where(rooms.c.archived_at.is_(None))
+    )
+
+
+def _archive_if_empty(room_id: str) -> Any:
+    """Archive a room (not a direct one) that nobody is in any more; frees a public name."""
+    has_members = select(memberships.c.user_id).where(memberships.c.room_id == room_id).exists()
+    return (
+        update(rooms)
+        .where(
+            rooms.c.id == room_id,
+            rooms.c.visibility != Visibility.DIRECT.value,
+            rooms.c.archived_at.is_(None),
+            ~has_members,
+        )
+        .values(archived_at=datetime.now(UTC))
     )
 
 
@@ -285,8 +311,8 @@ def _invitation(row: RowMapping) -> Invitation:
     )
 
 
-async def _select_room(conn: AsyncConnection, where: ColumnElement[bool]) -> Room | None:
-    row = (await conn.execute(select(rooms).where(where))).mappings().first()
+async def _select_room(conn: AsyncConnection, *where: ColumnElement[bool]) -> Room | None:
+    row = (await conn.execute(select(rooms).where(*where))).mappings().first()
     return None if row is None else _room(row)
 
 

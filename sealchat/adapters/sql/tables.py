@@ -24,6 +24,8 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     false,
+    func,
+    text,
 )
 from sqlalchemy.types import TypeDecorator
 
@@ -80,8 +82,19 @@ rooms = Table(
     Column("last_seq", BigInteger, nullable=False, server_default="0"),
     # Set for direct rooms only: one room per pair of people.
     Column("dm_key", String(80), nullable=True, unique=True),
+    # Set when the last member left: hidden from the directory, its name free again.
+    Column("archived_at", UTCDateTime(), nullable=True),
 )
 Index("ix_rooms_visibility", rooms.c.visibility)
+# A public room's name is unique on the server, whatever its case, among live rooms.
+LIVE_PUBLIC_ROOM = text("visibility = 'public' AND archived_at IS NULL")
+Index(
+    "uq_rooms_public_name",
+    func.lower(rooms.c.name),
+    unique=True,
+    sqlite_where=LIVE_PUBLIC_ROOM,
+    postgresql_where=LIVE_PUBLIC_ROOM,
+)
 
 memberships = Table(
     "memberships",

@@ -91,6 +91,7 @@ function SignedInOrNot({ setup, router }: { setup: SdkSetup; router: Router }) {
           error={current.error}
           provider={signIn.provider}
           onSignIn={(username, password) => void sessions.signIn(username, password)}
+          onEdit={() => sessions.clearError()}
           onRegister={signIn.canRegister ? (username, password) => void sessions.register(username, password) : undefined}
         />
       );

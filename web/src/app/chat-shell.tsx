@@ -1,17 +1,21 @@
-import { useEffect } from "react";
+import { useEffect, useState } from "react";
 
 import { ConnectionBanner } from "@/features/connection/components/connection-banner";
 import { useConnectionState } from "@/features/connection/hooks/use-connection-state";
 import { RoomView } from "@/features/room/components/room-view";
+import { ArrowLeftIcon } from "@/components/icons";
+import { QuickSwitcher } from "@/features/rooms/components/quick-switcher";
 import { RoomActions } from "@/features/rooms/components/room-actions";
 import { RoomSidebar } from "@/features/rooms/components/room-sidebar";
 import { RoomListStore } from "@/features/rooms/stores/room-list-store";
 import { roomTitle } from "@/lib/room-list";
 import { RoomViewStores } from "@/app/room-view-stores";
 import type { Router } from "@/app/router";
+import { useKeyboardShortcuts } from "@/app/keyboard-shortcuts";
 import { useDisposable } from "@/hooks/use-disposable";
 import { useStore } from "@/hooks/use-store";
 import type { ChatSession } from "@/lib/chat-session";
+import { Store } from "@/lib/store";
 import "@/app/chat-shell.css";
 
 /** The signed-in app: the room list on the left, the open room on the right. */
@@ -31,19 +35,40 @@ export function ChatShell({ session, router, onSignOut }: { session: ChatSession
   }, [route, rooms]);
   const roomStores = useDisposable(() => new RoomViewStores(session), [session]);
   const connection = useConnectionState(session.client);
+  // Phone layout: the room list and the open room are two screens; Back shows the list.
+  const [listShown, setListShown] = useState(false);
+  const [switcherOpen, setSwitcherOpen] = useState(false);
+  useKeyboardShortcuts({ onQuickSwitch: () => setSwitcherOpen(true), onAdjacentRoom: (step) => rooms?.selectAdjacent(step) });
+  const selectedId = useStore<{ selectedId: string | null }>(rooms?.store ?? EMPTY).selectedId;
+  useEffect(() => setListShown(false), [selectedId]);
+  useEffect(() => {
+    // Back to the list: focus lands on the room one came from.
+    if (listShown) document.querySelector<HTMLElement>(".sidebar .room-item--selected, .sidebar button")?.focus();
+  }, [listShown]);
   if (!rooms || !roomStores) return null;
+  const pane = listShown || !selectedId ? "list" : "room";
   return (
-    <div className="shell">
-      <RoomSidebar rooms={rooms} me={session.me} onSignOut={onSignOut} />
+    <div className="shell" data-pane={pane}>
+      <RoomSidebar rooms={rooms} me={session.me} onSignOut={onSignOut} onQuickSwitch={() => setSwitcherOpen(true)} onChosen={() => setListShown(false)} />
       <main className="shell__main">
         <ConnectionBanner state={connection} />
-        <OpenRoom session={session} rooms={rooms} roomStores={roomStores} />
+        <OpenRoom session={session} rooms={rooms} roomStores={roomStores} onBack={() => setListShown(true)} />
       </main>
+      {switcherOpen && (
+        <QuickSwitcher
+          rooms={rooms}
+          me={session.me}
+          onChosen={() => setListShown(false)}
+          onClose={() => setSwitcherOpen(false)}
+        />
+      )}
     </div>
   );
 }
 
-function OpenRoom({ session, rooms, roomStores }: { session: ChatSession; rooms: RoomListStore; roomStores: RoomViewStores }) {
+const EMPTY = new Store({ selectedId: null as string | null });
+
+function OpenRoom({ session, rooms, roomStores, onBack }: { session: ChatSession; rooms: RoomListStore; roomStores: RoomViewStores; onBack: () => void }) {
   const state = useStore(rooms.store);
   useEffect(() => roomStores.keepOnly(new Set(state.rooms.map((room) => room.id))), [state.rooms, roomStores]);
   const room = state.rooms.find((candidate) => candidate.id === state.selectedId);
@@ -72,6 +97,16 @@ function OpenRoom({ session, rooms, roomStores }: { session: ChatSession; rooms:
       myId={session.me.id}
       maxTextBytes={maxTextBytes}
       actions={<RoomActions room={room} rooms={rooms} me={session.me} />}
+      navigation={
+        <button type="button" className="icon-button shell__back" aria-label={unread ? `Back to rooms, ${unread} unread` : "Back to rooms"} title="Back to rooms" onClick={onBack}>
+          <ArrowLeftIcon />
+          {unread > 0 && (
+            <span className="badge shell__back-badge" aria-hidden="true">
+              {unread}
+            </span>
+          )}
+        </button>
+      }
     />
   );
 }

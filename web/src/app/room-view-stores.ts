@@ -12,7 +12,7 @@ export class RoomViewStores {
   get(roomId: string): RoomViewStore {
     let store = this.stores.get(roomId);
     if (!store) {
-      store = new RoomViewStore(this.session.room(roomId), this.session.me);
+      store = new RoomViewStore(this.session.room(roomId), this.session.me, this.session.client);
       this.stores.set(roomId, store);
     }
     return store;

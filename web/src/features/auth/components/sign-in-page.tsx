@@ -7,6 +7,8 @@ interface Props {
   busy: boolean;
   error: string | null;
   onSignIn: (username: string, password: string) => void;
+  /** The form changed: an error shown for the previous attempt should go. */
+  onEdit?: () => void;
   /** Absent when accounts are made elsewhere (a Cognito user pool). */
   onRegister?: (username: string, password: string) => void;
   /** Shown under the title: whose accounts this form checks ("Cognito"); null for our own. */
@@ -14,7 +16,7 @@ interface Props {
 }
 
 /** The configured sign-in: the password form (embedded, Cognito) or the provider's button (OIDC). */
-export function SignInPage({ busy, error, onSignIn, onRegister, provider = null }: Props) {
+export function SignInPage({ busy, error, onSignIn, onEdit, onRegister, provider = null }: Props) {
   const [username, setUsername] = useState("");
   const [password, setPassword] = useState("");
 
@@ -51,8 +53,12 @@ export function SignInPage({ busy, error, onSignIn, onRegister, provider = null 
             required
             minLength={2}
             maxLength={32}
+            autoFocus
             value={username}
-            onChange={(event) => setUsername(event.target.value)}
+            onChange={(event) => {
+              setUsername(event.target.value);
+              onEdit?.();
+            }}
           />
         </label>
         <label className="field">
@@ -66,7 +72,10 @@ export function SignInPage({ busy, error, onSignIn, onRegister, provider = null 
             minLength={8}
             maxLength={1024}
             value={password}
-            onChange={(event) => setPassword(event.target.value)}
+            onChange={(event) => {
+              setPassword(event.target.value);
+              onEdit?.();
+            }}
           />
         </label>
         {error && (

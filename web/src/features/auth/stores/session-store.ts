@@ -83,6 +83,12 @@ export class SessionStore {
     this.store.set({ current: { status: "signed-in", session } });
   }
 
+  /** The person edits the form: an old error no longer applies. */
+  clearError(): void {
+    const current = this.store.get().current;
+    if (current.status === "signed-out" && current.error !== null) this.store.set({ current: { ...current, error: null } });
+  }
+
   private ended(error: string | null): void {
     const current = this.store.get().current;
     if (current.status === "signed-in") current.session.dispose();

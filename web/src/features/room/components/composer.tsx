@@ -8,12 +8,14 @@ interface Props {
   maxBytes: number;
   onSend: (text: string) => void;
   onTyping: (active: boolean) => void;
+  /** Put the cursor here when shown (after sign-in, on opening a room). */
+  autoFocus?: boolean;
 }
 
 const encoder = new TextEncoder();
 
 /** The message box: Enter sends, Shift+Enter starts a new line. */
-export function Composer({ placeholder, maxBytes, onSend, onTyping }: Props) {
+export function Composer({ placeholder, maxBytes, onSend, onTyping, autoFocus = false }: Props) {
   const [text, setText] = useState("");
   const tooLong = encoder.encode(text).length > maxBytes;
   const blank = text.trim() === "";
@@ -42,6 +44,7 @@ export function Composer({ placeholder, maxBytes, onSend, onTyping }: Props) {
           aria-label="Message"
           placeholder={placeholder}
           rows={1}
+          autoFocus={autoFocus}
           value={text}
           onChange={(event) => {
             setText(event.target.value);

@@ -1,13 +1,14 @@
 import { AlertIcon } from "@/components/icons";
+import { FormattedText } from "@/features/room/components/formatted-text";
 import { explainReason } from "@/features/room/stores/message-view";
 import { isTransient } from "@/lib/room";
 import type { MessageBody as Body } from "@/lib/room-timeline";
 
-/** The message's content, always rendered as text (never as HTML). */
+/** The message's content: formatted text rendered as React elements (never as HTML). */
 export function MessageBody({ body, onReopen }: { body: Body; onReopen: () => void }) {
   switch (body.kind) {
     case "text":
-      return <p className="message__text">{body.text}</p>;
+      return <FormattedText text={body.text} />;
     case "file":
       // Placeholder until the file card and inline images land (issue #11's web UI).
       return <p className="message__text">File: {body.file.name}</p>;

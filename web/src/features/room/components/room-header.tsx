@@ -2,6 +2,7 @@ import type { ReactNode } from "react";
 
 import { Avatar } from "@/components/avatar";
 import { AtIcon, HashIcon, LockIcon, UsersIcon } from "@/components/icons";
+import { OverflowMenu } from "@/components/overflow-menu";
 import type { Member, Visibility } from "@/lib/types";
 
 interface Props {
@@ -12,9 +13,13 @@ interface Props {
   membersOpen: boolean;
   onToggleMembers: () => void;
   actions: ReactNode;
+  /** Before the title: the phone layout's way back to the room list. */
+  navigation?: ReactNode;
+  /** Phone layout: the actions behind one "More actions" button, the details left out. */
+  compact?: boolean;
 }
 
-export function RoomHeader({ title, visibility, members, myId, membersOpen, onToggleMembers, actions }: Props) {
+export function RoomHeader({ title, visibility, members, myId, membersOpen, onToggleMembers, actions, navigation, compact = false }: Props) {
   const Icon = visibility === "direct" ? AtIcon : visibility === "private" ? LockIcon : HashIcon;
   const online = members.filter((member) => member.online || member.user.id === myId);
   // Names need not be unique: who owns the room and who is in it say which room this is.
@@ -24,20 +29,23 @@ export function RoomHeader({ title, visibility, members, myId, membersOpen, onTo
       ? `${members.length} ${members.length === 1 ? "person" : "people"}`
       : `owner ${owners.join(", ") || "nobody"} · ${members.length} ${members.length === 1 ? "member" : "members"}`;
   return (
-    <header className="room-header">
+    <header className={`room-header${compact ? " room-header--compact" : ""}`}>
+      {navigation}
       <Icon className="icon room-header__icon" />
-      <h1 className="room-header__title">{title}</h1>
-      {members.length > 0 && (
+      <h1 className="room-header__title" title={title}>
+        {title}
+      </h1>
+      {members.length > 0 && !compact && (
         <span className="room-header__owner" data-testid="room-owner">
           {who}
         </span>
       )}
       <span
-        className="seal-mark"
+        className={`seal-mark${compact ? " seal-mark--compact" : ""}`}
         title="End-to-end sealed: messages are encrypted in your browser with a key from the key service. The chat server stores only ciphertext."
       >
         <LockIcon className="icon icon--tiny" />
-        Sealed
+        {compact ? <span className="visually-hidden">Sealed</span> : "Sealed"}
       </span>
       <div className="room-header__spacer" />
       <button
@@ -48,15 +56,17 @@ export function RoomHeader({ title, visibility, members, myId, membersOpen, onTo
         title="Show members"
         onClick={onToggleMembers}
       >
-        <span className="room-header__faces" aria-hidden="true">
-          {online.slice(0, 3).map((member) => (
-            <Avatar key={member.user.id} name={member.user.username} size="sm" />
-          ))}
-        </span>
+        {!compact && (
+          <span className="room-header__faces" aria-hidden="true">
+            {online.slice(0, 3).map((member) => (
+              <Avatar key={member.user.id} name={member.user.username} size="sm" />
+            ))}
+          </span>
+        )}
         <UsersIcon className="icon icon--small" />
-        <span aria-hidden="true">{online.length} online</span>
+        <span aria-hidden="true">{compact ? online.length : `${online.length} online`}</span>
       </button>
-      {actions}
+      {compact ? <OverflowMenu>{actions}</OverflowMenu> : actions}
     </header>
   );
 }

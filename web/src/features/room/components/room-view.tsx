@@ -1,7 +1,10 @@
-import { useCallback, useState, type ReactNode } from "react";
+import { useCallback, useMemo, useState, type ReactNode } from "react";
 
+import { Modal } from "@/components/modal";
+import { PHONE_QUERY, useMediaQuery } from "@/hooks/use-media-query";
 import { useStore } from "@/hooks/use-store";
 import { Composer } from "@/features/room/components/composer";
+import { MentionContextValue } from "@/features/room/components/formatted-text";
 import { MemberPanel } from "@/features/room/components/member-panel";
 import { MessageList } from "@/features/room/components/message-list";
 import { RoomHeader } from "@/features/room/components/room-header";
@@ -17,15 +20,26 @@ interface Props {
   myId: string;
   maxTextBytes: number;
   actions: ReactNode;
+  /** Before the title in the header (the phone layout's Back to rooms). */
+  navigation?: ReactNode;
 }
 
-export function RoomView({ room, title, visibility, myId, maxTextBytes, actions }: Props) {
+export function RoomView({ room, title, visibility, myId, maxTextBytes, actions, navigation }: Props) {
   const state = useStore(room.store);
+  const phone = useMediaQuery(PHONE_QUERY);
+  // Wide screens show the members beside the timeline; on a phone they are a sheet, closed at first.
   const [membersOpen, setMembersOpen] = useState(() => window.matchMedia("(min-width: 1100px)").matches);
   const loadOlder = useCallback(() => void room.loadOlder(), [room]);
   const retry = useCallback((clientMsgId: string) => room.retry(clientMsgId), [room]);
   const reopen = useCallback((messageId: string) => room.reopen(messageId), [room]);
   const placeholder = visibility === "direct" ? `Message ${title}` : `Message #${title}`;
+  const mentions = useMemo(
+    () => ({
+      me: state.members.find((member) => member.user.id === myId)?.user.username ?? "",
+      members: new Set(state.members.map((member) => member.user.username.toLowerCase())),
+    }),
+    [state.members, myId],
+  );
 
   return (
     <section className="room" aria-label={title}>
@@ -37,6 +51,8 @@ export function RoomView({ room, title, visibility, myId, maxTextBytes, actions 
         membersOpen={membersOpen}
         onToggleMembers={() => setMembersOpen((open) => !open)}
         actions={actions}
+        navigation={navigation}
+        compact={phone}
       />
       <div className="room__body">
         <div className="room__timeline">
@@ -48,20 +64,33 @@ export function RoomView({ room, title, visibility, myId, maxTextBytes, actions 
               </button>
             </p>
           )}
-          <MessageList
-            label={`Messages in ${title}`}
-            items={state.items}
-            hasOlder={state.hasOlder}
-            loadingOlder={state.loadingOlder}
-            onLoadOlder={loadOlder}
-            onRetry={retry}
-            onReopen={reopen}
-          />
+          <MentionContextValue.Provider value={mentions}>
+            <MessageList
+              label={`Messages in ${title}`}
+              items={state.items}
+              hasOlder={state.hasOlder}
+              loadingOlder={state.loadingOlder}
+              onLoadOlder={loadOlder}
+              onRetry={retry}
+              onReopen={reopen}
+            />
+          </MentionContextValue.Provider>
           <TypingIndicator names={state.typing} />
-          <Composer placeholder={placeholder} maxBytes={maxTextBytes} onSend={(text) => room.send(text)} onTyping={(active) => room.noteTyping(active)} />
+          <Composer
+            placeholder={placeholder}
+            maxBytes={maxTextBytes}
+            onSend={(text) => room.send(text)}
+            onTyping={(active) => room.noteTyping(active)}
+            autoFocus
+          />
         </div>
-        {membersOpen && <MemberPanel members={state.members} myId={myId} />}
+        {membersOpen && !phone && <MemberPanel members={state.members} myId={myId} />}
       </div>
+      {membersOpen && phone && (
+        <Modal title={`People in ${title}`} onClose={() => setMembersOpen(false)} className="modal--sheet">
+          <MemberPanel members={state.members} myId={myId} />
+        </Modal>
+      )}
     </section>
   );
 }

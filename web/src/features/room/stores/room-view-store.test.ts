@@ -6,6 +6,7 @@ import { describe, expect, it } from "vitest";
 
 import { RoomViewStore } from "@/features/room/stores/room-view-store";
 import { reaction } from "@/lib/content";
+import { ApiError } from "@/lib/errors";
 import { fakeSdk, ME, OTHER, settle } from "@/testing/fakes";
 
 async function openRoom(history: string[] = []) {
@@ -114,5 +115,31 @@ describe("RoomViewStore", () => {
     sdk.transport.push("message:new", message);
     await settle();
     expect(view.store.get().items[0]?.body).toMatchObject({ kind: "undecryptable", reason: "authentication_failed" });
+  });
+
+  it("loads a room whose load failed again by itself when the connection comes back", async () => {
+    const sdk = fakeSdk();
+    sdk.server.addRoom("r");
+    sdk.server.post("r", "held");
+    sdk.client.connect();
+    await settle();
+    const room = sdk.room("r");
+    const view = new RoomViewStore(room, ME, sdk.client);
+    const history = sdk.api.get;
+    sdk.api.get = async () => {
+      throw new ApiError("unavailable", "the server is unreachable");
+    };
+    await room.load();
+    await settle();
+    expect(view.store.get()).toMatchObject({ status: "error", items: [] });
+
+    sdk.api.get = history;
+    sdk.transport.down();
+    sdk.transport.up();
+    await settle();
+
+    expect(view.store.get().status).toBe("ready");
+    expect(view.store.get().items.map((item) => item.body)).toEqual([{ kind: "text", text: "held" }]);
+    view.dispose();
   });
 });

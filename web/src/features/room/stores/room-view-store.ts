@@ -4,6 +4,7 @@
 // so unchanged messages keep their identity and React.memo skips them.
 
 import type { Delivery, MessageView } from "@/features/room/stores/message-view";
+import type { ChatClient } from "@/lib/chat-client";
 import type { OutboxEntry } from "@/lib/outbox";
 import type { Room, RoomSnapshot } from "@/lib/room";
 import type { TimelineItem } from "@/lib/room-timeline";
@@ -30,18 +31,26 @@ export class RoomViewStore {
   readonly store: Store<RoomViewState>;
   private projected = new Map<string, Projected>();
   private items: readonly MessageView[] = [];
-  private readonly stop: () => void;
+  private readonly stops: (() => void)[];
 
   constructor(
     private readonly room: Room,
     private readonly me: User,
+    client?: Pick<ChatClient, "events">,
   ) {
     this.store = new Store<RoomViewState>(this.project(room.snapshot()));
-    this.stop = room.events.on("change", () => this.store.set(this.project(room.snapshot())));
+    this.stops = [room.events.on("change", () => this.store.set(this.project(room.snapshot())))];
+    // A room whose load failed (opened during an outage) loads again once the link is back.
+    if (client) this.stops.push(client.events.on("resumed", () => void this.reloadIfFailed()));
   }
 
   dispose(): void {
-    this.stop();
+    for (const stop of this.stops.splice(0)) stop();
+  }
+
+  /** Load again when the last load failed; otherwise nothing. */
+  reloadIfFailed(): Promise<void> {
+    return this.room.snapshot().status === "error" ? this.room.load() : Promise.resolve();
   }
 
   load(): Promise<void> {

@@ -18,10 +18,12 @@ export function RoomActions({ room, rooms, me }: { room: MyRoom; rooms: RoomList
       {canAdd && (
         <button type="button" className="icon-button" aria-label="Invite member" title="Invite member" onClick={() => setDialog("add")}>
           <UserPlusIcon />
+          <span className="icon-button__label">Invite member</span>
         </button>
       )}
       <button type="button" className="icon-button" aria-label="Leave room" title="Leave room" onClick={() => setDialog("leave")}>
         <DoorIcon />
+        <span className="icon-button__label">Leave room</span>
       </button>
       {dialog === "add" && <AddMemberDialog roomName={title} onInvite={async (username) => (await rooms.invite(room.id, username)).status} onClose={close} />}
       {dialog === "leave" && (

@@ -1,7 +1,7 @@
 import { useState } from "react";
 
 import { Avatar } from "@/components/avatar";
-import { CompassIcon, LockIcon, LogOutIcon } from "@/components/icons";
+import { CompassIcon, LockIcon, LogOutIcon, SearchIcon } from "@/components/icons";
 import { useStore } from "@/hooks/use-store";
 import { CreateRoomDialog } from "@/features/rooms/components/create-room-dialog";
 import { DirectoryDialog } from "@/features/rooms/components/directory-dialog";
@@ -16,7 +16,17 @@ import "@/features/rooms/components/room-sidebar.css";
 
 type Dialog = "create" | "dm" | "directory" | null;
 
-export function RoomSidebar({ rooms, me, onSignOut }: { rooms: RoomListStore; me: User; onSignOut: () => void }) {
+interface Props {
+  rooms: RoomListStore;
+  me: User;
+  onSignOut: () => void;
+  /** Open the quick switcher (also Ctrl/Cmd+K). */
+  onQuickSwitch: () => void;
+  /** A room was chosen from the list (the phone layout then shows it). */
+  onChosen: () => void;
+}
+
+export function RoomSidebar({ rooms, me, onSignOut, onQuickSwitch, onChosen }: Props) {
   const state = useStore(rooms.store);
   const [dialog, setDialog] = useState<Dialog>(null);
   const close = () => setDialog(null);
@@ -27,7 +37,10 @@ export function RoomSidebar({ rooms, me, onSignOut }: { rooms: RoomListStore; me
       title={roomTitle(room, me.username)}
       unread={state.unread[room.id] ?? 0}
       selected={room.id === state.selectedId}
-      onSelect={() => rooms.select(room.id)}
+      onSelect={() => {
+        rooms.select(room.id);
+        onChosen();
+      }}
     />
   );
   const channels = state.rooms.filter((room) => room.visibility !== "direct");
@@ -41,6 +54,13 @@ export function RoomSidebar({ rooms, me, onSignOut }: { rooms: RoomListStore; me
         </span>
         <span className="sidebar__name">Sealchat</span>
       </header>
+      <button type="button" className="sidebar__browse" onClick={onQuickSwitch} aria-keyshortcuts="Control+K Meta+K">
+        <SearchIcon />
+        Jump to…
+        <kbd className="sidebar__kbd" aria-hidden="true">
+          Ctrl K
+        </kbd>
+      </button>
       <button type="button" className="sidebar__browse" onClick={() => setDialog("directory")}>
         <CompassIcon />
         Browse rooms

@@ -63,6 +63,15 @@ export class RoomListStore {
     this.selection.show(roomId);
   }
 
+  /** Open the room ``step`` places down (1) or up (-1) the sidebar's order, wrapping around. */
+  selectAdjacent(step: 1 | -1): void {
+    const order = sidebarOrder(this.store.get().rooms);
+    if (!order.length) return;
+    const at = order.findIndex((room) => room.id === this.store.get().selectedId);
+    const next = at === -1 ? (step === 1 ? 0 : order.length - 1) : (at + step + order.length) % order.length;
+    this.select(order[next]!.id);
+  }
+
   /** The URL asks for a room (a link, back or forward): open it if it is mine. */
   selectRequested(): boolean {
     const roomId = this.selection.requested();
@@ -128,4 +137,9 @@ export class RoomListStore {
 
 function project(snapshot: RoomListSnapshot): Pick<RoomsState, "loaded" | "rooms" | "unread" | "invitations"> {
   return { loaded: snapshot.loaded, rooms: snapshot.rooms, unread: snapshot.unread, invitations: snapshot.invitations };
+}
+
+/** The sidebar's order: rooms first, then direct messages, each as the SDK sorts them. */
+export function sidebarOrder(rooms: readonly MyRoom[]): MyRoom[] {
+  return [...rooms.filter((room) => room.visibility !== "direct"), ...rooms.filter((room) => room.visibility === "direct")];
 }
