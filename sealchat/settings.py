@@ -209,6 +209,9 @@ class Settings(BaseSettings):
     aws_kms_key_id: str = ""  # key id, ARN or alias
     aws_region: str = ""  # empty: the Cognito region
     aws_kms_endpoint: str = ""
+    # Where this project's docs/ pages are published (e.g. a repository's docs folder);
+    # clients link their trust indicator there. Empty: they name the page instead.
+    docs_url: str = ""
 
     def cluster_problem(self) -> str | None:
         """Why this configuration cannot run as several nodes (or workers), if it can't."""
