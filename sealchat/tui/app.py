@@ -38,7 +38,7 @@ from sealchat.tui.view import (
 
 PAGE = 30  # messages per history page
 TYPING_EVERY = 3.0  # seconds between two "typing" notices while typing
-ROOM_LIST_WIDTH = 24
+ROOM_LIST_WIDTH = 20
 
 
 class MessageLine(Static):
@@ -56,7 +56,7 @@ class SealchatApp(App[None]):
     #trust { height: auto; max-height: 2; color: $warning; }
     #trust.trust-separate, #trust.trust-aws-kms { color: $success; }
     #body { height: 1fr; }
-    #rooms { width: 24; border-right: solid $primary-background-lighten-2; }
+    #rooms { width: 20; height: 1fr; max-height: 100%; border-right: vkey $panel-lighten-2; }
     #room-heading { height: 1; text-style: bold; }
     #timeline { height: 1fr; }
     #typing { height: 1; color: $text-muted; }
@@ -87,7 +87,7 @@ class SealchatApp(App[None]):
         yield Static(id="status")
         yield Static(id="trust")
         with Horizontal(id="body"):
-            yield OptionList(id="rooms")
+            yield OptionList(id="rooms", compact=True, markup=False)
             with Vertical():
                 yield Static(id="room-heading")
                 yield VerticalScroll(id="timeline")
@@ -134,7 +134,7 @@ class SealchatApp(App[None]):
         highlighted = self.current
         listing.clear_options()
         listing.add_options(
-            Option(Text(room_label(entry, ROOM_LIST_WIDTH - 2)), id=entry.id)
+            Option(Text(room_label(entry, ROOM_LIST_WIDTH - 3)), id=entry.id)
             for entry in self.rooms.values()
         )
         if highlighted in self.rooms:
@@ -194,7 +194,8 @@ class SealchatApp(App[None]):
     async def _line(self, message: Message) -> MessageLine:
         opened = await self.client.open(message)
         sender = await self.client.name_of(message["room_id"], message["sender_id"])
-        return MessageLine(int(message["seq"]), render_message(opened, sender))
+        line = render_message(opened, sender, time_format="%H:%M")  # narrow screens
+        return MessageLine(int(message["seq"]), line)
 
     async def _prepend(self, messages: list[Message]) -> None:
         fresh = [m for m in messages if int(m["seq"]) not in self._shown]
@@ -259,6 +260,8 @@ class SealchatApp(App[None]):
     # -- people and the connection ---------------------------------------------------------
 
     async def _on_rooms_changed(self, payload: Any) -> None:
+        if not self.is_running:
+            return  # the client outlives the app
         with contextlib.suppress(ClientError):
             await self._load_rooms()
         if self.current is not None and self.current not in self.rooms:
@@ -267,6 +270,8 @@ class SealchatApp(App[None]):
             self._shown.clear()
 
     async def _on_people_changed(self, payload: Any) -> None:
+        if not self.is_running:
+            return
         if isinstance(payload, dict) and payload.get("room_id") == self.current:
             entry = self.rooms.get(self.current or "")
             user = payload.get("user") or {}
