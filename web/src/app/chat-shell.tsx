@@ -6,6 +6,7 @@ import { RoomView } from "@/features/room/components/room-view";
 import { RoomActions } from "@/features/rooms/components/room-actions";
 import { RoomSidebar } from "@/features/rooms/components/room-sidebar";
 import { RoomListStore } from "@/features/rooms/stores/room-list-store";
+import { TrustIndicator } from "@/features/trust/components/trust-indicator";
 import { roomTitle } from "@/lib/room-list";
 import { RoomViewStores } from "@/app/room-view-stores";
 import type { Router } from "@/app/router";
@@ -34,7 +35,7 @@ export function ChatShell({ session, router, onSignOut }: { session: ChatSession
   if (!rooms || !roomStores) return null;
   return (
     <div className="shell">
-      <RoomSidebar rooms={rooms} me={session.me} onSignOut={onSignOut} />
+      <RoomSidebar rooms={rooms} me={session.me} onSignOut={onSignOut} notice={<TrustIndicator config={session.config} />} />
       <main className="shell__main">
         <ConnectionBanner state={connection} />
         <OpenRoom session={session} rooms={rooms} roomStores={roomStores} />

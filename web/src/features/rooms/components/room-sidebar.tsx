@@ -1,4 +1,4 @@
-import { useState } from "react";
+import { useState, type ReactNode } from "react";
 
 import { Avatar } from "@/components/avatar";
 import { CompassIcon, LockIcon, LogOutIcon } from "@/components/icons";
@@ -16,7 +16,7 @@ import "@/features/rooms/components/room-sidebar.css";
 
 type Dialog = "create" | "dm" | "directory" | null;
 
-export function RoomSidebar({ rooms, me, onSignOut }: { rooms: RoomListStore; me: User; onSignOut: () => void }) {
+export function RoomSidebar({ rooms, me, onSignOut, notice }: { rooms: RoomListStore; me: User; onSignOut: () => void; notice?: ReactNode }) {
   const state = useStore(rooms.store);
   const [dialog, setDialog] = useState<Dialog>(null);
   const close = () => setDialog(null);
@@ -54,6 +54,7 @@ export function RoomSidebar({ rooms, me, onSignOut }: { rooms: RoomListStore; me
           {directs.map(item)}
         </RoomSection>
       </div>
+      {notice}
       <footer className="sidebar__me">
         <Avatar name={me.username} online />
         <span className="sidebar__username" title={me.username}>
