@@ -32,9 +32,7 @@ class Terminal:
     def profile_file(self, profile: str = "default") -> Path:
         return self.config_dir / "profiles" / f"{profile}.json"
 
-    async def run(
-        self, *args: str, stdin: bytes = b"", timeout: float = 60, **env: str
-    ) -> Done:
+    async def run(self, *args: str, stdin: bytes = b"", timeout: float = 60, **env: str) -> Done:
         process = await asyncio.create_subprocess_exec(
             sys.executable,
             "-m",

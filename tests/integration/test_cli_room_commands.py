@@ -84,7 +84,9 @@ async def test_room_commands_and_their_refusals(
     twice = await bob.run("room", "join", lobby)
     assert twice.code == 1 and "already in" in twice.err
     shown = await bob.run("directory")
-    assert any(line.startswith(lobby) and line.endswith("(joined)") for line in shown.out.splitlines())
+    assert any(
+        line.startswith(lobby) and line.endswith("(joined)") for line in shown.out.splitlines()
+    )
     left = await bob.run("room", "leave", lobby)
     assert left.code == 0 and left.out.startswith(f"left {lobby} [")
 

@@ -123,7 +123,9 @@ async def test_a_session_ended_elsewhere_asks_to_sign_in_again(
     name = alice.user["username"]  # type: ignore[index]
     assert (await me.run("login", "--url", server.url, name, SEALCHAT_PASSWORD=PASSWORD)).code == 0
     async with httpx.AsyncClient(base_url=server.url) as http:
-        ended = await http.post("/api/auth/logout", json={"refresh_token": stored(me)["refresh_token"]})
+        ended = await http.post(
+            "/api/auth/logout", json={"refresh_token": stored(me)["refresh_token"]}
+        )
     assert ended.status_code == 204
 
     done = await me.run("rooms")

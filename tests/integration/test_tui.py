@@ -99,7 +99,9 @@ async def drive(
         await alice.send_text(room["id"], "welcome to the terminal, bob")
         await until(
             pilot,
-            lambda: shown(app)[-1].endswith(f"{alice.user['username']}: welcome to the terminal, bob"),  # type: ignore[index]
+            lambda: shown(app)[-1].endswith(
+                f"{alice.user['username']}: welcome to the terminal, bob"
+            ),  # type: ignore[index]
             "alice's answer",
         )
         assert shown(app)[-2].endswith("hello from the terminal")
