@@ -65,7 +65,8 @@ def typing_line(names: list[str]) -> str:
 def room_heading(entry: RoomEntry, online: int) -> str:
     people = len(entry.members)
     sigil = SIGILS.get(entry.visibility, "#")
-    return terminal_safe(f"{sigil} {entry.name} · {people} members, {online} online")
+    noun = "member" if people == 1 else "members"
+    return terminal_safe(f"{sigil} {entry.name} · {people} {noun}, {online} online")
 
 
 def connection_label(connected: bool, has_socket: bool) -> str:

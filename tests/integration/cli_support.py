@@ -43,5 +43,10 @@ class Terminal:
             stdout=asyncio.subprocess.PIPE,
             stderr=asyncio.subprocess.PIPE,
         )
-        out, err = await asyncio.wait_for(process.communicate(stdin), timeout)
+        try:
+            out, err = await asyncio.wait_for(process.communicate(stdin), timeout)
+        except BaseException:
+            process.kill()
+            await process.wait()
+            raise
         return Done(process.returncode or 0, out.decode(), err.decode())

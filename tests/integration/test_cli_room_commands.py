@@ -9,6 +9,8 @@ import json
 import sys
 from pathlib import Path
 
+import pytest
+
 from tests.integration.cli_support import Terminal
 from tests.integration.conftest import PASSWORD, ClientFactory, unique_name
 from tests.live_server import LiveServer
@@ -27,6 +29,11 @@ async def signed_in_terminals(
         assert done.code == 0, done.err
         made[person] = (terminal, name)
     return made
+
+
+# Each test runs the `sealchat` command many times (a new interpreter each): on a busy
+# machine that is slower than the default timeout.
+pytestmark = pytest.mark.timeout(600)
 
 
 async def test_room_commands_and_their_refusals(

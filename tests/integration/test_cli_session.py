@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import stat
 from pathlib import Path
 
 import httpx
+import pytest
 
 from tests.integration.cli_support import Terminal
 from tests.integration.conftest import PASSWORD, ClientFactory
@@ -15,6 +17,11 @@ from tests.live_server import LiveServer
 
 def stored(terminal: Terminal, profile: str = "default") -> dict[str, str]:
     return json.loads(terminal.profile_file(profile).read_text())  # type: ignore[no-any-return]
+
+
+# Each test runs the `sealchat` command many times (a new interpreter each): on a busy
+# machine that is slower than the default timeout.
+pytestmark = pytest.mark.timeout(600)
 
 
 async def test_sign_in_once_then_work_without_the_password(
@@ -67,6 +74,12 @@ async def test_sign_in_once_then_work_without_the_password(
     assert who["key_service_layout"] == "embedded-same-process"
     assert stored(me)["refresh_token"] not in (first["refresh_token"], second["refresh_token"])
     assert PASSWORD not in path.read_text()
+
+    # Commands at the same time share the profile: each refresh waits for the one before,
+    # so none presents a spent token (which would end the session for all).
+    together = await asyncio.gather(*(me.run("rooms") for _ in range(3)))
+    assert [done.code for done in together] == [0, 0, 0], [d.err for d in together]
+    assert (await me.run("whoami")).code == 0
 
 
 async def test_two_profiles_side_by_side(

@@ -2,7 +2,14 @@
 
 from __future__ import annotations
 
-from sealchat.tui.view import RoomEntry, connection_label, room_entry, room_label, typing_line
+from sealchat.tui.view import (
+    RoomEntry,
+    connection_label,
+    room_entry,
+    room_heading,
+    room_label,
+    typing_line,
+)
 
 
 def test_room_labels_fit_and_show_unread_counts() -> None:
@@ -29,3 +36,10 @@ def test_typing_and_connection_lines() -> None:
     assert connection_label(True, True) == "● connected"
     assert connection_label(False, True) == "○ reconnecting…"
     assert connection_label(False, False) == "○ offline"
+
+
+def test_the_room_heading_counts_members_and_who_is_online() -> None:
+    entry = RoomEntry("r", "ops", "public", members={"u1": "alice"})
+    assert room_heading(entry, 1) == "# ops · 1 member, 1 online"
+    entry.members["u2"] = "bob"
+    assert room_heading(entry, 1) == "# ops · 2 members, 1 online"
