@@ -16,14 +16,17 @@ from typing import Annotated, Any
 import typer
 
 from sealchat.client import SealchatClient
+from sealchat.client.sealed import OpenedMessage
 from sealchat.client.terminal import render_message, terminal_safe
 from sealchat.client.trust import trust_indicator
 from sealchat.commands.account import (
     Account,
+    JsonOption,
     PasswordOption,
     ProfileOption,
     UrlOption,
     UserOption,
+    echo_json,
     run,
     signed_in,
 )
@@ -78,6 +81,7 @@ def register(app: typer.Typer) -> None:
     def history(
         room: RoomOption,
         limit: Annotated[int, typer.Option(help="How many recent messages.")] = 50,
+        as_json: JsonOption = False,
         profile: ProfileOption = "default",
         url: UrlOption = None,
         username: UserOption = None,
@@ -89,7 +93,11 @@ def register(app: typer.Typer) -> None:
             async with signed_in(Account(profile, url, username, password)) as client:
                 target = await find_room(client, room)
                 typer.echo(f"# {await describe(client, target)}", err=True)
-                for opened in await client.history_opened(target["id"], limit=limit):
+                opened_page = await client.history_opened(target["id"], limit=limit)
+                if as_json:
+                    echo_json([await opened_json(client, opened) for opened in opened_page])
+                    return
+                for opened in opened_page:
                     sender = await client.name_of(target["id"], opened.message["sender_id"])
                     typer.echo(render_message(opened, sender))
 
@@ -110,6 +118,7 @@ def register(app: typer.Typer) -> None:
 
     @app.command()
     def invitations(
+        as_json: JsonOption = False,
         profile: ProfileOption = "default",
         url: UrlOption = None,
         username: UserOption = None,
@@ -120,7 +129,11 @@ def register(app: typer.Typer) -> None:
 
         async def work() -> None:
             async with signed_in(Account(profile, url, username, password)) as client:
-                for invitation in await client.invitations():
+                pending = await client.invitations()
+                if as_json:
+                    echo_json(pending)
+                    return
+                for invitation in pending:
                     typer.echo(describe_invitation(invitation))
 
         run(work)
@@ -232,3 +245,21 @@ async def show_recent(client: SealchatClient, room_id: str, start: int, last: in
     for opened in await client.history_opened(room_id, before_seq=start + 1, limit=last):
         sender = await client.name_of(room_id, opened.message["sender_id"])
         typer.echo(render_message(opened, sender))
+
+
+async def opened_json(client: SealchatClient, opened: OpenedMessage) -> dict[str, Any]:
+    """One opened message for scripts: who, when, its text (or why it did not open)."""
+    message = opened.message
+    return {
+        "id": message["id"],
+        "seq": message["seq"],
+        "room_id": message["room_id"],
+        "sender": {
+            "id": message["sender_id"],
+            "username": await client.name_of(message["room_id"], message["sender_id"]),
+        },
+        "created_at": message["created_at"],
+        "content": opened.content if opened.ok else None,
+        "text": opened.text if opened.ok else None,
+        "error": None if opened.ok else str(opened.error),
+    }

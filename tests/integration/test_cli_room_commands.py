@@ -59,6 +59,11 @@ async def test_room_commands_and_their_refusals(
     invited = await alice.run("room", "invite", team, bob_name)
     assert invited.code == 0, invited.err
     assert f"invited {bob_name} to {team} [{room['id']}]; they join by accepting" in invited.out
+    pending = await bob.run("invitations", "--json")
+    assert pending.code == 0, pending.err
+    [invitation] = json.loads(pending.out)
+    assert invitation["room"]["id"] == room["id"]
+    assert invitation["inviter"]["username"] == alice_name
     # Invited is not a member: bob cannot act on the room yet.
     early = await bob.run("members", team)
     assert early.code == 1 and "no room named" in early.err

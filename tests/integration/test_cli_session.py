@@ -62,6 +62,10 @@ async def test_sign_in_once_then_work_without_the_password(
     history = await me.run("history", "--room", "ops")
     assert history.code == 0, history.err
     assert history.out.rstrip().endswith(f"{name}: sealed from a stored session")
+    as_json = await me.run("history", "--room", "ops", "--json")
+    [message] = json.loads(as_json.out)
+    assert message["seq"] == 1 and message["text"] == "sealed from a stored session"
+    assert message["sender"]["username"] == name and message["error"] is None
 
     rooms = await me.run("rooms", "--json")
     assert rooms.code == 0, rooms.err
