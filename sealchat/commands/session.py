@@ -46,7 +46,7 @@ def register(app: typer.Typer) -> None:
         session (a refresh token, never the password) in the system keyring, or in a file
         only you can read. Later commands use it."""
         check = run_checked(lambda: check_profile(profile))
-        name = username or input("Username: ").strip()
+        name = username or _ask_username()
         password = os.environ.get("SEALCHAT_PASSWORD") or getpass.getpass(f"Password for {name}: ")
         server = url or DEFAULT_URL
 
@@ -148,3 +148,14 @@ async def _end_previous(store: SessionStore, profile: str) -> None:
             await auth.sign_out()
         except ClientError:
             store.delete(profile)
+
+
+def _ask_username() -> str:
+    try:
+        name = input("Username: ").strip()
+    except EOFError:
+        name = ""
+    if not name:
+        typer.echo("error: invalid_input: give a username: sealchat login USERNAME", err=True)
+        raise typer.Exit(1)
+    return name

@@ -173,8 +173,11 @@ class SealchatApp(App[None]):
         """The page before the oldest message shown."""
         if self.current is None or self._oldest is None or self._oldest <= 1:
             return
-        older = await self.client.history(self.current, before_seq=self._oldest, limit=PAGE)
-        await self._prepend(older)
+        try:
+            older = await self.client.history(self.current, before_seq=self._oldest, limit=PAGE)
+            await self._prepend(older)
+        except ClientError as exc:
+            self.notify(terminal_safe(f"{exc.code}: {exc.message}"), severity="warning")
 
     async def action_page_up(self) -> None:
         timeline = self.query_one("#timeline", VerticalScroll)
@@ -215,26 +218,32 @@ class SealchatApp(App[None]):
         the others."""
         while True:
             message = await self.client.next_message(timeout=None)
-            room_id = message["room_id"]
-            if room_id == self.current:
-                if int(message["seq"]) in self._shown:
-                    continue
-                line = await self._line(message)
-                timeline = self.query_one("#timeline", VerticalScroll)
-                at_end = timeline.scroll_y >= timeline.max_scroll_y - 1
-                await timeline.mount(line)
-                self._shown[line.seq] = line
-                if self._oldest is None:
-                    self._oldest = line.seq
-                if at_end:
-                    timeline.scroll_end(animate=False)
-            else:
-                await self.client.open(message)  # caches its data key, fills its timeline
-                entry = self.rooms.get(room_id)
-                me = (self.client.user or {}).get("id")
-                if entry is not None and message["sender_id"] != me:
-                    entry.unread += 1
-                    self._render_room_list()
+            try:
+                await self._show(message)
+            except ClientError as exc:  # e.g. a member's name could not be fetched
+                self.notify(terminal_safe(f"{exc.code}: {exc.message}"), severity="warning")
+
+    async def _show(self, message: Message) -> None:
+        room_id = message["room_id"]
+        if room_id == self.current:
+            if int(message["seq"]) in self._shown:
+                return
+            line = await self._line(message)
+            timeline = self.query_one("#timeline", VerticalScroll)
+            at_end = timeline.scroll_y >= timeline.max_scroll_y - 1
+            await timeline.mount(line)
+            self._shown[line.seq] = line
+            if self._oldest is None:
+                self._oldest = line.seq
+            if at_end:
+                timeline.scroll_end(animate=False)
+            return
+        await self.client.open(message)  # caches its data key, fills its timeline
+        entry = self.rooms.get(room_id)
+        me = (self.client.user or {}).get("id")
+        if entry is not None and message["sender_id"] != me:
+            entry.unread += 1
+            self._render_room_list()
 
     @on(Input.Submitted, "#composer")
     async def _send(self, event: Input.Submitted) -> None:
