@@ -1,42 +1,37 @@
-"""Chat from the command line: ``sealchat send``, ``sealchat history``, ``sealchat chat``.
+"""Chat from the command line: ``sealchat send``, ``sealchat history``, ``sealchat chat``,
+and invitations.
 
-Server URL and credentials come from flags or ``SEALCHAT_URL``, ``SEALCHAT_USERNAME``,
-``SEALCHAT_PASSWORD``, so scripts and bots run unattended. Messages are sealed and opened
-here, in the client; the server only relays envelopes.
+Who the command runs as: a stored session (``sealchat login``), or flags and
+``SEALCHAT_URL``, ``SEALCHAT_USERNAME``, ``SEALCHAT_PASSWORD`` so scripts and bots run
+unattended (sealchat/commands/account.py). Messages are sealed and opened here, in the
+client; the server only relays envelopes.
 """
 
 from __future__ import annotations
 
 import asyncio
 import sys
-from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any
 
 import typer
 
-from sealchat.client import ClientError, SealchatClient
+from sealchat.client import SealchatClient
+from sealchat.client.sealed import OpenedMessage
 from sealchat.client.terminal import render_message, terminal_safe
+from sealchat.client.trust import trust_indicator
+from sealchat.commands.account import (
+    Account,
+    JsonOption,
+    PasswordOption,
+    ProfileOption,
+    UrlOption,
+    UserOption,
+    echo_json,
+    run,
+    signed_in,
+)
 
-T = TypeVar("T")
-
-UrlOption = Annotated[
-    str, typer.Option("--url", envvar="SEALCHAT_URL", help="The Sealchat server.")
-]
-UserOption = Annotated[
-    str, typer.Option("--username", "-u", envvar="SEALCHAT_USERNAME", help="Your username.")
-]
-PasswordOption = Annotated[
-    str,
-    typer.Option(
-        "--password",
-        envvar="SEALCHAT_PASSWORD",
-        prompt=True,
-        hide_input=True,
-        help="Your password.",
-    ),
-]
 RoomOption = Annotated[
     str,
     typer.Option(
@@ -46,14 +41,9 @@ RoomOption = Annotated[
         "for a direct room.",
     ),
 ]
-DEFAULT_URL = "http://127.0.0.1:8000"
-
-
-@asynccontextmanager
-async def signed_in(url: str, username: str, password: str) -> AsyncIterator[SealchatClient]:
-    async with SealchatClient(url) as client:
-        await client.login(username, password)
-        yield client
+LastOption = Annotated[
+    int, typer.Option("--last", min=0, max=500, help="How many recent messages to show first.")
+]
 
 
 async def find_room(client: SealchatClient, room: str) -> dict[str, Any]:
@@ -66,24 +56,11 @@ async def describe(client: SealchatClient, room: dict[str, Any]) -> str:
     return await client.describe_room(room)
 
 
-def run(work: Callable[[], Awaitable[T]]) -> T:
-    """Run a command; a refusal prints a clear message and exits 1 (no traceback)."""
-    try:
-        return asyncio.run(work())  # type: ignore[arg-type]
-    except ClientError as exc:
-        message = terminal_safe(exc.message, multiline=True)
-        typer.echo(f"error: {terminal_safe(exc.code)}: {message}", err=True)
-        raise typer.Exit(1) from None
-
-
 def register(app: typer.Typer) -> None:
     @app.command()
     def send(
         room: RoomOption,
-        username: UserOption,
-        password: PasswordOption,
         text: Annotated[str | None, typer.Argument(help="The message.")] = None,
-        url: UrlOption = DEFAULT_URL,
         file: Annotated[
             Path | None,
             typer.Option(
@@ -95,12 +72,16 @@ def register(app: typer.Typer) -> None:
                 readable=True,
             ),
         ] = None,
+        profile: ProfileOption = "default",
+        url: UrlOption = None,
+        username: UserOption = None,
+        password: PasswordOption = None,
     ) -> None:
         """Seal and send one message, or one file (--file)."""
         if file is not None:
-            from sealchat.cli_files import send_file_command
+            from sealchat.commands.files import send_file_command
 
-            run(lambda: send_file_command(url, username, password, room, file))
+            run(lambda: send_file_command(Account(profile, url, username, password), room, file))
             return
         if text is None:
             typer.echo("error: give a message, or --file PATH", err=True)
@@ -108,7 +89,7 @@ def register(app: typer.Typer) -> None:
 
         async def work() -> None:
             assert text is not None
-            async with signed_in(url, username, password) as client:
+            async with signed_in(Account(profile, url, username, password)) as client:
                 target = await find_room(client, room)
                 where = await describe(client, target)
                 await client.connect()
@@ -120,19 +101,25 @@ def register(app: typer.Typer) -> None:
     @app.command()
     def history(
         room: RoomOption,
-        username: UserOption,
-        password: PasswordOption,
-        url: UrlOption = DEFAULT_URL,
         limit: Annotated[int, typer.Option(help="How many recent messages.")] = 50,
+        as_json: JsonOption = False,
+        profile: ProfileOption = "default",
+        url: UrlOption = None,
+        username: UserOption = None,
+        password: PasswordOption = None,
     ) -> None:
         """Print a room's recent messages, opened."""
 
         async def work() -> None:
-            async with signed_in(url, username, password) as client:
+            async with signed_in(Account(profile, url, username, password)) as client:
                 target = await find_room(client, room)
                 typer.echo(f"# {await describe(client, target)}", err=True)
+                if as_json:
+                    opened_page = await client.history_opened(target["id"], limit=limit)
+                    echo_json([await opened_json(client, opened) for opened in opened_page])
+                    return
                 # Each message once: edits, reactions and replies folded in.
-                from sealchat.cli_conversation import folded_history
+                from sealchat.commands.conversation import folded_history
 
                 for line in await folded_history(client, target["id"], limit):
                     typer.echo(line)
@@ -142,47 +129,50 @@ def register(app: typer.Typer) -> None:
     @app.command()
     def chat(
         room: RoomOption,
-        username: UserOption,
-        password: PasswordOption,
-        url: UrlOption = DEFAULT_URL,
+        last: LastOption = 20,
+        profile: ProfileOption = "default",
+        url: UrlOption = None,
+        username: UserOption = None,
+        password: PasswordOption = None,
     ) -> None:
-        """Chat interactively: type lines to send them; incoming messages are shown as
-        they arrive. End with Ctrl-D or /quit."""
-        run(lambda: interactive(url, username, password, room))
-
-    @app.command()
-    def rooms(username: UserOption, password: PasswordOption, url: UrlOption = DEFAULT_URL) -> None:
-        """List my rooms with their ids, owners and members."""
-
-        async def work() -> None:
-            async with signed_in(url, username, password) as client:
-                mine = await client.rooms()
-                for room in sorted(mine, key=lambda r: (r["name"].casefold(), r["name"], r["id"])):
-                    typer.echo(await describe(client, room))
-
-        run(work)
+        """Chat interactively: the room's last messages first, then type lines to send
+        them; incoming messages are shown as they arrive. End with Ctrl-D or /quit."""
+        run(lambda: interactive(Account(profile, url, username, password), room, last))
 
     @app.command()
     def invitations(
-        username: UserOption, password: PasswordOption, url: UrlOption = DEFAULT_URL
+        as_json: JsonOption = False,
+        profile: ProfileOption = "default",
+        url: UrlOption = None,
+        username: UserOption = None,
+        password: PasswordOption = None,
     ) -> None:
-        """List the rooms I am invited to; accept one with `sealchat accept ROOM_ID`."""
+        """List the rooms I am invited to; accept one with `sealchat accept ROOM_ID`
+        (or `sealchat room join NAME`)."""
 
         async def work() -> None:
-            async with signed_in(url, username, password) as client:
-                for invitation in await client.invitations():
+            async with signed_in(Account(profile, url, username, password)) as client:
+                pending = await client.invitations()
+                if as_json:
+                    echo_json(pending)
+                    return
+                for invitation in pending:
                     typer.echo(describe_invitation(invitation))
 
         run(work)
 
     @app.command()
     def accept(
-        room_id: str, username: UserOption, password: PasswordOption, url: UrlOption = DEFAULT_URL
+        room_id: str,
+        profile: ProfileOption = "default",
+        url: UrlOption = None,
+        username: UserOption = None,
+        password: PasswordOption = None,
     ) -> None:
         """Accept an invitation to a room (by its id): become a member."""
 
         async def work() -> None:
-            async with signed_in(url, username, password) as client:
+            async with signed_in(Account(profile, url, username, password)) as client:
                 room = await client.accept_invitation(room_id)
                 typer.echo(f"joined {await describe(client, room)}")
 
@@ -190,12 +180,16 @@ def register(app: typer.Typer) -> None:
 
     @app.command()
     def decline(
-        room_id: str, username: UserOption, password: PasswordOption, url: UrlOption = DEFAULT_URL
+        room_id: str,
+        profile: ProfileOption = "default",
+        url: UrlOption = None,
+        username: UserOption = None,
+        password: PasswordOption = None,
     ) -> None:
         """Decline an invitation to a room (by its id)."""
 
         async def work() -> None:
-            async with signed_in(url, username, password) as client:
+            async with signed_in(Account(profile, url, username, password)) as client:
                 await client.decline_invitation(room_id)
                 typer.echo(f"declined the invitation to {terminal_safe(room_id)}")
 
@@ -211,12 +205,19 @@ def describe_invitation(invitation: dict[str, Any]) -> str:
     )
 
 
-async def interactive(url: str, username: str, password: str, room: str) -> None:
-    async with signed_in(url, username, password) as client:
+async def interactive(account: Account, room: str, last: int = 20) -> None:
+    async with signed_in(account) as client:
         target = await find_room(client, room)
+        # Followed from here on: the live stream starts after ``start``, history ends there.
+        client.core.track_room(target)
+        start = client.core.cursors[target["id"]]
         await client.connect()
         where = await describe(client, target)
-        typer.echo(f"* {where}: messages are sealed end to end. /quit to leave.")
+        trust = trust_indicator(await client.server_config())
+        typer.echo(
+            f"* {where}: messages are sealed in this client. {trust.line()}. /quit to leave."
+        )
+        await show_recent(client, target["id"], start, last)
 
         async def show_membership(payload: dict[str, Any], what: str) -> None:
             # Who can read what is typed here changes: say so on the spot.
@@ -257,3 +258,31 @@ async def interactive(url: str, username: str, password: str, room: str) -> None
                     await client.send_text(target["id"], line.rstrip("\n"))
         finally:
             printer.cancel()
+
+
+async def show_recent(client: SealchatClient, room_id: str, start: int, last: int) -> None:
+    """The room's last messages up to ``start``, where the live stream begins: nothing is
+    shown twice and nothing is missed."""
+    if last <= 0 or start <= 0:
+        return
+    for opened in await client.history_opened(room_id, before_seq=start + 1, limit=last):
+        sender = await client.name_of(room_id, opened.message["sender_id"])
+        typer.echo(render_message(opened, sender))
+
+
+async def opened_json(client: SealchatClient, opened: OpenedMessage) -> dict[str, Any]:
+    """One opened message for scripts: who, when, its text (or why it did not open)."""
+    message = opened.message
+    return {
+        "id": message["id"],
+        "seq": message["seq"],
+        "room_id": message["room_id"],
+        "sender": {
+            "id": message["sender_id"],
+            "username": await client.name_of(message["room_id"], message["sender_id"]),
+        },
+        "created_at": message["created_at"],
+        "content": opened.content if opened.ok else None,
+        "text": opened.text if opened.ok else None,
+        "error": None if opened.ok else str(opened.error),
+    }

@@ -9,7 +9,7 @@ from typing import Annotated, Any
 
 import typer
 
-from sealchat import chat_cli, cli_conversation, cli_files
+from sealchat import commands
 from sealchat.keys_cli import keys_app
 from sealchat.kms.cli import kms_app
 from sealchat.settings import Settings
@@ -17,9 +17,7 @@ from sealchat.settings import Settings
 app = typer.Typer(help="Sealchat: realtime team chat sealed in the client.", no_args_is_help=True)
 user_app = typer.Typer(help="Manage accounts of the embedded identity provider.")
 app.add_typer(user_app, name="user")
-chat_cli.register(app)
-cli_conversation.register(app)
-cli_files.register(app)
+commands.register(app)
 app.add_typer(kms_app, name="kms")
 app.add_typer(keys_app, name="keys")
 

@@ -209,6 +209,9 @@ class Settings(BaseSettings):
     aws_kms_key_id: str = ""  # key id, ARN or alias
     aws_region: str = ""  # empty: the Cognito region
     aws_kms_endpoint: str = ""
+    # Where this project's docs/ pages are published (e.g. a repository's docs folder);
+    # clients link their trust indicator there. Empty: they name the page instead.
+    docs_url: str = ""
 
     # Sealed files (docs/protocol.md §3.6): where blobs live, how big and how many.
     # Empty blob_url: {data_dir}/blobs on local disk; s3://bucket/prefix: any S3 store.

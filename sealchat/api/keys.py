@@ -32,6 +32,8 @@ async def client_config(request: Request, response: Response) -> dict[str, Any]:
         "max_envelope_bytes": settings.max_envelope_bytes,
         "auth": auth_config(settings),
         "key_service": key_service_config(settings),
+        "key_service_layout": key_service_layout(settings),
+        "docs_url": settings.docs_url.rstrip("/") or None,
     }
 
 
@@ -74,6 +76,14 @@ def key_service_config(settings: Settings) -> dict[str, Any]:
         "url": settings.resolved_kms_url(),
         "key_id": settings.kms_default_key_id,
     }
+
+
+def key_service_layout(settings: Settings) -> str:
+    """Whether the key service shares the chat server's process: clients tell their users
+    what that means (docs/key-service.md §1.2)."""
+    if settings.key_service == "aws-kms":
+        return "aws-kms"
+    return "embedded-same-process" if settings.kms_embedded else "separate"
 
 
 @router.post("/api/rooms/{room_id}/key-grant")

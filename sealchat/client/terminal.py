@@ -51,12 +51,14 @@ def terminal_safe(text: str, *, multiline: bool = False) -> str:
     )
 
 
-def render_message(opened: OpenedMessage, sender: str, room: str | None = None) -> str:
+def render_message(
+    opened: OpenedMessage, sender: str, room: str | None = None, time_format: str = "%Y-%m-%d %H:%M"
+) -> str:
     """One message as a terminal line; what others wrote is escaped (``terminal_safe``).
 
     ``room`` (a room's name) prefixes the line, for messages of a room not on screen."""
     when = datetime.fromisoformat(opened.message["created_at"]).astimezone()
-    stamp = when.strftime("%Y-%m-%d %H:%M")
+    stamp = when.strftime(time_format)
     where = f"#{terminal_safe(room)} " if room is not None else ""
     sender = terminal_safe(sender)
     head = f"{where}[{stamp}] {sender}"

@@ -76,6 +76,7 @@ def test_config_tells_clients_to_use_cognito_and_aws_kms(aws: MotoAws, server: L
         "region": REGION,
         "endpoint": aws.url,
     }
+    assert config["key_service_layout"] == "aws-kms"
     # No embedded sign-in and no embedded key service in this mode.
     login = httpx.post(f"{server.url}/api/auth/login", json={"username": "x", "password": "y"})
     assert login.status_code in (404, 405)

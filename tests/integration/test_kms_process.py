@@ -19,6 +19,7 @@ import httpx
 import pytest
 
 from sealchat.client import ClientError, SealchatClient
+from sealchat.client.trust import trust_indicator
 from tests.integration.conftest import PASSWORD, unique_name
 from tests.live_server import TEST_ENV, LiveServer, free_port, start_server
 from tests.membership import add_member
@@ -103,6 +104,10 @@ async def test_messages_seal_and_open_through_a_separate_key_service(
         sent = await alice.send_text(room["id"], "across two processes")
         opened = await bob.open(sent)
         assert opened.text == "across two processes"
+        # What clients tell people about this layout (docs/key-service.md §1.2).
+        config = await alice.server_config()
+        assert config["key_service_layout"] == "separate"
+        assert trust_indicator(config).summary.startswith("separate key service:")
 
         # Removing bob reaches the separate key service over HTTP: the grant he holds
         # stops working at once.

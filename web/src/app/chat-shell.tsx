@@ -8,6 +8,7 @@ import { QuickSwitcher } from "@/features/rooms/components/quick-switcher";
 import { RoomActions } from "@/features/rooms/components/room-actions";
 import { RoomSidebar } from "@/features/rooms/components/room-sidebar";
 import { RoomListStore } from "@/features/rooms/stores/room-list-store";
+import { TrustIndicator } from "@/features/trust/components/trust-indicator";
 import { roomTitle } from "@/lib/room-list";
 import { RoomViewStores } from "@/app/room-view-stores";
 import type { Router } from "@/app/router";
@@ -49,7 +50,14 @@ export function ChatShell({ session, router, onSignOut }: { session: ChatSession
   const pane = listShown || !selectedId ? "list" : "room";
   return (
     <div className="shell" data-pane={pane}>
-      <RoomSidebar rooms={rooms} me={session.me} onSignOut={onSignOut} onQuickSwitch={() => setSwitcherOpen(true)} onChosen={() => setListShown(false)} />
+      <RoomSidebar
+        rooms={rooms}
+        me={session.me}
+        onSignOut={onSignOut}
+        onQuickSwitch={() => setSwitcherOpen(true)}
+        onChosen={() => setListShown(false)}
+        notice={<TrustIndicator config={session.config} />}
+      />
       <main className="shell__main">
         <ConnectionBanner state={connection} />
         <OpenRoom session={session} rooms={rooms} roomStores={roomStores} onBack={() => setListShown(true)} />

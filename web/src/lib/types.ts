@@ -94,6 +94,10 @@ export interface ClientConfig {
   max_envelope_bytes: number;
   auth?: AuthConfig;
   key_service?: KeyServiceConfig;
+  /** Whether the key service runs in the chat server's process (see lib/trust.ts). */
+  key_service_layout?: string;
+  /** Where the server's operator published these docs, if anywhere. */
+  docs_url?: string | null;
 }
 
 export interface MemberJoined {

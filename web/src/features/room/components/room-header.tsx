@@ -42,7 +42,7 @@ export function RoomHeader({ title, visibility, members, myId, membersOpen, onTo
       )}
       <span
         className={`seal-mark${compact ? " seal-mark--compact" : ""}`}
-        title="End-to-end sealed: messages are encrypted in your browser with a key from the key service. The chat server stores only ciphertext."
+        title="Sealed: messages are encrypted in your browser with a data key from the key service; the chat server stores only ciphertext. Who else could read them depends on the key service's layout (see the sidebar)."
       >
         <LockIcon className="icon icon--tiny" />
         {compact ? <span className="visually-hidden">Sealed</span> : "Sealed"}

@@ -1,4 +1,4 @@
-import { useState } from "react";
+import { useState, type ReactNode } from "react";
 
 import { Avatar } from "@/components/avatar";
 import { CompassIcon, LockIcon, LogOutIcon, SearchIcon } from "@/components/icons";
@@ -24,9 +24,11 @@ interface Props {
   onQuickSwitch: () => void;
   /** A room was chosen from the list (the phone layout then shows it). */
   onChosen: () => void;
+  /** A line under the account (the trust indicator). */
+  notice?: ReactNode;
 }
 
-export function RoomSidebar({ rooms, me, onSignOut, onQuickSwitch, onChosen }: Props) {
+export function RoomSidebar({ rooms, me, onSignOut, onQuickSwitch, onChosen, notice }: Props) {
   const state = useStore(rooms.store);
   const [dialog, setDialog] = useState<Dialog>(null);
   const close = () => setDialog(null);
@@ -74,6 +76,7 @@ export function RoomSidebar({ rooms, me, onSignOut, onQuickSwitch, onChosen }: P
           {directs.map(item)}
         </RoomSection>
       </div>
+      {notice}
       <footer className="sidebar__me">
         <Avatar name={me.username} online />
         <span className="sidebar__username" title={me.username}>

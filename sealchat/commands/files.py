@@ -11,15 +11,9 @@ from typing import Annotated, Any
 import typer
 
 from sealchat.chat_cli import (
-    DEFAULT_URL,
-    PasswordOption,
     RoomOption,
-    UrlOption,
-    UserOption,
     describe,
     find_room,
-    run,
-    signed_in,
 )
 from sealchat.client import SealchatClient
 from sealchat.client.content import FileContent
@@ -29,6 +23,15 @@ from sealchat.client.files import download_file, send_file
 from sealchat.client.room_timeline import TimelineItem
 from sealchat.client.search import DEFAULT_DEPTH, search_room, searchable_text
 from sealchat.client.terminal import terminal_safe
+from sealchat.commands.account import (
+    Account,
+    PasswordOption,
+    ProfileOption,
+    UrlOption,
+    UserOption,
+    run,
+    signed_in,
+)
 
 
 class ProgressBar:
@@ -58,8 +61,8 @@ class ProgressBar:
         sys.stderr.flush()
 
 
-async def send_file_command(url: str, username: str, password: str, room: str, path: Path) -> None:
-    async with signed_in(url, username, password) as client:
+async def send_file_command(account: Account, room: str, path: Path) -> None:
+    async with signed_in(account) as client:
         target = await find_room(client, room)
         where = await describe(client, target)
         await client.connect()
@@ -104,9 +107,10 @@ def register(app: typer.Typer) -> None:
     @app.command()
     def download(
         room: RoomOption,
-        username: UserOption,
-        password: PasswordOption,
-        url: UrlOption = DEFAULT_URL,
+        profile: ProfileOption = "default",
+        url: UrlOption = None,
+        username: UserOption = None,
+        password: PasswordOption = None,
         message: Annotated[
             str | None,
             typer.Option(
@@ -121,7 +125,7 @@ def register(app: typer.Typer) -> None:
         """Download a file sent to a room and decrypt it here."""
 
         async def work() -> None:
-            async with signed_in(url, username, password) as client:
+            async with signed_in(Account(profile, url, username, password)) as client:
                 target = await find_room(client, room)
                 _, content = await latest_file(client, target["id"], message, depth)
                 try:
@@ -138,9 +142,10 @@ def register(app: typer.Typer) -> None:
     def search(
         words: str,
         room: RoomOption,
-        username: UserOption,
-        password: PasswordOption,
-        url: UrlOption = DEFAULT_URL,
+        profile: ProfileOption = "default",
+        url: UrlOption = None,
+        username: UserOption = None,
+        password: PasswordOption = None,
         depth: Annotated[
             int, typer.Option(help="How many recent messages to open and search.")
         ] = DEFAULT_DEPTH,
@@ -150,7 +155,7 @@ def register(app: typer.Typer) -> None:
         (case and accents ignored). Decrypted here; nothing is stored."""
 
         async def work() -> None:
-            async with signed_in(url, username, password) as client:
+            async with signed_in(Account(profile, url, username, password)) as client:
                 target = await find_room(client, room)
                 hits = await search_room(
                     client,

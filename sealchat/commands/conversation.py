@@ -13,20 +13,23 @@ from typing import Annotated, Any
 import typer
 
 from sealchat.chat_cli import (
-    DEFAULT_URL,
-    PasswordOption,
     RoomOption,
-    UrlOption,
-    UserOption,
     find_room,
-    run,
-    signed_in,
 )
 from sealchat.client import ClientError, SealchatClient
 from sealchat.client.content import FileContent
 from sealchat.client.room_timeline import TimelineItem
 from sealchat.client.sealed import OpenedMessage
 from sealchat.client.terminal import describe_file, terminal_safe
+from sealchat.commands.account import (
+    Account,
+    PasswordOption,
+    ProfileOption,
+    UrlOption,
+    UserOption,
+    run,
+    signed_in,
+)
 
 MessageArg = Annotated[str, typer.Argument(help="The message: its #seq in the room, or its id.")]
 QUOTE_CHARS = 60
@@ -107,54 +110,67 @@ def register(app: typer.Typer) -> None:
         message: MessageArg,
         text: str,
         room: RoomOption,
-        username: UserOption,
-        password: PasswordOption,
-        url: UrlOption = DEFAULT_URL,
+        profile: ProfileOption = "default",
+        url: UrlOption = None,
+        username: UserOption = None,
+        password: PasswordOption = None,
     ) -> None:
         """Reply to a message."""
-        _relation(url, username, password, room, message, lambda h, m: h.reply(m, text))
+        _relation(
+            Account(profile, url, username, password), room, message, lambda h, m: h.reply(m, text)
+        )
 
     @app.command()
     def edit(
         message: MessageArg,
         text: str,
         room: RoomOption,
-        username: UserOption,
-        password: PasswordOption,
-        url: UrlOption = DEFAULT_URL,
+        profile: ProfileOption = "default",
+        url: UrlOption = None,
+        username: UserOption = None,
+        password: PasswordOption = None,
     ) -> None:
         """Replace the text of one of your messages."""
-        _relation(url, username, password, room, message, lambda h, m: h.edit(m, text))
+        _relation(
+            Account(profile, url, username, password), room, message, lambda h, m: h.edit(m, text)
+        )
 
     @app.command()
     def react(
         message: MessageArg,
         key: Annotated[str, typer.Argument(help="The reaction, usually one emoji.")],
         room: RoomOption,
-        username: UserOption,
-        password: PasswordOption,
-        url: UrlOption = DEFAULT_URL,
+        profile: ProfileOption = "default",
+        url: UrlOption = None,
+        username: UserOption = None,
+        password: PasswordOption = None,
     ) -> None:
         """React to a message (take it back with ``delete`` on the reaction)."""
-        _relation(url, username, password, room, message, lambda h, m: h.react(m, key))
+        _relation(
+            Account(profile, url, username, password), room, message, lambda h, m: h.react(m, key)
+        )
 
     @app.command()
     def delete(
         message: MessageArg,
         room: RoomOption,
-        username: UserOption,
-        password: PasswordOption,
-        url: UrlOption = DEFAULT_URL,
+        profile: ProfileOption = "default",
+        url: UrlOption = None,
+        username: UserOption = None,
+        password: PasswordOption = None,
     ) -> None:
         """Delete a message for good (yours, or any in a room you own)."""
-        _relation(url, username, password, room, message, lambda h, m: h.delete(m))
+        _relation(
+            Account(profile, url, username, password), room, message, lambda h, m: h.delete(m)
+        )
 
     @app.command()
     def read(
         room: RoomOption,
-        username: UserOption,
-        password: PasswordOption,
-        url: UrlOption = DEFAULT_URL,
+        profile: ProfileOption = "default",
+        url: UrlOption = None,
+        username: UserOption = None,
+        password: PasswordOption = None,
         upto: Annotated[
             int | None, typer.Option("--upto", help="Read up to this seq (default: all).")
         ] = None,
@@ -162,7 +178,7 @@ def register(app: typer.Typer) -> None:
         """Mark a room read (on every device of yours)."""
 
         async def work() -> None:
-            async with signed_in(url, username, password) as client:
+            async with signed_in(Account(profile, url, username, password)) as client:
                 target = await find_room(client, room)
                 seq = target["last_seq"] if upto is None else upto
                 marker = await client.mark_read(target["id"], seq)
@@ -172,12 +188,15 @@ def register(app: typer.Typer) -> None:
 
     @app.command()
     def unread(
-        username: UserOption, password: PasswordOption, url: UrlOption = DEFAULT_URL
+        profile: ProfileOption = "default",
+        url: UrlOption = None,
+        username: UserOption = None,
+        password: PasswordOption = None,
     ) -> None:
         """Your rooms with unread messages."""
 
         async def work() -> None:
-            async with signed_in(url, username, password) as client:
+            async with signed_in(Account(profile, url, username, password)) as client:
                 for room in await client.rooms():
                     if room.get("unread"):
                         typer.echo(f"{room['unread']:>5}  {terminal_safe(room['name'])}")
@@ -185,9 +204,9 @@ def register(app: typer.Typer) -> None:
         run(work)
 
 
-def _relation(url: str, username: str, password: str, room: str, ref: str, act: Any) -> None:
+def _relation(account: Account, room: str, ref: str, act: Any) -> None:
     async def work() -> None:
-        async with signed_in(url, username, password) as client:
+        async with signed_in(account) as client:
             target = await find_room(client, room)
             message_id = await resolve_message(client, target["id"], ref)
             await client.connect()
