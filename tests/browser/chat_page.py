@@ -73,6 +73,10 @@ class ChatPage:
     def banner(self) -> Locator:
         return self.page.get_by_test_id("connection-banner")
 
+    @property
+    def members(self) -> Locator:
+        return self.page.get_by_role("complementary", name="Members")
+
     def message(self, text: str) -> Locator:
         return self.log.locator(".message__text").filter(
             has_text=re.compile(f"^{re.escape(text)}$")
@@ -135,6 +139,14 @@ class ChatPage:
         await self.sidebar.get_by_role("button", name=re.compile(f"^{re.escape(name)}")).click()
         await expect(self.page.get_by_role("heading", name=name, level=1)).to_be_visible()
         await expect(self.composer).to_be_visible()
+
+    async def remove_member(self, username: str) -> None:
+        """As the open room's owner, remove someone from the member panel (and confirm)."""
+        await self.members.get_by_role("button", name=f"Remove {username}").click()
+        dialog = self.page.get_by_role("dialog")
+        await expect(dialog).to_contain_text(f"Remove {username}")
+        await dialog.get_by_role("button", name="Remove", exact=True).click()
+        await expect(dialog).to_be_hidden()
 
     async def send(self, text: str) -> None:
         await self.composer.fill(text)

@@ -160,6 +160,12 @@ export class Room {
     }
   }
 
+  /** An owner removes a member (throws an ApiError: forbidden, not_found, ...). */
+  async removeMember(userId: string): Promise<void> {
+    await roomApi.removeMember(this.deps.api, this.roomId, userId);
+    this.patch({ members: this.state.members.filter((member) => member.user.id !== userId) });
+  }
+
   // -- sending -----------------------------------------------------------------------------
 
   /** Send a text (through the outbox: it survives a reload and waits out a disconnect). */

@@ -26,6 +26,9 @@ export function RoomView({ room, title, visibility, myId, maxTextBytes, actions 
   const retry = useCallback((clientMsgId: string) => room.retry(clientMsgId), [room]);
   const reopen = useCallback((messageId: string) => room.reopen(messageId), [room]);
   const placeholder = visibility === "direct" ? `Message ${title}` : `Message #${title}`;
+  // Owners remove others; nobody changes a direct room's two people.
+  const iOwn = visibility !== "direct" && state.members.some((member) => member.user.id === myId && member.role === "owner");
+  const removeMember = useCallback((userId: string) => room.removeMember(userId), [room]);
 
   return (
     <section className="room" aria-label={title}>
@@ -60,7 +63,7 @@ export function RoomView({ room, title, visibility, myId, maxTextBytes, actions 
           <TypingIndicator names={state.typing} />
           <Composer placeholder={placeholder} maxBytes={maxTextBytes} onSend={(text) => room.send(text)} onTyping={(active) => room.noteTyping(active)} />
         </div>
-        {membersOpen && <MemberPanel members={state.members} myId={myId} />}
+        {membersOpen && <MemberPanel members={state.members} myId={myId} roomName={title} onRemove={iOwn ? removeMember : undefined} />}
       </div>
     </section>
   );

@@ -64,6 +64,10 @@ export class RoomViewStore {
     this.room.reopen(messageId);
   }
 
+  removeMember(userId: string): Promise<void> {
+    return this.room.removeMember(userId);
+  }
+
   noteTyping(active: boolean): void {
     this.room.noteTyping(active);
   }
