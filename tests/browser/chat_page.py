@@ -47,7 +47,12 @@ class ChatPage:
 
     async def _on_dialog(self, dialog: Any) -> None:
         self.dialogs.append(f"{dialog.type}: {dialog.message}")
-        await dialog.dismiss()
+        # "Leave site?" (unsent messages): the person leaves anyway; any other dialog is
+        # turned down.
+        if dialog.type == "beforeunload":
+            await dialog.accept()
+        else:
+            await dialog.dismiss()
 
     def _on_console(self, message: Any) -> None:
         self.console.append(f"{message.type}: {message.text}")
@@ -153,7 +158,8 @@ class ChatPage:
         await self.composer.press("Enter")
 
     async def wait_until_sent(self, count: int | None = None) -> None:
-        """Every message of mine has its ack (none sending or failed)."""
+        """Every message of mine has its ack (none waiting, sending or failed)."""
+        await expect(self.log.locator("[data-delivery=waiting]")).to_have_count(0)
         await expect(self.log.locator("[data-delivery=sending]")).to_have_count(0)
         await expect(self.log.locator("[data-delivery=failed]")).to_have_count(0)
         if count is not None:

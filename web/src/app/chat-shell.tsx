@@ -11,6 +11,7 @@ import { RoomViewStores } from "@/app/room-view-stores";
 import type { Router } from "@/app/router";
 import { useDisposable } from "@/hooks/use-disposable";
 import { useStore } from "@/hooks/use-store";
+import { useUnsentWarning } from "@/hooks/use-unsent-warning";
 import type { ChatSession } from "@/lib/chat-session";
 import "@/app/chat-shell.css";
 
@@ -31,6 +32,7 @@ export function ChatShell({ session, router, onSignOut }: { session: ChatSession
   }, [route, rooms]);
   const roomStores = useDisposable(() => new RoomViewStores(session), [session]);
   const connection = useConnectionState(session.client);
+  useUnsentWarning(session.outbox);
   if (!rooms || !roomStores) return null;
   return (
     <div className="shell">

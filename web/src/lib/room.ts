@@ -31,6 +31,8 @@ export interface RoomSnapshot {
   readonly typing: readonly string[];
   /** Known usernames by user id (members, presence, me). */
   readonly names: ReadonlyMap<string, string>;
+  /** The realtime connection is up: pending sends are on their way, not waiting. */
+  readonly connected: boolean;
 }
 
 export interface RoomDeps {
@@ -73,6 +75,7 @@ export class Room {
       members: [],
       typing: [],
       names: new Map([[deps.me.id, deps.me.username]]),
+      connected: deps.client.connection === "connected",
     };
     const events = deps.client.events;
     this.cleanups.push(
@@ -101,6 +104,7 @@ export class Room {
       }),
       // Presence changes while we were away were not announced to us: read them again.
       events.on("connection", (state) => {
+        this.patch({ connected: state === "connected" });
         if (state === "connected") void this.loadMembers();
       }),
       deps.outbox.events.on("change", (changed) => {

@@ -94,6 +94,8 @@ export class FakeTransport implements RealtimeTransport {
   connected = false;
   /** Set to make the next message:send lose its connection before the ack. */
   dropNextSend = false;
+  /** Set to make the next message:send answer with this error (the link stays up). */
+  failNextSend: ApiError | null = null;
   syncLimit = 100;
 
   constructor(readonly server: FakeServer) {}
@@ -128,6 +130,11 @@ export class FakeTransport implements RealtimeTransport {
     if (event === "sync") return this.server.sync((payload as { cursors: Record<string, number> }).cursors, this.syncLimit);
     if (event === "message:send") {
       const send = payload as { room_id: string; client_msg_id: string; envelope: unknown };
+      if (this.failNextSend) {
+        const error = this.failNextSend;
+        this.failNextSend = null;
+        throw error;
+      }
       if (this.dropNextSend) {
         this.dropNextSend = false;
         this.server.sends.push(structuredClone(send)); // it reached the wire, then the link died

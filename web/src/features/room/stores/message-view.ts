@@ -4,7 +4,8 @@
 
 import type { MessageBody } from "@/lib/room-timeline";
 
-export type Delivery = "sending" | "sent" | "failed";
+/** "waiting": not sent yet because the connection is down (it goes out when it is back). */
+export type Delivery = "waiting" | "sending" | "sent" | "failed";
 
 export interface MessageView {
   /** Stable React key: sender and client message id (the same before and after the ack). */

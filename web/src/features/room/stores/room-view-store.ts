@@ -22,7 +22,8 @@ export interface RoomViewState {
 
 interface Projected {
   source: TimelineItem | OutboxEntry;
-  name: string;
+  /** Whatever else the view shows (the sender's name, a delivery state). */
+  extra: string;
   view: MessageView;
 }
 
@@ -75,10 +76,10 @@ export class RoomViewStore {
   private project(snapshot: RoomSnapshot): RoomViewState {
     const next = new Map<string, Projected>();
     const items: MessageView[] = [];
-    const take = (key: string, source: TimelineItem | OutboxEntry, name: string, make: () => MessageView) => {
+    const take = (key: string, source: TimelineItem | OutboxEntry, extra: string, make: () => MessageView) => {
       const previous = this.projected.get(key);
-      const view = previous && previous.source === source && previous.name === name ? previous.view : make();
-      next.set(key, { source, name, view });
+      const view = previous && previous.source === source && previous.extra === extra ? previous.view : make();
+      next.set(key, { source, extra, view });
       items.push(view);
     };
     for (const item of snapshot.items) {
@@ -106,7 +107,9 @@ export class RoomViewStore {
       if (relation === "edit" || relation === "reaction") continue;
       const key = `${this.me.id}/${entry.clientMsgId}`;
       if (next.has(key)) continue; // stored already, the outbox just has not heard yet
-      take(key, entry, this.me.username, () => ({
+      // The connection's own state decides: while it is down nothing is "failing".
+      const delivery: Delivery = !snapshot.connected && (entry.state === "sending" || entry.transient) ? "waiting" : entry.state;
+      take(key, entry, delivery, () => ({
         key,
         messageId: null,
         seq: null,
@@ -116,8 +119,8 @@ export class RoomViewStore {
         time: entry.time,
         body: content.type === "text" && typeof content.text === "string" ? { kind: "text", text: content.text } : { kind: "unsupported", type: content.type },
         edited: false,
-        delivery: entry.state satisfies Delivery,
-        sendError: entry.error,
+        delivery,
+        sendError: delivery === "failed" ? entry.error : null,
         clientMsgId: entry.clientMsgId,
       }));
     }
