@@ -19,7 +19,9 @@ import type {
   Message,
   MyRoom,
   Presence,
+  ReadUpdated,
   RoomLeft,
+  ServerRelation,
   Typing,
 } from "@/lib/types";
 
@@ -44,6 +46,8 @@ export type ChatEvents = {
   typing: Typing;
   /** Rooms the server says we are no longer in (seen during sync or on reconnect). */
   "room:gone": string;
+  /** My read marker moved (read here or on another device). */
+  "read:updated": ReadUpdated;
 };
 
 interface SyncAck {
@@ -92,6 +96,7 @@ export class ChatClient {
       on("invitation:closed", (payload) => this.events.emit("invitation:closed", payload)),
       on("presence", (payload) => this.events.emit("presence", payload)),
       on("typing", (payload) => this.events.emit("typing", payload)),
+      on("read:updated", (payload) => this.events.emit("read:updated", payload)),
     );
   }
 
@@ -121,11 +126,19 @@ export class ChatClient {
   }
 
   /** Send an envelope; returns the stored message (the original, for a resend). */
-  async send(roomId: string, clientMsgId: string, envelope: object): Promise<Message> {
-    const ack = await this.transport.request("message:send", { room_id: roomId, client_msg_id: clientMsgId, envelope });
+  async send(roomId: string, clientMsgId: string, envelope: object, relatesTo: ServerRelation | null = null): Promise<Message> {
+    const payload = { room_id: roomId, client_msg_id: clientMsgId, envelope, ...(relatesTo ? { relates_to: relatesTo } : {}) };
+    const ack = await this.transport.request("message:send", payload);
     const message = ack.message as Message;
     this.acceptAll([message]);
     return message;
+  }
+
+  /** Delete a message (mine, or any as the room's owner): its envelope is erased for good. */
+  async deleteMessage(roomId: string, messageId: string): Promise<void> {
+    const ack = await this.transport.request("message:delete", { room_id: roomId, message_id: messageId });
+    // The delete marker, when the ack carries it; otherwise it comes as message:new.
+    if (ack.message && typeof ack.message === "object") this.acceptAll([ack.message as Message]);
   }
 
   typing(roomId: string, typing: boolean): void {

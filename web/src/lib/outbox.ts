@@ -11,7 +11,7 @@
 // itself on the next connect. Later sends of the room wait behind it, to keep the order.
 // Nothing leaves the outbox silently.
 
-import type { WireContent } from "@/lib/content";
+import { contentProblem, parseContent, type Relation, type WireContent } from "@/lib/content";
 import { Emitter } from "@/lib/emitter";
 import type { Envelope } from "@/lib/envelope";
 import { ApiError, errorMessage } from "@/lib/errors";
@@ -43,7 +43,8 @@ export interface OutboxStorage {
 
 export interface OutboxDeps {
   seal(roomId: string, content: WireContent, clientMsgId: string): Promise<Envelope>;
-  send(roomId: string, clientMsgId: string, envelope: Envelope): Promise<Message>;
+  /** `relatesTo`: the content's relation, which the server stores beside the envelope. */
+  send(roomId: string, clientMsgId: string, envelope: Envelope, relatesTo: Relation | null): Promise<Message>;
   /** False while disconnected: sends wait for resume(). */
   canSend(): boolean;
   maxEnvelopeBytes: number;
@@ -201,7 +202,7 @@ export class Outbox {
       if (size > this.deps.maxEnvelopeBytes) {
         throw new Error(`This message is too long (${size} bytes sealed; the limit is ${this.deps.maxEnvelopeBytes}).`);
       }
-      await this.deps.send(entry.roomId, clientMsgId, entry.envelope!);
+      await this.deps.send(entry.roomId, clientMsgId, entry.envelope!, relationOf(entry.content));
       const done = this.entries.get(clientMsgId);
       if (done) this.drop(done);
     } catch (error) {
@@ -230,6 +231,13 @@ export class Outbox {
     this.events.emit("change", entry.roomId);
     this.storage.remove(entry.clientMsgId).catch(() => undefined);
   }
+}
+
+/** The relation a content declares (reply, edit, reaction), as message:send's relates_to. */
+export function relationOf(content: WireContent): Relation | null {
+  if (contentProblem(content) !== null) return null;
+  const parsed = parseContent(content);
+  return "relates_to" in parsed && parsed.relates_to ? parsed.relates_to : null;
 }
 
 /** Refusals a later attempt may overcome: tried again by themselves on the next connect. */

@@ -7,7 +7,7 @@
 import { env } from "@/config/env";
 import type { ApiClient } from "@/lib/api-client";
 import type { ChatClient } from "@/lib/chat-client";
-import { parseContent, text, type WireContent } from "@/lib/content";
+import { edit, parseContent, reaction, reply, text, type WireContent } from "@/lib/content";
 import { Emitter } from "@/lib/emitter";
 import type { Envelope } from "@/lib/envelope";
 import { errorMessage } from "@/lib/errors";
@@ -33,6 +33,8 @@ export interface RoomSnapshot {
   readonly names: ReadonlyMap<string, string>;
   /** The realtime connection is up: pending sends are on their way, not waiting. */
   readonly connected: boolean;
+  /** My read marker when I opened the room: "new messages" start after it (null: none). */
+  readonly readSeq: number | null;
 }
 
 export interface RoomDeps {
@@ -41,6 +43,9 @@ export interface RoomDeps {
   sealer: Pick<Sealer, "open">;
   outbox: Outbox;
   me: User;
+  /** My read marker for the room now (RoomList), and how to move it. */
+  readMarker?: () => number | undefined;
+  markRead?: (seq: number) => void;
 }
 
 /** A reason a later attempt may overcome (the key service was down or busy). */
@@ -53,8 +58,8 @@ export class Room {
   private readonly timeline = new RoomTimeline();
   private readonly typers = new Map<string, { username: string; timer: ReturnType<typeof setTimeout> }>();
   private readonly cleanups: Array<() => void> = [];
-  /** Envelopes of messages not opened (yet), for reopen(). */
-  private readonly envelopes = new Map<string, unknown>();
+  /** Messages not opened (yet), for reopen(). */
+  private readonly envelopes = new Map<string, Message>();
   private state: RoomSnapshot;
   private lastTypingSent: number | null = null;
   private typingIdle: ReturnType<typeof setTimeout> | undefined;
@@ -76,6 +81,7 @@ export class Room {
       typing: [],
       names: new Map([[deps.me.id, deps.me.username]]),
       connected: deps.client.connection === "connected",
+      readSeq: deps.readMarker?.() ?? null,
     };
     const events = deps.client.events;
     this.cleanups.push(
@@ -106,6 +112,10 @@ export class Room {
       events.on("connection", (state) => {
         this.patch({ connected: state === "connected" });
         if (state === "connected") void this.loadMembers();
+      }),
+      // Read to the end on another device: no "new messages" left here either.
+      events.on("read:updated", ({ room_id, seq }) => {
+        if (room_id === roomId && seq >= (this.timeline.list().at(-1)?.seq ?? 0)) this.patch({ readSeq: seq });
       }),
       deps.outbox.events.on("change", (changed) => {
         if (changed === roomId) this.patch({ pending: deps.outbox.pending(roomId) });
@@ -183,6 +193,50 @@ export class Room {
     return this.deps.outbox.send(this.roomId, content);
   }
 
+  /** Reply to a message (the reply quotes it). */
+  reply(body: string, targetId: string): OutboxEntry {
+    this.noteTyping(false);
+    return this.send(reply(body, targetId));
+  }
+
+  /** Replace the text of one of my messages; readers see the latest edit, marked "(edited)". */
+  edit(targetId: string, newText: string): OutboxEntry {
+    this.noteTyping(false);
+    return this.send(edit(targetId, newText));
+  }
+
+  /** React with `key` (an emoji) to a message. */
+  react(targetId: string, key: string): OutboxEntry {
+    return this.send(reaction(targetId, key));
+  }
+
+  /** Take back my reaction `key` to a message: my reaction messages are deleted. */
+  async unreact(targetId: string, key: string): Promise<void> {
+    const mine = this.timeline.item(targetId)?.reactionIds[key]?.[this.deps.me.id] ?? [];
+    for (const reactionId of mine) await this.deleteMessage(reactionId);
+  }
+
+  /** Delete a message (mine, or anyone's as an owner); throws an ApiError when refused. */
+  async deleteMessage(messageId: string): Promise<void> {
+    await this.deps.client.deleteMessage(this.roomId, messageId);
+  }
+
+  /** The person sees the end of the room (visible, scrolled to the bottom): it is read. */
+  markRead(): void {
+    const newest = this.deps.client.newestSeq(this.roomId) ?? this.timeline.list().at(-1)?.seq;
+    if (newest !== undefined && newest > 0) this.deps.markRead?.(newest);
+  }
+
+  /** My latest message that still has text (the Up key edits it). */
+  lastEditable(): TimelineItem | null {
+    const items = this.timeline.list();
+    for (let index = items.length - 1; index >= 0; index--) {
+      const item = items[index]!;
+      if (item.senderId === this.deps.me.id && item.body.kind === "text") return item;
+    }
+    return null;
+  }
+
   /** Resend a failed message: the same client message id and the same envelope. */
   retry(clientMsgId: string): void {
     this.deps.outbox.retry(clientMsgId);
@@ -214,8 +268,16 @@ export class Room {
       senderId: message.sender_id,
       clientMsgId: message.client_msg_id,
       time: message.created_at,
+      serverRelation: message.relates_to ?? null,
+      deleted: message.deleted === true,
     };
     const mine = message.sender_id === this.deps.me.id;
+    if (message.deleted || message.envelope === null || message.relates_to?.type === "delete") {
+      // Nothing to open: deleted (or the delete marker itself).
+      if (mine) this.deps.outbox.delivered(message);
+      this.changed(this.timeline.add(event, { kind: "deleted" }));
+      return;
+    }
     const pending = mine ? this.deps.outbox.get(message.client_msg_id) : undefined;
     if (mine) this.deps.outbox.delivered(message);
     if (pending?.envelope && sameEnvelope(pending.envelope, message.envelope)) {
@@ -234,19 +296,12 @@ export class Room {
     const item = this.timeline.item(messageId);
     if (!item) return;
     this.changed(this.timeline.update(messageId, { kind: "opening" }));
-    void this.open({
-      id: item.id,
-      room_id: this.roomId,
-      seq: item.seq,
-      sender_id: item.senderId,
-      client_msg_id: item.clientMsgId,
-      envelope: this.envelopes.get(messageId),
-      created_at: item.time,
-    });
+    const message = this.envelopes.get(messageId);
+    if (message) void this.open(message);
   }
 
   private async open(message: Message): Promise<void> {
-    this.envelopes.set(message.id, message.envelope);
+    this.envelopes.set(message.id, message);
     const opened = await this.deps.sealer.open(message);
     if (this.disposed) return;
     if (opened.ok) {
