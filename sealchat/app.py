@@ -12,7 +12,7 @@ import socketio
 from fastapi import FastAPI
 
 from sealchat import __version__
-from sealchat.api import keys, rooms, system
+from sealchat.api import keys, read_state, rooms, system
 from sealchat.api.realtime import RealtimeGateway
 from sealchat.api.security_headers import hardened_api
 from sealchat.api.web import content_security_policy, mount_web_client
@@ -64,5 +64,6 @@ def create_app(settings: Settings) -> Any:
     api.include_router(system.router)
     api.include_router(rooms.router)
     api.include_router(keys.router)
+    api.include_router(read_state.router)
     api.state.settings = settings
     return socketio.ASGIApp(sio, other_asgi_app=api, socketio_path="socket.io")

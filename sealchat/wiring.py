@@ -28,6 +28,7 @@ from sealchat.adapters.sql.migrate import require_head, upgrade_to_head
 from sealchat.adapters.sql.revocation_outbox import SqlRevocationOutbox
 from sealchat.adapters.sql.storage import (
     SqlMessageStore,
+    SqlReadMarkerStore,
     SqlRoomStore,
     SqlUserStore,
     open_message_writer,
@@ -50,6 +51,7 @@ from sealchat.services.messages import MessageService
 from sealchat.services.presence import PresenceTracker
 from sealchat.services.profiles import ProfileService
 from sealchat.services.rate_limit import TokenBucketLimiter
+from sealchat.services.read_state import ReadStateService
 from sealchat.services.revocations import RevocationDelivery
 from sealchat.services.rooms import RoomService
 from sealchat.settings import Settings
@@ -311,6 +313,7 @@ async def runtime(settings: Settings, sio: socketio.AsyncServer) -> AsyncIterato
             messages=messages,
             presence=presence,
             grants=GrantIssuer(rooms, signer),
+            read_state=ReadStateService(SqlReadMarkerStore(engine), rooms, fanout),
         )
         yield Runtime(
             engine=engine,

@@ -14,10 +14,17 @@ from sealchat.domain.models import (
     Message,
     MyRoom,
     NewMessage,
+    RelationType,
     Role,
     Room,
     User,
     Visibility,
+)
+from sealchat.domain.relations import (
+    ERASED_WITH_TARGET,
+    Target,
+    deletion_refusal,
+    relation_refusal,
 )
 
 
@@ -154,6 +161,50 @@ class MemoryStore:
         for message in stored:
             if (message.sender_id, message.client_msg_id) == (new.sender_id, new.client_msg_id):
                 return AppendResult(message, created=False)
+        if new.relates_to is not None:
+            target = self._target(new.room_id, new.relates_to.message_id)
+            refusal = relation_refusal(new.sender_id, new.relates_to, target)
+            if refusal is not None:
+                raise refusal
+        return AppendResult(self._store(new), created=True)
+
+    async def delete_message(
+        self, marker: NewMessage, target_id: str, *, as_owner: bool
+    ) -> AppendResult | None:
+        if await self.get_role(marker.room_id, marker.sender_id) is None:
+            return None
+        target = self._target(marker.room_id, target_id)
+        refusal = deletion_refusal(marker.sender_id, target, as_owner=as_owner)
+        if refusal is not None:
+            raise refusal
+        stored = self.messages[marker.room_id]
+        if target is not None and target.deleted:
+            first = next(
+                m
+                for m in stored
+                if m.relates_to is not None
+                and m.relates_to.type is RelationType.DELETE
+                and m.relates_to.message_id == target_id
+            )
+            return AppendResult(first, created=False)
+        for index, message in enumerate(stored):
+            related = message.relates_to
+            if message.id == target_id or (
+                related is not None
+                and related.message_id == target_id
+                and related.type.value in ERASED_WITH_TARGET
+            ):
+                stored[index] = dataclasses.replace(message, envelope_json=None, deleted=True)
+        return AppendResult(self._store(marker), created=True)
+
+    def _target(self, room_id: str, message_id: str) -> Target | None:
+        for message in self.messages.get(room_id, []):
+            if message.id == message_id:
+                kind = None if message.relates_to is None else message.relates_to.type.value
+                return Target(message.sender_id, kind, message.deleted)
+        return None
+
+    def _store(self, new: NewMessage) -> Message:
         room = self.rooms[new.room_id]
         room = dataclasses.replace(room, last_seq=room.last_seq + 1)
         self.rooms[room.id] = room
@@ -165,9 +216,10 @@ class MemoryStore:
             new.client_msg_id,
             new.envelope_json,
             datetime.now(UTC),
+            relates_to=new.relates_to,
         )
-        stored.append(message)
-        return AppendResult(message, created=True)
+        self.messages[new.room_id].append(message)
+        return message
 
     async def list_messages(
         self,

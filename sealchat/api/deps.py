@@ -15,6 +15,7 @@ from sealchat.ports.tokens import TokenVerifier
 from sealchat.services.grants import GrantIssuer
 from sealchat.services.messages import MessageService
 from sealchat.services.profiles import ProfileService
+from sealchat.services.read_state import ReadStateService
 from sealchat.services.rooms import RoomService
 
 
@@ -26,6 +27,7 @@ class ApiServices:
     messages: MessageService
     presence: Presence
     grants: GrantIssuer
+    read_state: ReadStateService
 
 
 def services(request: Request) -> ApiServices:

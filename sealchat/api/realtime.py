@@ -18,10 +18,16 @@ import socketio
 from pydantic import BaseModel, ValidationError
 
 from sealchat.api.deps import ApiServices
-from sealchat.api.schemas import RenewSession, SendMessage, SyncRequest, TypingNotice
+from sealchat.api.schemas import (
+    DeleteMessage,
+    RenewSession,
+    SendMessage,
+    SyncRequest,
+    TypingNotice,
+)
 from sealchat.domain.encoded import EncodedJson
 from sealchat.domain.errors import RateLimited, SealchatError, TokenExpired, Unauthorized
-from sealchat.domain.models import User
+from sealchat.domain.models import Relation, RelationType, User
 from sealchat.ports.fanout import room_channel, user_channel
 from sealchat.ports.rate_limit import RateLimiter
 from sealchat.ports.tokens import VerifiedIdentity
@@ -74,6 +80,7 @@ class RealtimeGateway:
         sio.on("connect", self.connect)
         sio.on("disconnect", self.disconnect)
         sio.on("message:send", self._event(SendMessage, self.send_message))
+        sio.on("message:delete", self._event(DeleteMessage, self.delete_message))
         sio.on("sync", self._event(SyncRequest, self.sync))
         sio.on("typing", self._event(TypingNotice, self.typing))
         sio.on("session:renew", self._event(RenewSession, self.renew))
@@ -174,14 +181,31 @@ class RealtimeGateway:
         return run
 
     async def send_message(self, sid: str, user: User, body: SendMessage) -> Ack:
+        relation = body.relates_to
         result = await self._found.messages.send(
-            user.id, body.room_id, body.client_msg_id, body.envelope, origin=sid
+            user.id,
+            body.room_id,
+            body.client_msg_id,
+            body.envelope,
+            origin=sid,
+            relates_to=(
+                None
+                if relation is None
+                else Relation(RelationType(relation.type), relation.message_id)
+            ),
         )
         # A resend gets the stored original back, whatever envelope it carried now; a new
         # message's envelope goes back as the text just stored, not encoded again.
         message = result.message
-        envelope = EncodedJson(body.envelope, message.envelope_json) if result.created else None
+        stored = message.envelope_json
+        envelope = EncodedJson(body.envelope, stored) if result.created and stored else None
         return {"ok": True, "message": events.message_payload(message, envelope)}
+
+    async def delete_message(self, sid: str, user: User, body: DeleteMessage) -> Ack:
+        result = await self._found.messages.delete(
+            user.id, body.room_id, body.message_id, origin=sid
+        )
+        return {"ok": True, "message": events.message_payload(result.message)}
 
     async def sync(self, sid: str, user: User, body: SyncRequest) -> Ack:
         await self._limits.sync.take(user.id)

@@ -16,7 +16,7 @@ router = APIRouter(prefix="/api", tags=["rooms"])
 
 @router.get("/rooms")
 async def my_rooms(user: CurrentUser, found: Services) -> dict[str, Any]:
-    mine = await found.rooms.my_rooms(user)
+    mine = await found.read_state.my_rooms(user)
     return {"rooms": [events.my_room_payload(r) for r in mine]}
 
 
@@ -52,7 +52,7 @@ async def leave_room(room_id: str, user: CurrentUser, found: Services) -> Respon
 
 @router.get("/rooms/{room_id}/members")
 async def list_members(room_id: str, user: CurrentUser, found: Services) -> dict[str, Any]:
-    members = await found.rooms.members(user, room_id)
+    members = await found.read_state.members(user, room_id)
     online = await found.presence.online(m.user.id for m in members)
     return {"members": [events.member_payload(m, m.user.id in online) for m in members]}
 

@@ -32,10 +32,25 @@ class OpenDirect(Strict):
     username: str = Field(min_length=1, max_length=64)
 
 
+class RelatesTo(Strict):
+    type: Literal["reply", "edit", "reaction"]
+    message_id: str = Field(min_length=1, max_length=64)
+
+
 class SendMessage(Strict):
     room_id: str = RoomId
     client_msg_id: str = Field(min_length=1, max_length=64)
     envelope: dict[str, Any]
+    relates_to: RelatesTo | None = None
+
+
+class DeleteMessage(Strict):
+    room_id: str = RoomId
+    message_id: str = Field(min_length=1, max_length=64)
+
+
+class MarkRead(Strict):
+    seq: Annotated[StrictInt, Field(ge=0, le=MAX_SEQ)]
 
 
 class SyncRequest(Strict):

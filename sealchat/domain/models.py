@@ -39,10 +39,12 @@ class Room:
 
 @dataclass(frozen=True, slots=True)
 class MyRoom:
-    """A room as seen by one of its members."""
+    """A room as seen by one of its members; read state only where it was looked up."""
 
     room: Room
     role: Role
+    last_read_seq: int | None = None
+    unread: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,6 +60,8 @@ class Member:
     user: User
     role: Role
     joined_at: datetime
+    # The member's read marker ("seen by"); None where it is not shown.
+    last_read_seq: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,6 +80,22 @@ class Invitation:
     member_count: int = 0
 
 
+class RelationType(StrEnum):
+    REPLY = "reply"
+    EDIT = "edit"
+    REACTION = "reaction"
+    # Appended by message:delete only; its envelope is null.
+    DELETE = "delete"
+
+
+@dataclass(frozen=True, slots=True)
+class Relation:
+    """What a relation message points at: another message of the same room."""
+
+    type: RelationType
+    message_id: str
+
+
 @dataclass(frozen=True, slots=True)
 class NewMessage:
     """What a sender asks to store; the storage assigns ``seq`` and ``created_at``."""
@@ -84,7 +104,9 @@ class NewMessage:
     room_id: str
     sender_id: str
     client_msg_id: str
-    envelope_json: str
+    # None only for a deletion marker.
+    envelope_json: str | None
+    relates_to: Relation | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,8 +116,11 @@ class Message:
     seq: int
     sender_id: str
     client_msg_id: str
-    envelope_json: str
+    # None once deleted (and for deletion markers): erased from the database.
+    envelope_json: str | None
     created_at: datetime
+    relates_to: Relation | None = None
+    deleted: bool = False
 
 
 @dataclass(frozen=True, slots=True)

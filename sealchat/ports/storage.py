@@ -105,3 +105,32 @@ class MessageStore(Protocol):
         With ``after_seq`` the first ``limit`` messages after it; otherwise the last
         ``limit`` messages before ``before_seq`` (or the newest ones).
         """
+
+    async def delete_message(
+        self, marker: NewMessage, target_id: str, *, as_owner: bool
+    ) -> AppendResult | None:
+        """Erase ``target_id``'s envelope and those of its edits and reactions (for good,
+        not flagged), and store ``marker`` (a deletion, no envelope) after it, atomically.
+
+        None when the actor (``marker.sender_id``) is not a member. Raises ``NotFound``
+        (no such message in the room), ``Forbidden`` (neither its sender nor, with
+        ``as_owner``, an owner), ``InvalidInput`` (a deletion marker). A target deleted
+        before returns its first marker with ``created=False``.
+        """
+
+
+class ReadMarkerStore(Protocol):
+    async def mark_read(self, room_id: str, user_id: str, seq: int) -> tuple[int, bool] | None:
+        """Move the member's marker forward to ``seq`` (capped at the room's last seq).
+
+        Returns ``(marker, moved)``; None when the user is not a member.
+        """
+
+    async def read_state(self, user_id: str) -> dict[str, tuple[int, int]]:
+        """``room_id -> (last_read_seq, unread)`` for every room of the user."""
+
+    async def unread(self, room_id: str, user_id: str, after_seq: int) -> int:
+        """Messages after ``after_seq`` that count as unread for the user."""
+
+    async def markers(self, room_id: str) -> dict[str, int]:
+        """``user_id -> last_read_seq`` for the room's members."""

@@ -26,6 +26,7 @@ INVITATION_CLOSED = "invitation:closed"
 PRESENCE = "presence"
 TYPING = "typing"
 SESSION_EXPIRED = "session:expired"
+READ_UPDATED = "read:updated"
 
 
 def user_payload(user: User) -> dict[str, Any]:
@@ -44,7 +45,12 @@ def room_payload(room: Room) -> dict[str, Any]:
 
 
 def my_room_payload(my_room: MyRoom) -> dict[str, Any]:
-    return {**room_payload(my_room.room), "role": my_room.role.value}
+    payload = {**room_payload(my_room.room), "role": my_room.role.value}
+    if my_room.last_read_seq is not None:
+        payload["last_read_seq"] = my_room.last_read_seq
+    if my_room.unread is not None:
+        payload["unread"] = my_room.unread
+    return payload
 
 
 def optional_user_payload(user: User | None) -> dict[str, Any] | None:
@@ -83,6 +89,7 @@ def member_payload(member: Member, online: bool) -> dict[str, Any]:
         "role": member.role.value,
         "joined_at": member.joined_at.isoformat(),
         "online": online,
+        "last_read_seq": member.last_read_seq,
     }
 
 
@@ -93,12 +100,21 @@ def message_payload(message: Message, envelope: Mapping[str, Any] | None = None)
     stored JSON again: the object it parsed, or that object with its stored text
     (``EncodedJson``), which the Socket.IO encoder writes out as it is.
     """
+    if envelope is None and message.envelope_json is not None:
+        envelope = json.loads(message.envelope_json)
+    relation = message.relates_to
     return {
         "id": message.id,
         "room_id": message.room_id,
         "seq": message.seq,
         "sender_id": message.sender_id,
         "client_msg_id": message.client_msg_id,
-        "envelope": envelope if envelope is not None else json.loads(message.envelope_json),
+        "envelope": envelope,
         "created_at": message.created_at.isoformat(),
+        "relates_to": (
+            None
+            if relation is None
+            else {"type": relation.type.value, "message_id": relation.message_id}
+        ),
+        "deleted": message.deleted,
     }

@@ -10,7 +10,8 @@ from typing import Any
 from sealchat.domain.encoded import EncodedJson
 from sealchat.domain.envelope import check_envelope_shape
 from sealchat.domain.errors import InvalidInput, PayloadTooLarge, SealchatError
-from sealchat.domain.models import AppendResult, Message, NewMessage
+from sealchat.domain.models import AppendResult, Message, NewMessage, Relation, RelationType, Role
+from sealchat.domain.relations import SENDABLE, delete_client_msg_id
 from sealchat.domain.rules import check_client_msg_id
 from sealchat.ports.fanout import Fanout, room_channel
 from sealchat.ports.rate_limit import RateLimiter
@@ -56,7 +57,8 @@ def wire_size(message: Message) -> int:
 
     Stored envelopes are compact JSON of base64 and ASCII names, so characters are bytes.
     """
-    return len(message.envelope_json) + MESSAGE_ALLOWANCE_BYTES
+    envelope = message.envelope_json
+    return (4 if envelope is None else len(envelope)) + MESSAGE_ALLOWANCE_BYTES
 
 
 def _within_bytes(page: list[Message], budget: int, *, newest: bool) -> list[Message]:
@@ -111,13 +113,17 @@ class MessageService:
         client_msg_id: str,
         envelope: dict[str, Any],
         origin: str | None = None,
+        relates_to: Relation | None = None,
     ) -> AppendResult:
         """Store the envelope with the room's next seq, then broadcast it.
 
         ``origin`` is the sending socket: it gets the message in its ack, not twice.
-        Membership is checked by the insert itself, so this costs one statement.
+        Membership is checked by the insert itself, so this costs one statement; a
+        relation's target is checked inside the same write.
         """
         check_client_msg_id(client_msg_id)
+        if relates_to is not None and relates_to.type not in SENDABLE:
+            raise InvalidInput("relates_to.type must be reply, edit or reaction")
         envelope_json = self._encode_envelope(envelope)
         # Shape only: the server cannot decrypt, but refuses plaintext and junk.
         check_envelope_shape(envelope)
@@ -128,6 +134,7 @@ class MessageService:
             sender_id=sender_id,
             client_msg_id=client_msg_id,
             envelope_json=envelope_json,
+            relates_to=relates_to,
         )
         result = await self._messages.append_message(new)
         if result is None:
@@ -140,6 +147,39 @@ class MessageService:
             await self._fanout.publish(
                 events.MESSAGE_NEW,
                 events.message_payload(result.message, encoded),
+                [room_channel(room_id)],
+                skip=origin,
+            )
+        return result
+
+    async def delete(
+        self, actor_id: str, room_id: str, message_id: str, origin: str | None = None
+    ) -> AppendResult:
+        """Erase a message (and its edits and reactions) and append a deletion marker.
+
+        The sender may delete their message, an owner any message of the room. Deleting
+        a deleted message again returns the marker of the first deletion.
+        """
+        _, role = await self._rooms.require_member(actor_id, room_id)
+        marker = NewMessage(
+            id=new_message_id(),
+            room_id=room_id,
+            sender_id=actor_id,
+            client_msg_id=delete_client_msg_id(message_id),
+            envelope_json=None,
+            relates_to=Relation(RelationType.DELETE, message_id),
+        )
+        result = await self._messages.delete_message(
+            marker, message_id, as_owner=role is Role.OWNER
+        )
+        if result is None:
+            # Left the room in between: say so as a send would.
+            await self._rooms.require_member(actor_id, room_id)
+            raise SealchatError("the message was not deleted")  # pragma: no cover - a race
+        if result.created:
+            await self._fanout.publish(
+                events.MESSAGE_NEW,
+                events.message_payload(result.message),
                 [room_channel(room_id)],
                 skip=origin,
             )

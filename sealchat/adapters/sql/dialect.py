@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import sqlite3
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
@@ -17,13 +18,28 @@ from sealchat.adapters.sql.engine import SQLITE_BEGIN_IMMEDIATE
 from sealchat.adapters.sql.tables import ID, UTCDateTime, memberships, messages, rooms
 from sealchat.domain.models import NewMessage
 
+log = logging.getLogger(__name__)
+
 POSTGRESQL = "postgresql"
 SQLITE = "sqlite"
+
+# A TRUNCATE checkpoint waits up to busy_timeout for the writer; then tries again.
+_CHECKPOINT_ATTEMPTS = 3
 
 # Any constant works; it only has to be the same for every node running migrations.
 _MIGRATION_LOCK_KEY = 0x5EA1C4A7
 
-_MESSAGE_COLUMNS = ["id", "room_id", "seq", "sender_id", "client_msg_id", "envelope", "created_at"]
+_MESSAGE_COLUMNS = [
+    "id",
+    "room_id",
+    "seq",
+    "sender_id",
+    "client_msg_id",
+    "envelope",
+    "created_at",
+    "relates_type",
+    "relates_to",
+]
 
 
 async def append_message(
@@ -34,7 +50,10 @@ async def append_message(
     None (nothing written) when the sender is not a member of the room. The UPDATE
     row-locks the room until commit, so seqs commit in seq order. A reused client
     message id raises IntegrityError; the caller rolls back, so no seq is consumed.
+    A relation's target is checked by the caller, in the same transaction.
     """
+    relates_type = None if new.relates_to is None else new.relates_to.type.value
+    relates_to = None if new.relates_to is None else new.relates_to.message_id
     bump = (
         update(rooms)
         .where(
@@ -58,6 +77,8 @@ async def append_message(
             literal(new.client_msg_id, messages.c.client_msg_id.type),
             literal(new.envelope_json, messages.c.envelope.type),
             literal(created_at, UTCDateTime()),
+            literal(relates_type, messages.c.relates_type.type),
+            literal(relates_to, ID),
         )
         insert = (
             postgresql.insert(messages)
@@ -80,9 +101,36 @@ async def append_message(
             client_msg_id=new.client_msg_id,
             envelope=new.envelope_json,
             created_at=created_at,
+            relates_type=relates_type,
+            relates_to=relates_to,
         )
     )
     return int(seq)
+
+
+async def purge_erased(conn: AsyncConnection) -> None:
+    """Make erased envelopes unrecoverable from the database files (SQLite).
+
+    The erasing connection runs with ``secure_delete`` (freed space is zeroed), but the
+    write-ahead log still holds the page images written before the erasure: checkpoint
+    it into the database and truncate it to nothing. PostgreSQL keeps the old row
+    version until VACUUM, and its WAL until recycled (docs/protocol.md says so).
+    ``conn`` must be outside a transaction.
+    """
+    if conn.dialect.name != SQLITE:
+        return
+    driver = (await conn.get_raw_connection()).driver_connection
+    assert driver is not None, "a checked-out connection has a driver connection"
+    for _ in range(_CHECKPOINT_ATTEMPTS):
+        cursor = await driver.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        busy = (await cursor.fetchone() or (0,))[0]
+        await cursor.close()
+        if not busy:
+            return
+    log.warning(
+        "the write-ahead log could not be truncated after a deletion: erased envelopes "
+        "stay in it until later writes overwrite them"
+    )
 
 
 async def upsert(

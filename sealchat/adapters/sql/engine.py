@@ -27,6 +27,11 @@ SQLITE_PRAGMAS = (
     "PRAGMA synchronous=NORMAL",
 )
 
+# Engine connections erase deleted messages: with secure_delete the space they free is
+# overwritten with zeros, not left readable in the file (the group-commit writer only
+# inserts, so it does without).
+SQLITE_ENGINE_PRAGMAS = ("PRAGMA secure_delete=ON",)
+
 # Execution option: True makes a SQLite transaction take the write lock at BEGIN.
 SQLITE_BEGIN_IMMEDIATE = "sealchat_sqlite_begin_immediate"
 
@@ -87,7 +92,7 @@ def _on_sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
     dbapi_connection.isolation_level = None
     cursor = dbapi_connection.cursor()
     try:
-        for pragma in SQLITE_PRAGMAS:
+        for pragma in (*SQLITE_PRAGMAS, *SQLITE_ENGINE_PRAGMAS):
             cursor.execute(pragma)
     finally:
         cursor.close()

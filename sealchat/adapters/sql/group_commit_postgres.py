@@ -11,6 +11,11 @@ freshest last_seq. When another node stores the same client id after that start,
 insert fails with a unique violation (nothing is stored) and the batch runs again, now
 seeing the original. Any other failure of a batch is retried one message at a time, so
 one bad message fails alone.
+
+A batch holding relations (replies, edits, reactions) first looks their targets up, in
+the same transaction, with a share lock on each target row: a deletion of that target
+(which locks it for update) either commits before and is seen, or waits for the batch
+and then erases the relation too. Batches of plain messages skip that step.
 """
 
 from __future__ import annotations
@@ -26,13 +31,16 @@ from sealchat.adapters.sql.errors import UNAVAILABLE_SQLSTATES
 from sealchat.adapters.sql.group_commit import Outcome
 from sealchat.domain.errors import Conflict, SealchatError, Unavailable
 from sealchat.domain.models import AppendResult, Message, NewMessage
+from sealchat.domain.relations import Target, relation_of, relation_refusal
 
 log = logging.getLogger(__name__)
 
 _APPEND_BATCH = """
 WITH batch AS (
-    SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[])
-        WITH ORDINALITY AS b(id, room_id, sender_id, client_msg_id, envelope, ord)
+    SELECT * FROM unnest(
+        $1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $7::text[], $8::text[]
+    ) WITH ORDINALITY AS b(id, room_id, sender_id, client_msg_id, envelope, relates_type,
+        relates_to, ord)
 ), allowed AS (
     SELECT b.* FROM batch b
     WHERE EXISTS (
@@ -56,8 +64,10 @@ WITH batch AS (
     FROM (SELECT room_id, max(seq) AS top FROM numbered GROUP BY room_id) n
     WHERE r.id = n.room_id
 ), inserted AS (
-    INSERT INTO messages (id, room_id, seq, sender_id, client_msg_id, envelope, created_at)
-    SELECT id, room_id, seq, sender_id, client_msg_id, envelope, $6 FROM numbered
+    INSERT INTO messages (id, room_id, seq, sender_id, client_msg_id, envelope, created_at,
+        relates_type, relates_to)
+    SELECT id, room_id, seq, sender_id, client_msg_id, envelope, $6, relates_type, relates_to
+    FROM numbered
 )
 SELECT
     CASE
@@ -69,13 +79,39 @@ SELECT
     coalesce(n.id, old.id) AS id,
     coalesce(n.seq, old.seq) AS seq,
     coalesce(n.envelope, old.envelope) AS envelope,
-    CASE WHEN n.ord IS NOT NULL THEN $6 ELSE old.created_at END AS created_at
+    CASE WHEN n.ord IS NOT NULL THEN $6 ELSE old.created_at END AS created_at,
+    CASE WHEN n.ord IS NOT NULL THEN n.relates_type ELSE old.relates_type END AS relates_type,
+    CASE WHEN n.ord IS NOT NULL THEN n.relates_to ELSE old.relates_to END AS relates_to,
+    CASE WHEN n.ord IS NOT NULL THEN false ELSE coalesce(old.deleted, false) END AS deleted
 FROM batch b
 LEFT JOIN allowed a ON a.ord = b.ord
 LEFT JOIN numbered n ON n.room_id = b.room_id AND n.sender_id = b.sender_id
     AND n.client_msg_id = b.client_msg_id
 LEFT JOIN messages old ON old.room_id = b.room_id AND old.sender_id = b.sender_id
     AND old.client_msg_id = b.client_msg_id
+ORDER BY b.ord
+"""
+
+# The targets of a batch's relations, share-locked, with what the rules need: whether the
+# sender is a member (a non-member learns nothing about messages), whether the message
+# is a resend (which gets its original back), and the target's sender and kind.
+_RELATION_TARGETS = """
+SELECT
+    EXISTS (
+        SELECT 1 FROM memberships m WHERE m.room_id = b.room_id AND m.user_id = b.sender_id
+    ) AS member,
+    EXISTS (
+        SELECT 1 FROM messages o WHERE o.room_id = b.room_id AND o.sender_id = b.sender_id
+            AND o.client_msg_id = b.client_msg_id
+    ) AS resent,
+    t.sender_id, t.relates_type, t.deleted
+FROM unnest($1::text[], $2::text[], $3::text[], $4::text[])
+    WITH ORDINALITY AS b(room_id, sender_id, client_msg_id, target, ord)
+LEFT JOIN LATERAL (
+    SELECT x.sender_id, x.relates_type, x.deleted FROM messages x
+    WHERE x.id = b.target AND x.room_id = b.room_id
+    FOR SHARE
+) t ON true
 ORDER BY b.ord
 """
 
@@ -118,6 +154,17 @@ class PostgresCommitter:
         self, batch: Sequence[NewMessage], created_at: datetime
     ) -> list[Outcome]:
         conn = await self._connect()
+        if all(new.relates_to is None for new in batch):
+            return await self._store(conn, batch, created_at)
+        async with conn.transaction():
+            refused = await _refusals(conn, batch)
+            kept = [new for index, new in enumerate(batch) if index not in refused]
+            stored = iter(await self._store(conn, kept, created_at) if kept else [])
+            return [refused[i] if i in refused else next(stored) for i in range(len(batch))]
+
+    async def _store(
+        self, conn: asyncpg.Connection, batch: Sequence[NewMessage], created_at: datetime
+    ) -> list[Outcome]:
         rows = await conn.fetch(
             _APPEND_BATCH,
             [new.id for new in batch],
@@ -126,6 +173,8 @@ class PostgresCommitter:
             [new.client_msg_id for new in batch],
             [new.envelope_json for new in batch],
             created_at,
+            [None if new.relates_to is None else new.relates_to.type.value for new in batch],
+            [None if new.relates_to is None else new.relates_to.message_id for new in batch],
         )
         return [_outcome(new, row) for new, row in zip(batch, rows, strict=True)]
 
@@ -166,8 +215,33 @@ def _outcome(new: NewMessage, row: Any) -> Outcome:
         client_msg_id=new.client_msg_id,
         envelope_json=row["envelope"],
         created_at=row["created_at"].astimezone(UTC),
+        relates_to=relation_of(row["relates_type"], row["relates_to"]),
+        deleted=bool(row["deleted"]),
     )
     return AppendResult(message=message, created=outcome == "created")
+
+
+async def _refusals(conn: asyncpg.Connection, batch: Sequence[NewMessage]) -> dict[int, Outcome]:
+    """The relations of ``batch`` the rules refuse, by their index in the batch."""
+    asking = [(index, new) for index, new in enumerate(batch) if new.relates_to is not None]
+    rows = await conn.fetch(
+        _RELATION_TARGETS,
+        [new.room_id for _, new in asking],
+        [new.sender_id for _, new in asking],
+        [new.client_msg_id for _, new in asking],
+        [new.relates_to.message_id for _, new in asking if new.relates_to is not None],
+    )
+    refused: dict[int, Outcome] = {}
+    for (index, new), row in zip(asking, rows, strict=True):
+        if not row["member"] or row["resent"] or new.relates_to is None:
+            continue  # the batch statement denies it, or returns the original
+        target = None
+        if row["sender_id"] is not None:
+            target = Target(row["sender_id"], row["relates_type"], bool(row["deleted"]))
+        refusal = relation_refusal(new.sender_id, new.relates_to, target)
+        if refusal is not None:
+            refused[index] = refusal
+    return refused
 
 
 def _means_unavailable(exc: Exception) -> bool:

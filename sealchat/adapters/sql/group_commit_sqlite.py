@@ -18,8 +18,9 @@ from datetime import UTC, datetime
 
 from sealchat.adapters.sql.engine import SQLITE_PRAGMAS
 from sealchat.adapters.sql.group_commit import Outcome
-from sealchat.domain.errors import Conflict, Unavailable
-from sealchat.domain.models import AppendResult, Message, NewMessage
+from sealchat.domain.errors import Conflict, SealchatError, Unavailable
+from sealchat.domain.models import AppendResult, Message, NewMessage, Relation
+from sealchat.domain.relations import Target, relation_of, relation_refusal
 
 log = logging.getLogger(__name__)
 
@@ -30,13 +31,15 @@ _BUMP = (
     "(SELECT 1 FROM memberships WHERE room_id = ? AND user_id = ?) RETURNING last_seq"
 )
 _INSERT = (
-    "INSERT INTO messages (id, room_id, seq, sender_id, client_msg_id, envelope, created_at) "
-    "VALUES (?, ?, ?, ?, ?, ?, ?)"
+    "INSERT INTO messages (id, room_id, seq, sender_id, client_msg_id, envelope, created_at, "
+    "relates_type, relates_to) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
 )
 _ORIGINAL = (
-    "SELECT id, seq, envelope, created_at FROM messages "
+    "SELECT id, seq, envelope, created_at, relates_type, relates_to, deleted FROM messages "
     "WHERE room_id = ? AND sender_id = ? AND client_msg_id = ?"
 )
+# A relation's target, looked up (relations only) after the membership check.
+_TARGET = "SELECT sender_id, relates_type, deleted FROM messages WHERE id = ? AND room_id = ?"
 # How SQLAlchemy's SQLite DATETIME stores a (naive UTC) datetime; readers parse this.
 _SQLITE_DATETIME = "%Y-%m-%d %H:%M:%S.%f"
 
@@ -108,9 +111,29 @@ def _append(conn: sqlite3.Connection, new: NewMessage, stamp: str, created_at: d
             conn.execute("RELEASE message")
             return None
         seq = int(bumped[0][0])
+        relation = new.relates_to
+        if relation is not None:
+            refusal = _refusal(conn, new, relation)
+            if refusal is not None:
+                conn.execute("ROLLBACK TO message")
+                conn.execute("RELEASE message")
+                # A resend of a relation stored before (say, before its target went)
+                # still gets its original back.
+                original = _original(conn, new)
+                return original if isinstance(original, AppendResult) else refusal
         conn.execute(
             _INSERT,
-            (new.id, new.room_id, seq, new.sender_id, new.client_msg_id, new.envelope_json, stamp),
+            (
+                new.id,
+                new.room_id,
+                seq,
+                new.sender_id,
+                new.client_msg_id,
+                new.envelope_json,
+                stamp,
+                None if relation is None else relation.type.value,
+                None if relation is None else relation.message_id,
+            ),
         )
     except sqlite3.IntegrityError:
         # A reused client message id (or message id): undo this message's seq bump too.
@@ -126,15 +149,22 @@ def _append(conn: sqlite3.Connection, new: NewMessage, stamp: str, created_at: d
         client_msg_id=new.client_msg_id,
         envelope_json=new.envelope_json,
         created_at=created_at,
+        relates_to=new.relates_to,
     )
     return AppendResult(message=message, created=True)
+
+
+def _refusal(conn: sqlite3.Connection, new: NewMessage, relation: Relation) -> SealchatError | None:
+    row = conn.execute(_TARGET, (relation.message_id, new.room_id)).fetchone()
+    target = None if row is None else Target(row[0], row[1], bool(row[2]))
+    return relation_refusal(new.sender_id, relation, target)
 
 
 def _original(conn: sqlite3.Connection, new: NewMessage) -> Outcome:
     row = conn.execute(_ORIGINAL, (new.room_id, new.sender_id, new.client_msg_id)).fetchone()
     if row is None:
         return Conflict("a message with that id already exists")
-    message_id, seq, envelope, stored_at = row
+    message_id, seq, envelope, stored_at, relates_type, relates_to, deleted = row
     message = Message(
         id=message_id,
         room_id=new.room_id,
@@ -143,5 +173,7 @@ def _original(conn: sqlite3.Connection, new: NewMessage) -> Outcome:
         client_msg_id=new.client_msg_id,
         envelope_json=envelope,
         created_at=datetime.fromisoformat(stored_at).replace(tzinfo=UTC),
+        relates_to=relation_of(relates_type, relates_to),
+        deleted=bool(deleted),
     )
     return AppendResult(message=message, created=False)

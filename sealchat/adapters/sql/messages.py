@@ -4,16 +4,19 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from sqlalchemy import RowMapping, select
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from sealchat.adapters.sql import dialect
+from sealchat.adapters.sql.deletion import AlreadyDeleted, delete_in, message_from_row
+from sealchat.adapters.sql.engine import SQLITE_BEGIN_IMMEDIATE
 from sealchat.adapters.sql.errors import database_errors
 from sealchat.adapters.sql.group_commit import GroupCommitWriter
-from sealchat.adapters.sql.tables import messages
+from sealchat.adapters.sql.tables import memberships, messages
 from sealchat.domain.errors import Conflict
 from sealchat.domain.models import AppendResult, Message, NewMessage
+from sealchat.domain.relations import Target, relation_refusal
 
 
 class SqlMessageStore:
@@ -31,6 +34,8 @@ class SqlMessageStore:
         async with database_errors():
             try:
                 async with self._engine.begin() as conn:
+                    if new.relates_to is not None and not await _relation_allowed(conn, new):
+                        return None
                     seq = await dialect.append_message(conn, new, created_at)
             except IntegrityError as exc:
                 # Leaving the block rolled back the seq bump too: no gap in the room.
@@ -48,8 +53,25 @@ class SqlMessageStore:
             client_msg_id=new.client_msg_id,
             envelope_json=new.envelope_json,
             created_at=created_at,
+            relates_to=new.relates_to,
         )
         return AppendResult(message=message, created=True)
+
+    async def delete_message(
+        self, marker: NewMessage, target_id: str, *, as_owner: bool
+    ) -> AppendResult | None:
+        created_at = datetime.now(UTC)
+        async with database_errors(), self._engine.connect() as conn:
+            # SQLite: the write lock at BEGIN, since the target is read before writing.
+            await conn.execution_options(**{SQLITE_BEGIN_IMMEDIATE: True})
+            try:
+                async with conn.begin():
+                    result = await delete_in(conn, marker, target_id, created_at, as_owner=as_owner)
+            except AlreadyDeleted as already:
+                return already.outcome
+            if result is not None:
+                await dialect.purge_erased(conn)
+        return result
 
     async def list_messages(
         self,
@@ -85,13 +107,29 @@ class SqlMessageStore:
         return None if row is None else _message(row)
 
 
-def _message(row: RowMapping) -> Message:
-    return Message(
-        id=row["id"],
-        room_id=row["room_id"],
-        seq=row["seq"],
-        sender_id=row["sender_id"],
-        client_msg_id=row["client_msg_id"],
-        envelope_json=row["envelope"],
-        created_at=row["created_at"],
+_message = message_from_row
+
+
+async def _relation_allowed(conn: AsyncConnection, new: NewMessage) -> bool:
+    """Without the group-commit writer (an in-memory database): the relation rules, in
+    the storing transaction. False for a non-member; raises the rules' refusal."""
+    assert new.relates_to is not None
+    member = await conn.execute(
+        select(memberships.c.role).where(
+            memberships.c.room_id == new.room_id, memberships.c.user_id == new.sender_id
+        )
     )
+    if member.first() is None:
+        return False
+    row = (
+        await conn.execute(
+            select(messages.c.sender_id, messages.c.relates_type, messages.c.deleted).where(
+                messages.c.id == new.relates_to.message_id, messages.c.room_id == new.room_id
+            )
+        )
+    ).first()
+    target = None if row is None else Target(row.sender_id, row.relates_type, bool(row.deleted))
+    refusal = relation_refusal(new.sender_id, new.relates_to, target)
+    if refusal is not None:
+        raise refusal
+    return True

@@ -117,7 +117,7 @@ class SqlRoomStore:
         return None if role is None else Role(role)
 
     async def add_member(self, room_id: str, user_id: str, role: Role) -> bool:
-        values = _member_values(room_id, user_id, role)
+        values = _joining_values(room_id, user_id, role)
         key = [memberships.c.room_id, memberships.c.user_id]
         async with database_errors():
             try:
@@ -217,7 +217,7 @@ class SqlRoomStore:
                     # The DELETE locks the invitation: two accepts cannot both go on.
                     if (await conn.execute(statement)).rowcount == 0:
                         return False
-                    values = _member_values(room_id, invitee_id, role)
+                    values = _joining_values(room_id, invitee_id, role)
                     await dialect.insert_unless_exists(conn, memberships, values, key)
                     return True
             except IntegrityError as exc:
@@ -320,6 +320,13 @@ def _member_values(room_id: str, user_id: str, role: Role) -> dict[str, Any]:
         "role": role.value,
         "joined_at": datetime.now(UTC),
     }
+
+
+def _joining_values(room_id: str, user_id: str, role: Role) -> dict[str, Any]:
+    """A newcomer's membership: what was said before they came is not unread to them."""
+    last_seq = select(rooms.c.last_seq).where(rooms.c.id == room_id).scalar_subquery()
+    # coalesce: for an unknown room the foreign key, not NOT NULL, should object.
+    return {**_member_values(room_id, user_id, role), "last_read_seq": func.coalesce(last_seq, 0)}
 
 
 def _integrity_error(exc: IntegrityError, what: str) -> SealchatError:

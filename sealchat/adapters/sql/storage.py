@@ -11,12 +11,14 @@ from sealchat.adapters.sql.group_commit import BatchCommitter, GroupCommitWriter
 from sealchat.adapters.sql.group_commit_postgres import PostgresCommitter
 from sealchat.adapters.sql.group_commit_sqlite import SqliteCommitter
 from sealchat.adapters.sql.messages import SqlMessageStore
+from sealchat.adapters.sql.read_markers import SqlReadMarkerStore
 from sealchat.adapters.sql.rooms import SqlRoomStore
 from sealchat.adapters.sql.users import SqlUserStore
 
 __all__ = [
     "GroupCommitWriter",
     "SqlMessageStore",
+    "SqlReadMarkerStore",
     "SqlRoomStore",
     "SqlUserStore",
     "message_committer",

@@ -10,6 +10,7 @@ from typing import Any
 
 from sqlalchemy import (
     BigInteger,
+    Boolean,
     Column,
     DateTime,
     Dialect,
@@ -22,6 +23,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.types import TypeDecorator
 
@@ -88,6 +90,8 @@ memberships = Table(
     Column("user_id", ID, ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
     Column("role", String(16), nullable=False),
     Column("joined_at", UTCDateTime(), nullable=False),
+    # The read marker: the member has read the room up to this seq (never moves back).
+    Column("last_read_seq", BigInteger, nullable=False, server_default="0"),
     PrimaryKeyConstraint("room_id", "user_id", name="pk_memberships"),
 )
 Index("ix_memberships_user_id", memberships.c.user_id)
@@ -112,11 +116,23 @@ messages = Table(
     Column("seq", BigInteger, nullable=False),
     Column("sender_id", ID, nullable=False),
     Column("client_msg_id", String(64), nullable=False),
-    # The sealed envelope as the client sent it (JSON text). Never plaintext.
-    Column("envelope", Text, nullable=False),
+    # The sealed envelope as the client sent it (JSON text). Never plaintext. NULL once
+    # the message is deleted (erased, not hidden) and for deletion markers.
+    Column("envelope", Text, nullable=True),
     Column("created_at", UTCDateTime(), nullable=False),
+    # A relation (reply, edit, reaction, delete) names its type and its target message.
+    Column("relates_type", String(16), nullable=True),
+    Column("relates_to", ID, nullable=True),
+    Column("deleted", Boolean, nullable=False, server_default=false()),
     UniqueConstraint("room_id", "seq", name="uq_messages_room_seq"),
     UniqueConstraint("room_id", "sender_id", "client_msg_id", name="uq_messages_client_msg"),
+)
+# Partial: plain messages (the hot path) add no entry to it.
+Index(
+    "ix_messages_relates_to",
+    messages.c.relates_to,
+    sqlite_where=messages.c.relates_to.is_not(None),
+    postgresql_where=messages.c.relates_to.is_not(None),
 )
 
 idp_accounts = Table(
