@@ -1,9 +1,9 @@
 """Refresh tokens name their successor (the reuse grace of docs/protocol.md §2.3).
 
-Revision ID: 0004
-Revises: 0003
+Revision ID: 0005
+Revises: 0004
 
-(Written beside other branches' migrations: at merge this is re-chained onto them.)
+(Written beside other branches' migrations, after conv-server's 0004: the lead re-chains it at merge.)
 """
 
 from __future__ import annotations
@@ -11,8 +11,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0004"
-down_revision: str | None = "0003"
+revision = "0005"
+down_revision: str | None = "0004"
 branch_labels: str | None = None
 depends_on: str | None = None
 
