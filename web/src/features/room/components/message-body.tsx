@@ -4,10 +4,17 @@ import { isTransient } from "@/lib/room";
 import type { MessageBody as Body } from "@/lib/room-timeline";
 
 /** The message's content, always rendered as text (never as HTML). */
-export function MessageBody({ body, onReopen }: { body: Body; onReopen: () => void }) {
+export function MessageBody({ body, edited = false, onReopen }: { body: Body; edited?: boolean; onReopen: () => void }) {
   switch (body.kind) {
     case "text":
-      return <p className="message__text">{body.text}</p>;
+      return (
+        <p className="message__text">
+          {body.text}
+          {edited && <span className="message__edited"> (edited)</span>}
+        </p>
+      );
+    case "deleted":
+      return <p className="message__text message__text--muted message__deleted">message deleted</p>;
     case "opening":
       return <p className="message__text message__text--muted">Decrypting…</p>;
     case "unsupported":

@@ -1,11 +1,14 @@
-import { useCallback, useState, type ReactNode } from "react";
+import { useCallback, useMemo, useState, type ReactNode } from "react";
 
 import { useStore } from "@/hooks/use-store";
-import { Composer } from "@/features/room/components/composer";
+import { Composer, type ComposerMode } from "@/features/room/components/composer";
+import { DeleteMessageDialog } from "@/features/room/components/delete-message-dialog";
 import { MemberPanel } from "@/features/room/components/member-panel";
 import { MessageList } from "@/features/room/components/message-list";
+import type { MessageItemHandlers } from "@/features/room/components/message-item";
 import { RoomHeader } from "@/features/room/components/room-header";
 import { TypingIndicator } from "@/features/room/components/typing-indicator";
+import type { MessageView } from "@/features/room/stores/message-view";
 import type { RoomViewStore } from "@/features/room/stores/room-view-store";
 import type { Visibility } from "@/lib/types";
 import "@/features/room/components/room-view.css";
@@ -19,16 +22,57 @@ interface Props {
   actions: ReactNode;
 }
 
+const HIGHLIGHT_MS = 2000;
+
 export function RoomView({ room, title, visibility, myId, maxTextBytes, actions }: Props) {
   const state = useStore(room.store);
   const [membersOpen, setMembersOpen] = useState(() => window.matchMedia("(min-width: 1100px)").matches);
+  const [mode, setMode] = useState<ComposerMode>(null);
+  const [pickingId, setPickingId] = useState<string | null>(null);
+  const [deleting, setDeleting] = useState<MessageView | null>(null);
   const loadOlder = useCallback(() => void room.loadOlder(), [room]);
-  const retry = useCallback((clientMsgId: string) => room.retry(clientMsgId), [room]);
-  const reopen = useCallback((messageId: string) => room.reopen(messageId), [room]);
+  const markRead = useCallback(() => room.markRead(), [room]);
   const placeholder = visibility === "direct" ? `Message ${title}` : `Message #${title}`;
   // Owners remove others; nobody changes a direct room's two people.
   const iOwn = visibility !== "direct" && state.members.some((member) => member.user.id === myId && member.role === "owner");
   const removeMember = useCallback((userId: string) => room.removeMember(userId), [room]);
+
+  const startEdit = useCallback((item: MessageView) => {
+    if (item.messageId && item.body.kind === "text") setMode({ kind: "edit", messageId: item.messageId, text: item.body.text });
+  }, []);
+  const handlers = useMemo<MessageItemHandlers>(
+    () => ({
+      onRetry: (clientMsgId) => room.retry(clientMsgId),
+      onReopen: (messageId) => room.reopen(messageId),
+      onReply: (item) => {
+        if (!item.messageId) return;
+        const text = item.body.kind === "text" ? item.body.text : "";
+        setMode({ kind: "reply", messageId: item.messageId, senderName: item.senderName, text: text.length > 80 ? `${text.slice(0, 80)}…` : text });
+      },
+      onReact: (item) => setPickingId(item.messageId),
+      onEdit: startEdit,
+      onDelete: (item) => setDeleting(item),
+      onToggleReaction: (messageId, key) => void room.toggleReaction(messageId, key).catch(() => undefined),
+      onClosePicker: () => setPickingId(null),
+      onJump: (messageId) => {
+        const target = document.getElementById(`message-${messageId}`);
+        if (!target) return;
+        target.scrollIntoView({ block: "center" });
+        target.focus({ preventScroll: true });
+        target.classList.add("message--highlight");
+        setTimeout(() => target.classList.remove("message--highlight"), HIGHLIGHT_MS);
+      },
+    }),
+    [room, startEdit],
+  );
+
+  const send = (text: string) => {
+    if (mode?.kind === "edit") {
+      if (text !== mode.text) room.edit(mode.messageId, text);
+    } else if (mode?.kind === "reply") room.reply(text, mode.messageId);
+    else room.send(text);
+    setMode(null);
+  };
 
   return (
     <section className="room" aria-label={title}>
@@ -56,15 +100,37 @@ export function RoomView({ room, title, visibility, myId, maxTextBytes, actions 
             items={state.items}
             hasOlder={state.hasOlder}
             loadingOlder={state.loadingOlder}
+            readSeq={state.readSeq}
+            pickingId={pickingId}
+            usedReactions={state.usedReactions}
             onLoadOlder={loadOlder}
-            onRetry={retry}
-            onReopen={reopen}
+            onRead={markRead}
+            handlers={handlers}
           />
           <TypingIndicator names={state.typing} />
-          <Composer placeholder={placeholder} maxBytes={maxTextBytes} onSend={(text) => room.send(text)} onTyping={(active) => room.noteTyping(active)} />
+          <Composer
+            placeholder={placeholder}
+            maxBytes={maxTextBytes}
+            mode={mode}
+            onSend={send}
+            onTyping={(active) => room.noteTyping(active)}
+            onCancelMode={() => setMode(null)}
+            onEditLast={() => {
+              const last = room.lastEditable();
+              if (last) startEdit(last);
+            }}
+          />
         </div>
         {membersOpen && <MemberPanel members={state.members} myId={myId} roomName={title} onRemove={iOwn ? removeMember : undefined} />}
       </div>
+      {deleting?.messageId && (
+        <DeleteMessageDialog
+          mine={deleting.mine}
+          senderName={deleting.senderName}
+          onDelete={() => room.deleteMessage(deleting.messageId!)}
+          onClose={() => setDeleting(null)}
+        />
+      )}
     </section>
   );
 }
