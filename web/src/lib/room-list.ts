@@ -67,8 +67,8 @@ export class RoomList {
   viewing(roomId: string | null): void {
     this.viewed = roomId;
     if (!roomId) return;
-    const seq = this.client.newestSeq(roomId);
-    if (seq !== undefined) this.markers.set(roomId, seq);
+    // The marker itself moves when the view sees the end (markRead), not here: until then
+    // it says where "new messages" start.
     if (this.state.unread[roomId]) this.patch({ unread: { ...this.state.unread, [roomId]: 0 } });
   }
 
@@ -173,9 +173,7 @@ export class RoomList {
       if (message.sender_id === this.me.id) {
         unread[message.room_id] = 0; // writing in a room means having read it
         this.markers.set(message.room_id, message.seq);
-      } else if (message.room_id === this.viewed) {
-        this.markers.set(message.room_id, message.seq);
-      } else {
+      } else if (message.room_id !== this.viewed) {
         unread[message.room_id] = (unread[message.room_id] ?? 0) + 1;
       }
     }
@@ -206,6 +204,8 @@ export class RoomList {
 
   private upsert(room: MyRoom): void {
     const exists = this.state.rooms.some((known) => known.id === room.id);
+    // A room new to me: what was said before I came is history, not news (as the server counts).
+    if (!exists && this.markers.get(room.id) === undefined) this.markers.set(room.id, room.last_read_seq ?? room.last_seq);
     const rooms = exists ? this.state.rooms.map((known) => (known.id === room.id ? room : known)) : [...this.state.rooms, room];
     const unread = exists ? this.state.unread : { ...this.state.unread, [room.id]: Math.max(0, room.last_seq - (this.markers.get(room.id) ?? 0)) };
     this.patch({ rooms: sortRooms(rooms), unread });

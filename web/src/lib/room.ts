@@ -64,6 +64,8 @@ export class Room {
   private lastTypingSent: number | null = null;
   private typingIdle: ReturnType<typeof setTimeout> | undefined;
   private changeQueued = false;
+  /** The newest seq this view has read (marked read): its own read:updated echoes are old news. */
+  private readUpTo = 0;
   private disposed = false;
 
   constructor(
@@ -114,8 +116,10 @@ export class Room {
         if (state === "connected") void this.loadMembers();
       }),
       // Read to the end on another device: no "new messages" left here either.
+      // (Not my own markRead coming back: the divider stays while I look at the room.)
       events.on("read:updated", ({ room_id, seq }) => {
-        if (room_id === roomId && seq >= (this.timeline.list().at(-1)?.seq ?? 0)) this.patch({ readSeq: seq });
+        if (room_id !== roomId || seq <= this.readUpTo) return;
+        if (seq >= (this.timeline.list().at(-1)?.seq ?? 0)) this.patch({ readSeq: seq });
       }),
       deps.outbox.events.on("change", (changed) => {
         if (changed === roomId) this.patch({ pending: deps.outbox.pending(roomId) });
@@ -224,7 +228,14 @@ export class Room {
   /** The person sees the end of the room (visible, scrolled to the bottom): it is read. */
   markRead(): void {
     const newest = this.deps.client.newestSeq(this.roomId) ?? this.timeline.list().at(-1)?.seq;
-    if (newest !== undefined && newest > 0) this.deps.markRead?.(newest);
+    if (newest === undefined || newest <= 0) return;
+    this.readUpTo = Math.max(this.readUpTo, newest);
+    this.deps.markRead?.(newest);
+  }
+
+  /** The room is shown (again): "new messages" start after my read marker as it is now. */
+  enter(): void {
+    this.patch({ readSeq: this.deps.readMarker?.() ?? null });
   }
 
   /** My latest message that still has text (the Up key edits it). */

@@ -25,6 +25,8 @@ interface Props {
 const HIGHLIGHT_MS = 2000;
 
 export function RoomView({ room, title, visibility, myId, maxTextBytes, actions }: Props) {
+  // Before the first render's effects (the list marks the room read once it is seen).
+  useState(() => room.enter());
   const state = useStore(room.store);
   const [membersOpen, setMembersOpen] = useState(() => window.matchMedia("(min-width: 1100px)").matches);
   const [mode, setMode] = useState<ComposerMode>(null);

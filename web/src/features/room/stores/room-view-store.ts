@@ -95,6 +95,11 @@ export class RoomViewStore {
     this.room.markRead();
   }
 
+  /** The view shows the room (again): place the "new messages" divider from the marker. */
+  enter(): void {
+    this.room.enter();
+  }
+
   retry(clientMsgId: string): void {
     this.room.retry(clientMsgId);
   }
