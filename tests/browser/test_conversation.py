@@ -9,6 +9,7 @@ import re
 from playwright.async_api import expect
 
 from tests.browser.chat_page import ChatPage, two_people_in_a_room, unique_name
+from tests.browser.test_history_and_a11y import axe_violations
 from tests.live_server import LiveServer
 
 
@@ -59,9 +60,17 @@ async def test_reply_edit_react_and_delete(browser: object, server: LiveServer) 
     await bob.react("at noon", "🎉")
     await expect(alice.reaction("at noon", "🎉")).to_be_visible()
 
+    # The conversation passes the audit: quotes, chips, the toolbar, the open picker.
+    await bob.message_action("at noon", "Add reaction")
+    await expect(bob.page.get_by_role("group", name="Pick a reaction")).to_be_visible()
+    assert await axe_violations(bob.page) == [], "a conversation with an open picker"
+    await bob.page.keyboard.press("Escape")
+    await expect(bob.page.get_by_role("group", name="Pick a reaction")).to_be_hidden()
+
     # Delete, after a confirmation: the text and its reactions go, for everyone.
     await alice.message_action("at noon", "Delete")
     dialog = alice.page.get_by_role("dialog", name="Delete message?")
+    assert await axe_violations(alice.page) == [], "the delete confirmation"
     await dialog.get_by_role("button", name="Cancel").click()
     await expect(alice.message("at noon")).to_be_visible()
     await alice.delete_message("at noon")
@@ -96,6 +105,7 @@ async def test_unread_and_new_messages_in_step_across_two_browsers(
     # Read in one browser: the other's badge clears at once.
     await alice.open_room(room)
     await expect(alice.page.get_by_test_id("new-messages")).to_be_visible()
+    assert await axe_violations(alice.page) == [], "the new-messages divider"
     new_divider_then = alice.log.locator(".new-divider + li.message")
     await expect(new_divider_then).to_contain_text("first news")
     await expect(
