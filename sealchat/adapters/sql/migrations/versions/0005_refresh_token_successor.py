@@ -3,7 +3,8 @@
 Revision ID: 0005
 Revises: 0004
 
-(Written beside other branches' migrations, after conv-server's 0004: the lead re-chains it at merge.)
+(Written after conv-server's 0004, beside other branches' migrations: re-chained at
+merge.)
 """
 
 from __future__ import annotations
