@@ -110,9 +110,11 @@ def register(app: typer.Typer) -> None:
             async with signed_in(url, username, password) as client:
                 target = await find_room(client, room)
                 typer.echo(f"# {await describe(client, target)}", err=True)
-                for opened in await client.history_opened(target["id"], limit=limit):
-                    sender = await client.name_of(target["id"], opened.message["sender_id"])
-                    typer.echo(render_message(opened, sender))
+                # Each message once: edits, reactions and replies folded in.
+                from sealchat.cli_conversation import folded_history
+
+                for line in await folded_history(client, target["id"], limit):
+                    typer.echo(line)
 
         run(work)
 

@@ -9,7 +9,7 @@ from typing import Annotated, Any
 
 import typer
 
-from sealchat import chat_cli
+from sealchat import chat_cli, cli_conversation
 from sealchat.keys_cli import keys_app
 from sealchat.kms.cli import kms_app
 from sealchat.settings import Settings
@@ -18,6 +18,7 @@ app = typer.Typer(help="Sealchat: realtime team chat sealed in the client.", no_
 user_app = typer.Typer(help="Manage accounts of the embedded identity provider.")
 app.add_typer(user_app, name="user")
 chat_cli.register(app)
+cli_conversation.register(app)
 app.add_typer(kms_app, name="kms")
 app.add_typer(keys_app, name="keys")
 

@@ -26,7 +26,7 @@ import httpx
 from sealchat.client import rooms as room_names
 from sealchat.client.auth import Authenticator, EmbeddedAuthenticator
 from sealchat.client.aws import AwsKmsKeyService, CognitoAuthenticator, CognitoIdentityCredentials
-from sealchat.client.content import Content
+from sealchat.client.content import Content, wire_relation
 from sealchat.client.core import ClientCore
 from sealchat.client.errors import ClientError
 from sealchat.client.key_service import EmbeddedKmsClient, KeyService
@@ -391,7 +391,30 @@ class SealchatClient:
     ) -> Message:
         """Seal any content (``sealchat.client.content``) and send it."""
         client_msg_id, envelope = await (await self.sealer()).seal(room_id, content, client_msg_id)
-        return await self.send(room_id, envelope, client_msg_id)
+        return await self.send(room_id, envelope, client_msg_id, relates_to=wire_relation(content))
+
+    async def delete_message(self, room_id: str, message_id: str) -> Message:
+        """Delete a message (yours, or any in a room you own): the server erases it and its
+        edits and reactions; returns the deletion marker. Take back a reaction this way."""
+        ack = await self.emit("message:delete", {"room_id": room_id, "message_id": message_id})
+        marker: Message = ack["message"]
+        self._accept(marker)
+        return marker
+
+    async def mark_read(self, room_id: str, seq: int | None = None) -> dict[str, Any]:
+        """Move my read marker in the room forward to ``seq`` (default: the newest
+        message seen); every device of mine hears it. Returns ``{room_id,
+        last_read_seq, unread}``."""
+        if seq is None:
+            room = self.core.rooms.get(room_id)
+            seq = room.last_seq if room is not None else self.core.cursors.get(room_id, 0)
+        body: dict[str, Any] = await self.api.post(f"/api/rooms/{room_id}/read", {"seq": seq})
+        self.core.mark_read(room_id, int(body["last_read_seq"]), int(body["unread"]))
+        return body
+
+    def unread(self, room_id: str) -> int:
+        """Unread messages in the room, as last told by the server and counted since."""
+        return self.core.unread(room_id)
 
     async def open(self, message: Message) -> OpenedMessage:
         """Open a message; failures come back as ``OpenedMessage.error``, never silently.
@@ -480,13 +503,18 @@ class SealchatClient:
         return chosen
 
     async def send(
-        self, room_id: str, envelope: dict[str, Any], client_msg_id: str | None = None
+        self,
+        room_id: str,
+        envelope: dict[str, Any],
+        client_msg_id: str | None = None,
+        *,
+        relates_to: dict[str, str] | None = None,
     ) -> Message:
         """Send an envelope; returns the stored message. Resending with the same
         ``client_msg_id`` returns the original message instead of a copy. Until acked
         the send waits in the outbox; one whose outcome is unknown (the connection
         dropped, no ack) is resent by itself after the next connect."""
-        pending = PendingSend(room_id, client_msg_id or uuid.uuid4().hex, envelope)
+        pending = PendingSend(room_id, client_msg_id or uuid.uuid4().hex, envelope, relates_to)
         self.core.outbox.add(pending)
         return await self._deliver(pending)
 
@@ -571,6 +599,7 @@ class SealchatClient:
         rt.on("member:left", self._on_member_left)
         rt.on("presence", self._on_presence)
         rt.on("typing", self._on_typing)
+        rt.on("read:updated", self._on_read_updated)
         rt.on("session:expired", self._on_session_expired)
         rt.on("*", self._dispatch)
 
@@ -636,6 +665,11 @@ class SealchatClient:
     async def _on_typing(self, payload: dict[str, Any]) -> None:
         self.core.typing_changed(payload)
         await self._dispatch("typing", payload)
+
+    async def _on_read_updated(self, payload: dict[str, Any]) -> None:
+        # Another device of mine read the room: the badge clears here too.
+        self.core.mark_read(payload["room_id"], int(payload["seq"]))
+        await self._dispatch("read:updated", payload)
 
     def _accept(self, message: Message) -> int:
         released = self.core.receive_message(message)

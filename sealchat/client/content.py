@@ -153,5 +153,36 @@ def _relation(value: dict[str, Any]) -> Relation | None:
     return Relation(str(kind), target)
 
 
+def relation_of(content: Content) -> Relation | None:
+    """The relation a known content names (None: none, or unsupported content)."""
+    if isinstance(content, Text | Reaction):
+        return content.relates_to
+    return None
+
+
+def wire_relation(content: Content | dict[str, Any]) -> dict[str, str] | None:
+    """``relates_to`` for ``message:send``: what the sealed content names, so the server
+    can check the target (docs/protocol.md §4.5)."""
+    parsed = content if not isinstance(content, dict) else parse_content(content)
+    relation = relation_of(parsed)
+    return None if relation is None else relation.to_json()
+
+
+def relation_matches(content: Content, delivered: object) -> bool:
+    """Whether the ``relates_to`` the server delivered is the one the sender sealed.
+
+    Unsupported content is not interpreted, so its relation cannot be checked.
+    """
+    if isinstance(content, Unsupported):
+        return True
+    sealed = relation_of(content)
+    if sealed is None:
+        return delivered is None
+    return isinstance(delivered, dict) and (
+        delivered.get("type"),
+        delivered.get("message_id"),
+    ) == (sealed.type, sealed.message_id)
+
+
 def _no_constant(name: str) -> Any:
     raise ValueError(f"{name} is not JSON")

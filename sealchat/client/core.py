@@ -15,7 +15,7 @@ import time
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
-from sealchat.client.content import ContentError, parse_content
+from sealchat.client.content import ContentError, Relation, parse_content
 from sealchat.client.keyring import ClientKeyring
 from sealchat.client.models import Member, Message, PendingSend, ReadMarker, Room, User
 from sealchat.client.outbox import Outbox
@@ -63,6 +63,10 @@ class ClientCore:
             room.last_seq = known.last_seq
         self.rooms[room.id] = room
         self.buffer.start_at(room.id, room.last_seq)
+        if room.last_read_seq is not None:
+            marker = self.read_markers.get(room.id)
+            if marker is None or room.last_read_seq > marker.seq:
+                self.read_markers[room.id] = ReadMarker(room.id, room.last_read_seq)
         return room
 
     def forget_room(self, room_id: str) -> None:
@@ -85,10 +89,19 @@ class ClientCore:
             room = self.rooms.get(item["room_id"])
             if room is not None and item["seq"] > room.last_seq:
                 room.last_seq = int(item["seq"])
+                if room.unread is not None and self._counts_as_unread(item):
+                    room.unread += 1
             self._inbox.put_nowait(item)
             for queue in self._streams.get(item["room_id"], []):
                 queue.put_nowait(item)
         return len(ready)
+
+    def _counts_as_unread(self, message: Message) -> bool:
+        """From someone else, and not a relation other than a reply (docs/protocol.md §4.6)."""
+        relates_to = message.get("relates_to")
+        kind = relates_to.get("type") if isinstance(relates_to, dict) else None
+        mine = self.user is not None and message.get("sender_id") == self.user.id
+        return not mine and kind in (None, "reply") and not message.get("deleted")
 
     def receive_sync(self, ack: dict[str, Any]) -> int:
         """One ``sync`` ack: its messages, and rooms that are gone for good."""
@@ -125,14 +138,27 @@ class ClientCore:
 
     def add_opened(self, opened: OpenedMessage) -> str | None:
         """Put an opened message into its room's timeline (relations applied); returns the
-        id of the item that changed. Messages that did not open are not items."""
+        id of the item that changed. Messages that did not open are not items; deleted
+        ones are (shown as deleted), and a deletion marker deletes its target."""
+        message = opened.message
+        if opened.deletes is not None:
+            return self.timeline(message["room_id"]).delete(opened.deletes)
+        if opened.deleted:
+            relates_to = message.get("relates_to")
+            relation = (
+                Relation(str(relates_to["type"]), str(relates_to["message_id"]))
+                if isinstance(relates_to, dict)
+                else None
+            )
+            return self.timeline(message["room_id"]).add_deleted(
+                message["id"], int(message["seq"]), message["sender_id"], relation
+            )
         if not opened.ok or opened.content is None:
             return None
         try:
             content = parse_content(opened.content)
         except ContentError:
             return None
-        message = opened.message
         timeline = self.timelines.setdefault(message["room_id"], RoomTimeline())
         return timeline.add(message["id"], int(message["seq"]), message["sender_id"], content)
 
@@ -207,18 +233,30 @@ class ClientCore:
 
     # -- read markers ----------------------------------------------------------------------
 
-    def mark_read(self, room_id: str, seq: int) -> ReadMarker:
-        """Read up to ``seq``; a marker never moves back."""
+    def mark_read(self, room_id: str, seq: int, unread: int | None = None) -> ReadMarker:
+        """Read up to ``seq`` (here, from the server's answer, or another device's
+        ``read:updated``); a marker never moves back. ``unread`` is the server's count."""
         current = self.read_markers.get(room_id)
         if current is None or seq > current.seq:
             current = ReadMarker(room_id, seq)
             self.read_markers[room_id] = current
+        room = self.rooms.get(room_id)
+        if room is not None:
+            if unread is not None:
+                room.unread = unread
+            elif room.last_seq <= current.seq:
+                room.unread = 0
+            room.last_read_seq = current.seq
         return current
 
     def unread(self, room_id: str) -> int:
-        """How many messages of the room are newer than the read marker."""
+        """How many messages of the room are unread: the server's count (from
+        ``GET /api/rooms`` or the last read marker's answer) when known, else the
+        messages newer than the read marker."""
         room = self.rooms.get(room_id)
         if room is None:
             return 0
+        if room.unread is not None:
+            return room.unread
         marker = self.read_markers.get(room_id)
         return max(0, room.last_seq - (marker.seq if marker else 0))

@@ -32,6 +32,9 @@ class Room:
     last_seq: int
     role: str | None = None  # None: a directory room we are not in
     raw: dict[str, Any] = field(default_factory=dict, repr=False)
+    # From GET /api/rooms (docs/protocol.md §4.6); None where the server did not say.
+    last_read_seq: int | None = None
+    unread: int | None = None
 
     @classmethod
     def from_json(cls, body: dict[str, Any]) -> Room:
@@ -42,6 +45,8 @@ class Room:
             last_seq=int(body.get("last_seq", 0)),
             role=body.get("role"),
             raw=body,
+            last_read_seq=_optional_int(body.get("last_read_seq")),
+            unread=_optional_int(body.get("unread")),
         )
 
 
@@ -58,7 +63,8 @@ class Member:
 
 @dataclass(frozen=True, slots=True)
 class ReadMarker:
-    """The newest ``seq`` of a room this user has read (kept on this client for now)."""
+    """The newest ``seq`` of a room this user has read (kept by the server, shared by
+    every device of the user)."""
 
     room_id: str
     seq: int
@@ -72,14 +78,29 @@ class PendingSend:
     room_id: str
     client_msg_id: str
     envelope: dict[str, Any]
+    # A relation's {type, message_id}, as sealed inside the envelope too.
+    relates_to: dict[str, str] | None = None
 
     def to_json(self) -> dict[str, Any]:
-        return {
+        body = {
             "room_id": self.room_id,
             "client_msg_id": self.client_msg_id,
             "envelope": self.envelope,
         }
+        if self.relates_to is not None:
+            body["relates_to"] = self.relates_to
+        return body
 
     @classmethod
     def from_json(cls, body: dict[str, Any]) -> PendingSend:
-        return cls(str(body["room_id"]), str(body["client_msg_id"]), dict(body["envelope"]))
+        relates_to = body.get("relates_to")
+        return cls(
+            str(body["room_id"]),
+            str(body["client_msg_id"]),
+            dict(body["envelope"]),
+            dict(relates_to) if isinstance(relates_to, dict) else None,
+        )
+
+
+def _optional_int(value: Any) -> int | None:
+    return None if value is None else int(value)

@@ -7,7 +7,7 @@ sending to it: text, replies, edits, reactions.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from sealchat.client.content import edit, reaction, reply
 from sealchat.client.models import Message
@@ -45,3 +45,13 @@ class RoomHandle:
 
     async def react(self, message_id: str, key: str) -> Message:
         return await self.client.send_content(self.room_id, reaction(message_id, key))
+
+    async def delete(self, message_id: str) -> Message:
+        """Delete a message (or take back a reaction); returns the deletion marker."""
+        return await self.client.delete_message(self.room_id, message_id)
+
+    async def mark_read(self, seq: int | None = None) -> dict[str, Any]:
+        return await self.client.mark_read(self.room_id, seq)
+
+    def unread(self) -> int:
+        return self.client.unread(self.room_id)

@@ -8,7 +8,14 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
-from sealchat.client.content import Content, ContentError, Text, parse_content, to_wire
+from sealchat.client.content import (
+    Content,
+    ContentError,
+    Text,
+    parse_content,
+    relation_matches,
+    to_wire,
+)
 from sealchat.client.envelope import (
     EnvelopeError,
     open_envelope,
@@ -33,6 +40,19 @@ class OpenedMessage:
     @property
     def ok(self) -> bool:
         return self.error is None
+
+    @property
+    def deleted(self) -> bool:
+        """The message was deleted: its envelope is erased, there is nothing to open."""
+        return bool(self.message.get("deleted"))
+
+    @property
+    def deletes(self) -> str | None:
+        """For a deletion marker, the id of the message it deleted."""
+        relates_to = self.message.get("relates_to")
+        if isinstance(relates_to, dict) and relates_to.get("type") == "delete":
+            return str(relates_to.get("message_id"))
+        return None
 
     @property
     def text(self) -> str | None:
@@ -106,7 +126,13 @@ class Sealer:
         return await self.seal(room_id, Text(text), client_msg_id)
 
     async def open(self, message: Message) -> OpenedMessage:
-        """Open a delivered message against the metadata the server delivered with it."""
+        """Open a delivered message against the metadata the server delivered with it.
+
+        A deleted message or a deletion marker has no envelope: nothing to open, no error.
+        A relation the server delivered differently from what was sealed is refused
+        (``relation_mismatch``)."""
+        if message.get("envelope") is None and (message.get("deleted") or _is_deletion(message)):
+            return OpenedMessage(message, None)
         try:
             parsed = parse_envelope(message.get("envelope"))
             data_key = await self.keyring.unwrap(message["room_id"], parsed.encrypted_data_key)
@@ -122,4 +148,15 @@ class Sealer:
         except ClientError as exc:
             # The key service refused or failed: e.g. access_denied, kms_unavailable.
             return OpenedMessage(message, None, exc.code)
+        try:
+            matches = relation_matches(parse_content(content), message.get("relates_to"))
+        except ContentError:
+            matches = True  # bad content is the timeline's to refuse, not a relation issue
+        if not matches:
+            return OpenedMessage(message, None, "relation_mismatch")
         return OpenedMessage(message, content)
+
+
+def _is_deletion(message: Message) -> bool:
+    relates_to = message.get("relates_to")
+    return isinstance(relates_to, dict) and relates_to.get("type") == "delete"

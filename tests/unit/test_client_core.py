@@ -221,6 +221,7 @@ def test_relations_wait_for_a_late_target() -> None:
             "edited": True,
             "reactions": {"👍": ["u-carol"]},
             "in_reply_to": None,
+            "deleted": False,
         },
         {
             "id": "r1-m4",
@@ -229,6 +230,7 @@ def test_relations_wait_for_a_late_target() -> None:
             "edited": False,
             "reactions": {},
             "in_reply_to": target,
+            "deleted": False,
         },
     ]
     assert core.timeline("r1").held() == 0
@@ -238,6 +240,63 @@ def test_messages_that_did_not_open_are_not_items() -> None:
     core = ClientCore()
     assert core.add_opened(OpenedMessage(msg(1), None, "authentication_failed")) is None
     assert core.timeline("r1").items() == []
+
+
+def deleted(seq: int, sender: str = "u-bob", relates_to: Any = None) -> OpenedMessage:
+    return OpenedMessage(
+        msg(seq, sender=sender, envelope=None, deleted=True, relates_to=relates_to), None
+    )
+
+
+def deletion(seq: int, target: str, sender: str = "u-bob") -> OpenedMessage:
+    relation = {"type": "delete", "message_id": target}
+    return OpenedMessage(msg(seq, sender=sender, envelope=None, relates_to=relation), None)
+
+
+def test_a_deletion_marker_folds_the_item_its_edits_and_reactions_away() -> None:
+    core = ClientCore()
+    core.add_opened(opened(1, text("oops").to_json()))
+    core.add_opened(opened(2, edit("r1-m1", "oops!").to_json()))
+    core.add_opened(opened(3, reaction("r1-m1", "👍").to_json(), "u-carol"))
+    core.add_opened(opened(4, reply("what?", "r1-m1").to_json(), "u-carol"))
+    assert core.add_opened(deletion(5, "r1-m1")) == "r1-m1"
+    first, answer = core.timeline("r1").items()
+    assert (first.deleted, first.text, first.edited, first.reactions) == (True, None, False, {})
+    assert (answer.deleted, answer.text, answer.in_reply_to) == (False, "what?", "r1-m1")
+    # A duplicate marker, or the message arriving again deleted (history), changes nothing.
+    core.add_opened(deletion(5, "r1-m1"))
+    core.add_opened(deleted(1))
+    assert [i.deleted for i in core.timeline("r1").items()] == [True, False]
+
+
+def test_a_reaction_taken_back_and_messages_delivered_deleted() -> None:
+    core = ClientCore()
+    core.add_opened(deleted(3, "u-carol", {"type": "reaction", "message_id": "r1-m1"}))
+    core.add_opened(opened(2, reaction("r1-m1", "👍").to_json(), "u-alice"))
+    core.add_opened(deleted(4, relates_to={"type": "edit", "message_id": "r1-m1"}))
+    core.add_opened(opened(1, text("lunch?").to_json()))
+    [item] = core.timeline("r1").items()
+    assert (item.text, item.edited, item.reactions) == ("lunch?", False, {"👍": ["u-alice"]})
+    assert core.add_opened(deletion(5, "r1-m2", "u-alice")) == "r1-m1"
+    assert core.timeline("r1").items()[0].reactions == {}
+    assert core.timeline("r1").held() == 0
+
+
+def test_the_server_read_state_and_another_device() -> None:
+    core = ClientCore()
+    core.set_user({"id": "u-me", "username": "me"})
+    core.track_room({"id": "r1", "name": "r", "last_seq": 4, "last_read_seq": 2, "unread": 2})
+    assert (core.read_markers["r1"].seq, core.unread("r1")) == (2, 2)
+    # Live messages: from others and not a relation (but a reply) count.
+    core.receive_message(msg(5))
+    core.receive_message(msg(6, sender="u-me"))
+    core.receive_message(msg(7, relates_to={"type": "reaction", "message_id": "r1-m5"}))
+    core.receive_message(msg(8, relates_to={"type": "reply", "message_id": "r1-m5"}))
+    assert core.unread("r1") == 4
+    core.mark_read("r1", 8)  # read:updated from another device, up to the newest
+    assert (core.read_markers["r1"].seq, core.unread("r1")) == (8, 0)
+    core.mark_read("r1", 3)
+    assert core.read_markers["r1"].seq == 8
 
 
 # -- members, presence, typing, read markers ------------------------------------------------

@@ -74,6 +74,8 @@ class Server:
         ]
         self.messages: dict[tuple[str, str], dict[str, Any]] = {}
         self.drop_next_ack = False
+        # A server that moves relations elsewhere (the client must notice).
+        self.rewrite_relation: dict[str, str] | None = None
 
     def rest(self, request: httpx.Request) -> httpx.Response:
         path = request.url.path
@@ -113,6 +115,8 @@ class Server:
                 "client_msg_id": payload["client_msg_id"],
                 "envelope": payload["envelope"],
                 "created_at": "2026-11-29T10:00:00+00:00",
+                "relates_to": self.rewrite_relation or payload.get("relates_to"),
+                "deleted": False,
             }
         if self.drop_next_ack:
             self.drop_next_ack = False
@@ -196,7 +200,7 @@ async def test_a_refused_send_leaves_the_outbox() -> None:
 
 async def test_room_streams_and_the_room_timeline_with_relations() -> None:
     server = Server()
-    client, _ = await new_client(server)
+    client, realtime = await new_client(server)
     await client.connect()
     room = client.room("r1")
     stream = room.messages()
@@ -213,6 +217,28 @@ async def test_room_streams_and_the_room_timeline_with_relations() -> None:
     await stream.aclose()
     [item] = room.timeline().items()
     assert (item.text, item.edited, item.reactions) == ("hello", True, {"👍": ["u-me"]})
+    # The relation travels beside the envelope too, for the server to check.
+    sends = [p for e, p in realtime.calls if e == "message:send"]
+    assert [p.get("relates_to") for p in sends][-2:] == [
+        {"type": "edit", "message_id": sent["id"]},
+        {"type": "reaction", "message_id": sent["id"]},
+    ]
+    await client.close()
+
+
+async def test_a_relation_the_server_rewrote_does_not_open() -> None:
+    server = Server()
+    client, _ = await new_client(server)
+    await client.connect()
+    room = client.room("r1")
+    target = await room.send_text("one")
+    other = await room.send_text("two")
+    server.rewrite_relation = {"type": "reply", "message_id": other["id"]}
+    moved = await room.reply(target["id"], "to one")
+    opened = await client.open(moved)
+    assert (opened.ok, opened.error, opened.content) == (False, "relation_mismatch", None)
+    server.rewrite_relation = None
+    assert (await client.open(await room.reply(target["id"], "again"))).ok
     await client.close()
 
 

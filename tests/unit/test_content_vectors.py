@@ -10,7 +10,13 @@ from typing import Any
 
 import pytest
 
-from sealchat.client.content import ContentError, parse_content, parse_plaintext
+from sealchat.client.content import (
+    ContentError,
+    Relation,
+    parse_content,
+    parse_plaintext,
+    relation_matches,
+)
 from sealchat.client.room_timeline import RoomTimeline
 
 VECTORS = json.loads(
@@ -33,7 +39,14 @@ def timeline_after(messages: dict[str, dict[str, Any]], order: list[str]) -> lis
     timeline = RoomTimeline()
     for message_id in order:
         m = messages[message_id]
-        timeline.add(m["id"], m["seq"], m["sender_id"], parse_content(m["content"]))
+        if "deletes" in m:
+            timeline.delete(m["deletes"])
+        elif m.get("deleted"):
+            found = m["relates_to"]
+            relation = None if found is None else Relation(found["type"], found["message_id"])
+            timeline.add_deleted(m["id"], m["seq"], m["sender_id"], relation)
+        else:
+            timeline.add(m["id"], m["seq"], m["sender_id"], parse_content(m["content"]))
     return [item.to_json() for item in timeline.items()]
 
 
@@ -46,13 +59,25 @@ def orders(ids: list[str]) -> list[list[str]]:
     return [ids, ids[::-1], *shuffled]
 
 
-@pytest.mark.parametrize("vector", VECTORS["aggregation"], ids=lambda v: v["name"])
+@pytest.mark.parametrize(
+    "vector", VECTORS["aggregation"] + VECTORS["deletion"], ids=lambda v: v["name"]
+)
 def test_aggregation(vector: dict[str, Any]) -> None:
     messages = {m["id"]: m for m in vector["messages"]}
-    assert timeline_after(messages, vector["arrival_order"]) == vector["expected"]
+    # The aggregation cases predate deletion: their items are not deleted.
+    expected = [{"deleted": False, **item} for item in vector["expected"]]
+    assert timeline_after(messages, vector["arrival_order"]) == expected
     by_seq = [m["id"] for m in sorted(vector["messages"], key=lambda m: m["seq"])]
     for order in orders(by_seq):
-        assert timeline_after(messages, order) == vector["expected"], order
+        assert timeline_after(messages, order) == expected, order
+
+
+@pytest.mark.parametrize("vector", VECTORS["relation_check"], ids=lambda v: v["name"])
+def test_relation_check(vector: dict[str, Any]) -> None:
+    content = parse_plaintext(vector["plaintext"])
+    assert relation_matches(content, vector["relates_to"]) is vector["valid"]
+    if not vector["valid"]:
+        assert vector["error"] == "relation_mismatch"
 
 
 def test_the_vector_file_is_up_to_date() -> None:
