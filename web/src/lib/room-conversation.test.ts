@@ -58,7 +58,7 @@ describe("conversation folding", () => {
     expect(item(target.id)?.reactions).toEqual({ "👍": [OTHER.id], "🎉": [ME.id] });
   });
 
-  it("turns a deleted message into a marker: no text, no reactions, no reply quote", async () => {
+  it("turns a deleted message into a marker: no text, no reactions", async () => {
     const { sdk, room, item } = await openRoom();
     const target = sdk.server.post("r", "regret");
     sdk.transport.push("message:new", target);

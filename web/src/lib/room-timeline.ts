@@ -69,7 +69,8 @@ export class RoomTimeline {
     if (this.entries.has(event.id)) return null;
     if (event.serverRelation?.type === "delete") return this.addDelete(event);
     const deleted = event.deleted || this.deletes.has(event.id);
-    const entry: Entry = { ...event, opening: deleted ? { kind: "deleted" } : opening };
+    const entry: Entry = { ...event, opening };
+    if (deleted) turnDeleted(entry);
     this.entries.set(event.id, entry);
     return this.place(entry);
   }
@@ -82,7 +83,7 @@ export class RoomTimeline {
     const target = this.entries.get(targetId);
     if (!target || target.opening.kind === "deleted") return null;
     const wasItem = isItem(target);
-    target.opening = { kind: "deleted" };
+    turnDeleted(target);
     if (wasItem && !isItem(target)) {
       this.items.delete(target.id);
       this.ordered = null;
@@ -213,9 +214,15 @@ export class RoomTimeline {
       edited,
       reactions,
       reactionIds,
-      inReplyTo: body.kind !== "deleted" && relation?.type === "reply" ? relation.message_id : null,
+      inReplyTo: relation?.type === "reply" ? relation.message_id : null,
     };
   }
+}
+
+/** The content goes; what it related to stays known (a deleted reaction still folds). */
+function turnDeleted(entry: Entry): void {
+  entry.serverRelation = entry.serverRelation ?? relationOf(entry);
+  entry.opening = { kind: "deleted" };
 }
 
 /** The sealed relation of an opened message; for a deleted one (or a delete marker), what the

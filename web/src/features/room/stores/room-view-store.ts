@@ -137,7 +137,7 @@ export class RoomViewStore {
     for (const item of snapshot.items) {
       const mine = item.senderId === this.me.id;
       const name = nameOf(item.senderId);
-      const replyTo = quoteOf(item.inReplyTo);
+      const replyTo = item.body.kind === "deleted" ? null : quoteOf(item.inReplyTo);
       const reactions: ReactionChip[] = Object.entries(item.reactions).map(([key, senders]) => {
         used.add(key);
         return { key, count: senders.length, names: senders.map(nameOf), mine: senders.includes(this.me.id) };
