@@ -225,6 +225,12 @@ class Settings(BaseSettings):
     blob_orphan_seconds: float = Field(default=3600.0, ge=1)
     blob_cleanup_interval_seconds: float = Field(default=300.0, ge=0)
 
+    # refresh-token reuse grace (embedded identity provider)
+    # How long the refresh token a session just spent may be presented again (a page
+    # reloaded while its refresh was on the way never saw the new cookie): it continues the
+    # session once more. Older tokens, or this one later, still revoke the session. 0: none.
+    refresh_reuse_grace_seconds: float = Field(default=30.0, ge=0, le=300)
+
     def cluster_problem(self) -> str | None:
         """Why this configuration cannot run as several nodes (or workers), if it can't."""
         if self.resolved_database_url().startswith("sqlite"):

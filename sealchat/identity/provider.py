@@ -71,6 +71,7 @@ class EmbeddedIdentityProvider:
         clock: Clock = utc_now,
         on_account_created: OnAccountCreated | None = None,
         kms_audience: str | None = None,
+        refresh_reuse_grace: timedelta = timedelta(0),
     ) -> None:
         self._store = store
         self._key = signing_key
@@ -83,6 +84,7 @@ class EmbeddedIdentityProvider:
         self._clock = clock
         self._on_account_created = on_account_created
         self._kms_audience = kms_audience
+        self._reuse_grace = refresh_reuse_grace
 
     async def create_account(self, username: str, password: str) -> Account:
         """Create an account without signing in (``sealchat user create``)."""
@@ -140,7 +142,10 @@ class EmbeddedIdentityProvider:
 
         Each new refresh token lives ``refresh_token_ttl`` from its issue, so a session
         in use stays signed in. Presenting a spent token revokes its whole family:
-        clients must serialize refreshes (two tabs refreshing at once sign out both).
+        clients must serialize refreshes. One exception, for a page reloaded while its
+        refresh was on the way: within ``refresh_reuse_grace`` of its use, the token just
+        spent may be presented again (while its successor is unused) and continues the
+        family, its successor spent in its place.
         """
         now = self._clock()
         new_token = secrets.token_urlsafe(32)
@@ -149,6 +154,7 @@ class EmbeddedIdentityProvider:
             _digest(new_token),
             now,
             now + self._refresh_ttl,
+            self._reuse_grace,
         )
         if isinstance(outcome, RefreshRefusal):
             if outcome is RefreshRefusal.REUSED:
@@ -258,4 +264,5 @@ def build_identity_provider(
         refresh_token_ttl=timedelta(seconds=settings.refresh_token_ttl_seconds),
         on_account_created=on_account_created,
         kms_audience=settings.kms_audience,
+        refresh_reuse_grace=timedelta(seconds=settings.refresh_reuse_grace_seconds),
     )

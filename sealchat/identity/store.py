@@ -8,12 +8,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from enum import StrEnum
 
 from sqlalchemy import Update, select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from sealchat.adapters.sql.errors import database_errors
 from sealchat.adapters.sql.tables import idp_accounts as accounts
@@ -136,13 +136,20 @@ class IdentityStore:
             await conn.execute(tokens.insert().values(**_token_values(token)))
 
     async def rotate_refresh_token(
-        self, used_hash: str, replacement_hash: str, now: datetime, expires_at: datetime
+        self,
+        used_hash: str,
+        replacement_hash: str,
+        now: datetime,
+        expires_at: datetime,
+        reuse_grace: timedelta = timedelta(0),
     ) -> Account | RefreshRefusal:
         """Mark a refresh token used and issue its replacement in the same family.
 
         The conditional UPDATE comes first and decides: of two concurrent rotations of
         one token only one sees ``used_at IS NULL``; the other finds it used and, like any
-        replay, revokes the family.
+        replay, revokes the family. Unless it comes within ``reuse_grace`` of that use and
+        the token's successor is still unused (nobody refreshed after it): then the
+        successor is spent in its place and the family goes on with the replacement.
         """
         async with database_errors(), self._engine.begin() as conn:
             claimed = await conn.execute(
@@ -153,7 +160,7 @@ class IdentityStore:
                     tokens.c.revoked_at.is_(None),
                     tokens.c.expires_at > now,
                 )
-                .values(used_at=now)
+                .values(used_at=now, replaced_by=replacement_hash)
             )
             row = (
                 await conn.execute(
@@ -162,6 +169,7 @@ class IdentityStore:
                         tokens.c.account_id,
                         tokens.c.used_at,
                         tokens.c.revoked_at,
+                        tokens.c.replaced_by,
                         accounts.c.username,
                     )
                     .join(accounts, accounts.c.id == tokens.c.account_id)
@@ -170,15 +178,20 @@ class IdentityStore:
             ).one_or_none()
             if row is None:
                 return RefreshRefusal.UNKNOWN
+            replacement = NewRefreshToken(
+                replacement_hash, row.family_id, row.account_id, now, expires_at
+            )
             if claimed.rowcount == 1:
-                replacement = NewRefreshToken(
-                    replacement_hash, row.family_id, row.account_id, now, expires_at
-                )
                 await conn.execute(tokens.insert().values(**_token_values(replacement)))
                 return Account(id=row.account_id, username=row.username)
             if row.revoked_at is not None:
                 return RefreshRefusal.REVOKED
             if row.used_at is not None:
+                if now - row.used_at < reuse_grace and await _spend_successor(
+                    conn, used_hash, row.replaced_by, replacement_hash, now
+                ):
+                    await conn.execute(tokens.insert().values(**_token_values(replacement)))
+                    return Account(id=row.account_id, username=row.username)
                 await conn.execute(_revoke_family(row.family_id, now))
                 return RefreshRefusal.REUSED
             return RefreshRefusal.EXPIRED
@@ -195,6 +208,36 @@ class IdentityStore:
             if not ended.rowcount:
                 return None
             return await conn.scalar(account)
+
+
+async def _spend_successor(
+    conn: AsyncConnection,
+    used_hash: str,
+    successor_hash: str | None,
+    replacement_hash: str,
+    now: datetime,
+) -> bool:
+    """Spend the (still unused) successor of a token presented again within the grace,
+    and point both at the replacement; False when the successor was used or is gone."""
+    if successor_hash is None:
+        return False
+    spent = await conn.execute(
+        update(tokens)
+        .where(
+            tokens.c.token_hash == successor_hash,
+            tokens.c.used_at.is_(None),
+            tokens.c.revoked_at.is_(None),
+            tokens.c.expires_at > now,
+        )
+        .values(used_at=now, replaced_by=replacement_hash)
+    )
+    if spent.rowcount != 1:
+        return False
+    # A second reload within the grace continues from the replacement, not the spent one.
+    await conn.execute(
+        update(tokens).where(tokens.c.token_hash == used_hash).values(replaced_by=replacement_hash)
+    )
+    return True
 
 
 def _revoke_family(family_id: object, now: datetime) -> Update:

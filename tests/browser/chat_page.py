@@ -47,7 +47,12 @@ class ChatPage:
 
     async def _on_dialog(self, dialog: Any) -> None:
         self.dialogs.append(f"{dialog.type}: {dialog.message}")
-        await dialog.dismiss()
+        # "Leave site?" (unsent messages): the person leaves anyway; any other dialog is
+        # turned down.
+        if dialog.type == "beforeunload":
+            await dialog.accept()
+        else:
+            await dialog.dismiss()
 
     def _on_console(self, message: Any) -> None:
         self.console.append(f"{message.type}: {message.text}")
@@ -73,6 +78,10 @@ class ChatPage:
     def banner(self) -> Locator:
         return self.page.get_by_test_id("connection-banner")
 
+    @property
+    def members(self) -> Locator:
+        return self.page.get_by_role("complementary", name="Members")
+
     def message(self, text: str) -> Locator:
         return self.log.locator(".message__text").filter(
             has_text=re.compile(f"^{re.escape(text)}$")
@@ -80,6 +89,25 @@ class ChatPage:
 
     async def message_texts(self) -> list[str]:
         return await self.log.locator(".message__text").all_inner_texts()
+
+    def message_item(self, text: str) -> Locator:
+        """The whole message (quote, text, reactions, actions) whose text starts with ``text``."""
+        # Relative to each message: `has` locators are queried inside the outer one.
+        body = self.page.locator(".message__text").filter(
+            has_text=re.compile(f"^{re.escape(text)}( \\(edited\\))?$")
+        )
+        return self.log.locator("li.message").filter(has=body)
+
+    def reaction(self, text: str, key: str) -> Locator:
+        """The reaction chip ``key`` under the message ``text``."""
+        return (
+            self.message_item(text)
+            .get_by_role("group", name="Reactions")
+            .get_by_role("button", name=re.compile(f"^{re.escape(key)} "))
+        )
+
+    def unread_badge(self, room: str, count: int) -> Locator:
+        return self.sidebar.get_by_role("button", name=f"{room}, {count} unread")
 
     # -- what the person does ----------------------------------------------------------------
 
@@ -136,12 +164,49 @@ class ChatPage:
         await expect(self.page.get_by_role("heading", name=name, level=1)).to_be_visible()
         await expect(self.composer).to_be_visible()
 
+    async def remove_member(self, username: str) -> None:
+        """As the open room's owner, remove someone from the member panel (and confirm)."""
+        await self.members.get_by_role("button", name=f"Remove {username}").click()
+        dialog = self.page.get_by_role("dialog")
+        await expect(dialog).to_contain_text(f"Remove {username}")
+        await dialog.get_by_role("button", name="Remove", exact=True).click()
+        await expect(dialog).to_be_hidden()
+
+    async def message_action(self, text: str, action: str) -> None:
+        """Click one of a message's actions (Reply, Add reaction, Edit, Delete)."""
+        item = self.message_item(text)
+        await item.hover()
+        await item.get_by_role("toolbar").get_by_role("button", name=action, exact=True).click()
+
+    async def reply_to(self, text: str, reply: str) -> None:
+        await self.message_action(text, "Reply")
+        await expect(self.page.get_by_test_id("composer-mode")).to_contain_text("Replying to")
+        await self.send(reply)
+
+    async def edit_message(self, text: str, new_text: str) -> None:
+        await self.message_action(text, "Edit")
+        await expect(self.composer).to_have_value(text)
+        await self.send(new_text)
+
+    async def delete_message(self, text: str) -> None:
+        await self.message_action(text, "Delete")
+        dialog = self.page.get_by_role("dialog", name="Delete message?")
+        await dialog.get_by_role("button", name="Delete", exact=True).click()
+        await expect(dialog).to_be_hidden()
+
+    async def react(self, text: str, key: str) -> None:
+        await self.message_action(text, "Add reaction")
+        picker = self.message_item(text).get_by_role("group", name="Pick a reaction")
+        await picker.get_by_role("button", name=f"React with {key}").click()
+        await expect(picker).to_be_hidden()
+
     async def send(self, text: str) -> None:
         await self.composer.fill(text)
         await self.composer.press("Enter")
 
     async def wait_until_sent(self, count: int | None = None) -> None:
-        """Every message of mine has its ack (none sending or failed)."""
+        """Every message of mine has its ack (none waiting, sending or failed)."""
+        await expect(self.log.locator("[data-delivery=waiting]")).to_have_count(0)
         await expect(self.log.locator("[data-delivery=sending]")).to_have_count(0)
         await expect(self.log.locator("[data-delivery=failed]")).to_have_count(0)
         if count is not None:

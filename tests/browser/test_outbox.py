@@ -22,7 +22,9 @@ async def test_a_message_written_offline_is_sent_after_reconnecting(
     await alice.context.set_offline(True)
     await expect(alice.banner).to_be_visible()
     await alice.send("written offline")
-    await expect(alice.log.locator("[data-delivery=sending]")).to_have_count(1)
+    waiting = alice.log.locator("[data-delivery=waiting]")
+    await expect(waiting).to_have_count(1)
+    await expect(waiting).to_contain_text("Waiting to reconnect")
 
     await alice.context.set_offline(False)
     await alice.wait_until_sent(1)
@@ -67,15 +69,55 @@ async def test_a_pending_message_survives_a_reload_and_is_sent_once(
         await ws.close()
     await expect(alice.banner).to_be_visible()
     await alice.send("kept across the reload")
-    await expect(alice.log.locator("[data-delivery=sending]")).to_have_count(1)
+    await expect(alice.log.locator("[data-delivery=waiting]")).to_have_count(1)
     assert sends == []
 
     # The page goes away with the message unsent; the next one sends it, once.
     blocked = False
-    await alice.page.reload()
+    await alice.page.reload()  # the page asks first ("Leave site?"), the person leaves
+    assert [d for d in alice.dialogs if d.startswith("beforeunload")]
     await alice.open_room(room)
     await alice.wait_until_sent(1)
     await expect(bob.message("kept across the reload")).to_be_visible()
     assert len(sends) == 1
     assert await bob.message_texts() == ["kept across the reload"]
     assert await alice.message_texts() == ["kept across the reload"]
+
+
+async def test_messages_written_offline_go_out_once_each_in_order_and_keep_their_place(
+    browser: object, server: LiveServer
+) -> None:
+    alice, bob, room = await two_people_in_a_room(browser, server.url, "offline")
+    await bob.open_room(room)
+    await alice.send("before the outage")
+    await expect(bob.message("before the outage")).to_be_visible()
+
+    await alice.context.set_offline(True)
+    await expect(alice.banner).to_contain_text("waits and is sent")
+    written = ["one", "two", "three"]
+    for text in written:
+        await alice.send(text)
+    # Waiting, in the order written, under the message before them; not "failed", and no
+    # word of the key service: the connection is what is missing.
+    waiting = alice.log.locator("[data-delivery=waiting]")
+    await expect(waiting).to_have_count(3)
+    await expect(alice.log.locator("[data-delivery=failed]")).to_have_count(0)
+    assert await alice.message_texts() == ["before the outage", *written]
+    await expect(alice.log).not_to_contain_text("key service")
+    # A reload now would lose nothing, but the page asks first.
+    assert await alice.page.evaluate(
+        "() => { const e = new Event('beforeunload', { cancelable: true });"
+        " window.dispatchEvent(e); return e.defaultPrevented; }"
+    )
+
+    await alice.context.set_offline(False)
+    await alice.wait_until_sent(4)
+    await expect(bob.message("three")).to_be_visible()
+    assert await bob.message_texts() == ["before the outage", *written]
+    assert await alice.message_texts() == ["before the outage", *written]
+    # Nothing unsent: leaving asks nothing.
+    assert not await alice.page.evaluate(
+        "() => { const e = new Event('beforeunload', { cancelable: true });"
+        " window.dispatchEvent(e); return e.defaultPrevented; }"
+    )
+    assert alice.problems == [] and bob.problems == []

@@ -78,6 +78,7 @@ def make_provider(
     hasher: PasswordHasher | None = None,
     key: SigningKey | None = None,
     on_account_created: OnAccountCreated | None = None,
+    reuse_grace: float = 0,
 ) -> EmbeddedIdentityProvider:
     return EmbeddedIdentityProvider(
         store=IdentityStore(engine),
@@ -90,6 +91,7 @@ def make_provider(
         refresh_token_ttl=timedelta(days=30),
         clock=clock,
         on_account_created=on_account_created,
+        refresh_reuse_grace=timedelta(seconds=reuse_grace),
     )
 
 
@@ -285,6 +287,92 @@ async def test_concurrent_refreshes_of_one_token_exactly_one_wins(
         *(provider.refresh(pair.refresh_token) for _ in range(2)), return_exceptions=True
     )
     assert sorted(type(r).__name__ for r in results) == ["TokenPair", "Unauthorized"]
+
+
+GRACE = 30.0
+
+
+async def test_within_the_grace_the_token_just_spent_continues_the_session(
+    engine: AsyncEngine, clock: FakeClock
+) -> None:
+    """A page reloaded while its refresh was on the way presents the old cookie again."""
+    provider = make_provider(engine, clock, reuse_grace=GRACE)
+    first = await provider.register("alice", PASSWORD)
+    lost = await provider.refresh(first.refresh_token)  # the answer the page never saw
+    clock.advance(GRACE - 1)
+    again = await provider.refresh(first.refresh_token)
+    assert again.user_id == first.user_id
+    assert again.refresh_token != lost.refresh_token
+    # The family goes on with the new token, and one token is live: the lost one is spent.
+    clock.advance(1)
+    newest = await provider.refresh(again.refresh_token)
+    assert await live_tokens(engine) == [digest(newest.refresh_token)]
+    # A second reload within the grace continues too (from the newest, not the lost one).
+    clock.advance(0.5)
+    assert (await provider.refresh(again.refresh_token)).user_id == first.user_id
+
+
+async def test_reuse_after_the_grace_still_revokes_the_family(
+    engine: AsyncEngine, clock: FakeClock
+) -> None:
+    provider = make_provider(engine, clock, reuse_grace=GRACE)
+    first = await provider.register("alice", PASSWORD)
+    second = await provider.refresh(first.refresh_token)
+    clock.advance(GRACE + 1)
+    with pytest.raises(Unauthorized):
+        await provider.refresh(first.refresh_token)
+    with pytest.raises(Unauthorized):
+        await provider.refresh(second.refresh_token)
+    assert await live_tokens(engine) == []
+
+
+async def test_within_the_grace_only_the_immediately_previous_token_is_accepted(
+    engine: AsyncEngine, clock: FakeClock
+) -> None:
+    """Once its successor was used, an older token is a replay: the family is revoked."""
+    provider = make_provider(engine, clock, reuse_grace=GRACE)
+    first = await provider.register("alice", PASSWORD)
+    second = await provider.refresh(first.refresh_token)
+    clock.advance(1)
+    third = await provider.refresh(second.refresh_token)
+    clock.advance(1)
+    with pytest.raises(Unauthorized):
+        await provider.refresh(first.refresh_token)
+    with pytest.raises(Unauthorized):
+        await provider.refresh(third.refresh_token)
+
+
+async def test_a_revoked_session_gets_no_grace(engine: AsyncEngine, clock: FakeClock) -> None:
+    provider = make_provider(engine, clock, reuse_grace=GRACE)
+    first = await provider.register("alice", PASSWORD)
+    await provider.refresh(first.refresh_token)
+    await provider.logout(first.refresh_token)
+    with pytest.raises(Unauthorized):
+        await provider.refresh(first.refresh_token)
+
+
+async def test_concurrent_refreshes_within_the_grace_leave_one_live_token(
+    engine: AsyncEngine, clock: FakeClock
+) -> None:
+    provider = make_provider(engine, clock, reuse_grace=GRACE)
+    pair = await provider.register("alice", PASSWORD)
+    results = await asyncio.gather(*(provider.refresh(pair.refresh_token) for _ in range(2)))
+    assert all(result.user_id == pair.user_id for result in results)
+    live = await live_tokens(engine)
+    assert len(live) == 1 and live[0] in {digest(r.refresh_token) for r in results}
+
+
+def digest(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+async def live_tokens(engine: AsyncEngine) -> list[str]:
+    table = tables.idp_refresh_tokens
+    query = select(table.c.token_hash).where(
+        table.c.used_at.is_(None), table.c.revoked_at.is_(None)
+    )
+    async with engine.connect() as conn:
+        return list((await conn.execute(query)).scalars())
 
 
 @pytest.mark.parametrize("token", ["", "not-a-token", "x" * 300])

@@ -170,6 +170,9 @@ idp_refresh_tokens = Table(
     Column("expires_at", UTCDateTime(), nullable=False),
     Column("used_at", UTCDateTime(), nullable=True),
     Column("revoked_at", UTCDateTime(), nullable=True),
+    # The token issued when this one was spent (its hash): the one a presentation within
+    # the reuse grace spends in turn, so the family keeps one live token.
+    Column("replaced_by", String(64), nullable=True),
 )
 Index("ix_idp_refresh_tokens_family_id", idp_refresh_tokens.c.family_id)
 

@@ -15,6 +15,7 @@ import type { Router } from "@/app/router";
 import { useKeyboardShortcuts } from "@/app/keyboard-shortcuts";
 import { useDisposable } from "@/hooks/use-disposable";
 import { useStore } from "@/hooks/use-store";
+import { useUnsentWarning } from "@/hooks/use-unsent-warning";
 import type { ChatSession } from "@/lib/chat-session";
 import { Store } from "@/lib/store";
 import "@/app/chat-shell.css";
@@ -46,6 +47,7 @@ export function ChatShell({ session, router, onSignOut }: { session: ChatSession
     // Back to the list: focus lands on the room one came from.
     if (listShown) document.querySelector<HTMLElement>(".sidebar .room-item--selected, .sidebar button")?.focus();
   }, [listShown]);
+  useUnsentWarning(session.outbox);
   if (!rooms || !roomStores) return null;
   const pane = listShown || !selectedId ? "list" : "room";
   return (

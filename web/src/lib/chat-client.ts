@@ -19,7 +19,9 @@ import type {
   Message,
   MyRoom,
   Presence,
+  ReadUpdated,
   RoomLeft,
+  ServerRelation,
   Typing,
 } from "@/lib/types";
 
@@ -44,6 +46,8 @@ export type ChatEvents = {
   typing: Typing;
   /** Rooms the server says we are no longer in (seen during sync or on reconnect). */
   "room:gone": string;
+  /** My read marker moved (read here or on another device). */
+  "read:updated": ReadUpdated;
 };
 
 interface SyncAck {
@@ -92,6 +96,7 @@ export class ChatClient {
       on("invitation:closed", (payload) => this.events.emit("invitation:closed", payload)),
       on("presence", (payload) => this.events.emit("presence", payload)),
       on("typing", (payload) => this.events.emit("typing", payload)),
+      on("read:updated", (payload) => this.events.emit("read:updated", payload)),
     );
   }
 
@@ -121,14 +126,29 @@ export class ChatClient {
   }
 
   /** Send an envelope; returns the stored message (the original, for a resend).
-   * `attachments`: the blob ids a sealed file content names (protocol.md §3.6). */
-  async send(roomId: string, clientMsgId: string, envelope: object, attachments: string[] = []): Promise<Message> {
+   * `relatesTo`: the sealed content's relation; `attachments`: the blob ids a sealed file
+   * content names (protocol.md §3.6). */
+  async send(
+    roomId: string,
+    clientMsgId: string,
+    envelope: object,
+    relatesTo: ServerRelation | null = null,
+    attachments: string[] = [],
+  ): Promise<Message> {
     const payload: Record<string, unknown> = { room_id: roomId, client_msg_id: clientMsgId, envelope };
+    if (relatesTo) payload.relates_to = relatesTo;
     if (attachments.length > 0) payload.attachments = attachments;
     const ack = await this.transport.request("message:send", payload);
     const message = ack.message as Message;
     this.acceptAll([message]);
     return message;
+  }
+
+  /** Delete a message (mine, or any as the room's owner): its envelope is erased for good. */
+  async deleteMessage(roomId: string, messageId: string): Promise<void> {
+    const ack = await this.transport.request("message:delete", { room_id: roomId, message_id: messageId });
+    // The delete marker, when the ack carries it; otherwise it comes as message:new.
+    if (ack.message && typeof ack.message === "object") this.acceptAll([ack.message as Message]);
   }
 
   typing(roomId: string, typing: boolean): void {

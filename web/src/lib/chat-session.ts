@@ -60,7 +60,8 @@ export class ChatSession {
     this.roomList = new RoomList(api, this.client, this.readMarkers, me);
     this.outbox = new Outbox(outboxStorage, {
       seal: (roomId, content, clientMsgId) => sealer.seal(roomId, content, clientMsgId),
-      send: (roomId, clientMsgId, envelope, attachments) => this.client.send(roomId, clientMsgId, envelope, attachments),
+      send: (roomId, clientMsgId, envelope, relatesTo, attachments) =>
+        this.client.send(roomId, clientMsgId, envelope, relatesTo, attachments),
       canSend: () => transport.connected,
       maxEnvelopeBytes: config.max_envelope_bytes,
       newClientMsgId,
@@ -104,7 +105,15 @@ export class ChatSession {
   room(roomId: string): Room {
     let room = this.rooms.get(roomId);
     if (!room) {
-      room = new Room(roomId, { api: this.api, client: this.client, sealer: this.sealer, outbox: this.outbox, me: this.me });
+      room = new Room(roomId, {
+        api: this.api,
+        client: this.client,
+        sealer: this.sealer,
+        outbox: this.outbox,
+        me: this.me,
+        readMarker: () => this.readMarkers.get(roomId),
+        markRead: (seq) => this.roomList.markRead(roomId, seq),
+      });
       this.rooms.set(roomId, room);
       void room.load();
     }

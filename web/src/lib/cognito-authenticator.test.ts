@@ -16,6 +16,8 @@ class FakePool implements CognitoIdpSender {
   readonly calls: Array<InitiateAuthCommand | RevokeTokenCommand> = [];
   issued = 0;
   refuse = false;
+  /** Refresh-token rotation on: REFRESH_TOKEN_AUTH answers with a new refresh token too. */
+  rotate = false;
 
   async send(command: InitiateAuthCommand | RevokeTokenCommand): Promise<unknown> {
     this.calls.push(command);
@@ -36,7 +38,7 @@ class FakePool implements CognitoIdpSender {
       AuthenticationResult: {
         AccessToken: `access-${this.issued}`,
         IdToken: jwt({ sub: "sub-alice", "cognito:username": "alice", token_use: "id" }),
-        RefreshToken: command.input.AuthFlow === "USER_PASSWORD_AUTH" ? "refresh-1" : undefined,
+        RefreshToken: command.input.AuthFlow === "USER_PASSWORD_AUTH" ? "refresh-1" : this.rotate ? `refresh-${this.issued}` : undefined,
         ExpiresIn: 3600,
       },
     };
@@ -99,6 +101,18 @@ describe("CognitoAuthenticator", () => {
     await expect(again.refresh()).rejects.toMatchObject({ status: 401 });
     expect(ended).toBe(1);
     expect(storage.items.size).toBe(0);
+    await auth.signOut();
+  });
+
+  it("keeps a rotated refresh token at once, so a reload right after resumes with it", async () => {
+    const { pool, storage, auth } = setUp();
+    await auth.signIn("alice", "correct horse");
+    pool.rotate = true;
+    await auth.refresh();
+    expect(storage.items.get("sealchat-cognito-refresh:app-client")).toBe("refresh-2");
+    const reloaded = new CognitoAuthenticator({ region: "eu-west-1", clientId: "app-client", client: pool, storage });
+    await reloaded.resume();
+    expect((pool.calls.at(-1) as InitiateAuthCommand).input.AuthParameters).toEqual({ REFRESH_TOKEN: "refresh-2" });
     await auth.signOut();
   });
 

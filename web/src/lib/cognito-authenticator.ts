@@ -86,7 +86,7 @@ export class CognitoAuthenticator implements PasswordAuthenticator {
   async signIn(username: string, password: string): Promise<User> {
     const result = await this.initiate("USER_PASSWORD_AUTH", { USERNAME: username, PASSWORD: password });
     if (!result.RefreshToken) throw new ApiError("unauthorized", "Cognito issued no refresh token");
-    this.storage?.setItem(this.storageKey, result.RefreshToken);
+    this.keepRefreshToken(result.RefreshToken);
     return this.take(result);
   }
 
@@ -119,6 +119,9 @@ export class CognitoAuthenticator implements PasswordAuthenticator {
           throw error;
         }
         if (epoch !== this.epoch) return;
+        // A pool that rotates refresh tokens sends a new one and spends the old: keep it
+        // before anything else, so a reload right after still resumes.
+        if (result.RefreshToken) this.keepRefreshToken(result.RefreshToken);
         this.take(result);
         for (const listener of [...this.tokenListeners]) listener();
       })().finally(() => {
@@ -155,6 +158,11 @@ export class CognitoAuthenticator implements PasswordAuthenticator {
   /** Kept when there is no storage (tests, or a browser without sessionStorage). */
   private memoryRefresh: string | null = null;
 
+  private keepRefreshToken(token: string): void {
+    if (this.storage) this.storage.setItem(this.storageKey, token);
+    else this.memoryRefresh = token;
+  }
+
   private async initiate(flow: "USER_PASSWORD_AUTH" | "REFRESH_TOKEN_AUTH", parameters: Record<string, string>): Promise<AuthenticationResultType> {
     let reply: { AuthenticationResult?: AuthenticationResultType; ChallengeName?: string };
     try {
@@ -172,7 +180,6 @@ export class CognitoAuthenticator implements PasswordAuthenticator {
     if (reply.ChallengeName) throw new ApiError("unsupported", `Cognito asks for ${reply.ChallengeName}, which this app does not handle yet`);
     const result = reply.AuthenticationResult;
     if (!result?.AccessToken || !result.IdToken) throw new ApiError("unavailable", "Cognito sent no tokens");
-    if (flow === "USER_PASSWORD_AUTH" && !this.storage) this.memoryRefresh = result.RefreshToken ?? null;
     return result;
   }
 

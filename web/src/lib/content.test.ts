@@ -4,7 +4,7 @@
 import { describe, expect, it } from "vitest";
 
 import vectors from "../../../spec/content-v1-vectors.json";
-import { ContentError, edit, parseContent, parsePlaintext, reaction, reply, text, type Content } from "@/lib/content";
+import { ContentError, edit, parseContent, parsePlaintext, reaction, relationMismatch, reply, text, type Content } from "@/lib/content";
 import { RoomTimeline, type TimelineItem } from "@/lib/room-timeline";
 
 type AggregationVector = (typeof vectors.aggregation)[number];
@@ -73,6 +73,44 @@ describe("content v1 vectors", () => {
     it("gives the same in every other arrival order", () => {
       const ids = vector.messages.map((message) => message.id);
       for (const order of permutations(ids).slice(0, 720)) expect(feed(vector, order)).toEqual(vector.expected);
+    });
+  });
+});
+
+type DeletionVector = (typeof vectors.deletion)[number];
+type DeletionMessage = DeletionVector["messages"][number] & {
+  content?: unknown;
+  deleted?: boolean;
+  deletes?: string;
+  relates_to?: { type: string; message_id: string } | null;
+};
+
+function feedDeletion(vector: DeletionVector, order: string[]) {
+  const timeline = new RoomTimeline();
+  const byId = new Map((vector.messages as DeletionMessage[]).map((message) => [message.id, message]));
+  for (const id of order) {
+    const message = byId.get(id)!;
+    const event = { id, seq: message.seq, senderId: message.sender_id, clientMsgId: `c-${id}`, time: "" };
+    if (message.deletes) timeline.add({ ...event, serverRelation: { type: "delete", message_id: message.deletes } });
+    else if (message.deleted) timeline.add({ ...event, deleted: true, serverRelation: message.relates_to ?? null }, { kind: "deleted" });
+    else timeline.add(event, { kind: "opened", content: parseContent(message.content) });
+  }
+  return timeline.list().map((item) => ({ ...asExpected(item), deleted: item.body.kind === "deleted" }));
+}
+
+describe("relation and deletion vectors", () => {
+  describe.each(vectors.relation_check.map((vector) => [vector.name, vector] as const))("relation check %s", (_name, vector) => {
+    it(vector.valid ? "opens" : `is refused with ${vector.error}`, () => {
+      const mismatch = relationMismatch(parsePlaintext(vector.plaintext), vector.relates_to);
+      expect(mismatch === null ? "valid" : "relation_mismatch").toBe(vector.valid ? "valid" : vector.error);
+    });
+  });
+
+  describe.each(vectors.deletion.map((vector) => [vector.name, vector] as const))("deletion %s", (_name, vector) => {
+    it("gives the expected items in the given arrival order, and in every other", () => {
+      expect(feedDeletion(vector, vector.arrival_order)).toEqual(vector.expected);
+      const ids = vector.messages.map((message) => message.id);
+      for (const order of permutations(ids).slice(0, 720)) expect(feedDeletion(vector, order)).toEqual(vector.expected);
     });
   });
 });

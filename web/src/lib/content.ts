@@ -155,3 +155,20 @@ export function withinCodePoints(value: string, least: number, most: number): bo
   for (const _ of value) if (++count > most) return false;
   return count >= least;
 }
+
+/**
+ * Why the opened content's relation is not the one the server delivered (`relates_to`), or
+ * null when they agree: a server that rewrites a relation (makes a reply an edit, points a
+ * reaction elsewhere) is caught here. Unsupported content is not interpreted, so not checked.
+ */
+export function relationMismatch(content: Content, server: { type: string; message_id: string } | null | undefined): string | null {
+  if (isUnsupported(content)) return null;
+  const sealed = "relates_to" in content ? content.relates_to : undefined;
+  if (!sealed && !server) return null;
+  if (!sealed) return `the server says this message relates to ${server!.message_id} (${server!.type}); its sealed content does not`;
+  if (!server) return `the sealed content relates to ${sealed.message_id} (${sealed.type}); the server says it relates to nothing`;
+  if (sealed.type !== server.type || sealed.message_id !== server.message_id) {
+    return `the sealed content relates to ${sealed.message_id} (${sealed.type}); the server says ${server.message_id} (${server.type})`;
+  }
+  return null;
+}

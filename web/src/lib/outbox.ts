@@ -3,16 +3,19 @@
 // A send is an entry with its client message id and its content; it is sealed once (the
 // envelope is kept with it) and sent one at a time in the order written. A send written
 // while disconnected waits, "sending", and goes out after the next connect; so do the
-// entries found after a reload. A send that fails on its way (connection lost before the
-// ack, refused, too long) becomes "failed" and stays, visible with its reason, until it is
-// retried (the same id and envelope: the server stores it once, protocol.md §5.3) or is seen
-// stored after all through sync. Nothing leaves the outbox silently.
+// entries found after a reload, and a send whose connection dropped on its way (resent with
+// the same id and envelope: the server stores it once, protocol.md §5.3). A send the server
+// refused (too long, forbidden) becomes "failed" and stays, visible with its reason, until it
+// is retried or is seen stored after all through sync; one that failed for a passing reason
+// while connected (the key service down, no answer) is "failed" too, and is tried again by
+// itself on the next connect. Later sends of the room wait behind it, to keep the order.
+// Nothing leaves the outbox silently.
 
-import type { WireContent } from "@/lib/content";
+import { contentProblem, parseContent, type Relation, type WireContent } from "@/lib/content";
 import { Emitter } from "@/lib/emitter";
 import { attachmentsOf } from "@/lib/content";
 import type { Envelope } from "@/lib/envelope";
-import { errorMessage } from "@/lib/errors";
+import { ApiError, errorMessage } from "@/lib/errors";
 import type { Message } from "@/lib/types";
 
 export interface OutboxEntry {
@@ -23,6 +26,8 @@ export interface OutboxEntry {
   readonly envelope: Envelope | null;
   readonly state: "sending" | "failed";
   readonly error: string | null;
+  /** A failure the next connect may cure: tried again then by itself. */
+  readonly transient?: boolean;
   /** Local time written (ISO). */
   readonly time: string;
   /** Order of writing, across reloads. */
@@ -39,8 +44,9 @@ export interface OutboxStorage {
 
 export interface OutboxDeps {
   seal(roomId: string, content: WireContent, clientMsgId: string): Promise<Envelope>;
-  /** `attachments`: the blob ids a file content names (the server keeps those blobs). */
-  send(roomId: string, clientMsgId: string, envelope: Envelope, attachments: string[]): Promise<Message>;
+  /** `relatesTo`: the content's relation, which the server stores beside the envelope;
+   * `attachments`: the blob ids a file content names (the server keeps those blobs). */
+  send(roomId: string, clientMsgId: string, envelope: Envelope, relatesTo: Relation | null, attachments: string[]): Promise<Message>;
   /** False while disconnected: sends wait for resume(). */
   canSend(): boolean;
   maxEnvelopeBytes: number;
@@ -107,15 +113,21 @@ export class Outbox {
   retry(clientMsgId: string): void {
     const entry = this.entries.get(clientMsgId);
     if (!entry || entry.state !== "failed") return;
-    this.set({ ...entry, state: "sending", error: null });
-    this.deliver(clientMsgId);
+    this.set({ ...entry, state: "sending", error: null, transient: false });
+    this.flush(); // and the room's later sends that waited behind it
   }
 
-  /** After a connect: send what waits ("sending"), in order. Failed entries wait for retry(). */
+  /** After a connect: send what waits, in order, with what failed for a passing reason. */
   resume(): void {
-    for (const entry of [...this.entries.values()].sort((a, b) => a.order - b.order)) {
-      if (entry.state === "sending") this.deliver(entry.clientMsgId);
+    for (const entry of this.ordered()) {
+      if (entry.state === "failed" && entry.transient) this.set({ ...entry, state: "sending", error: null, transient: false });
     }
+    this.flush();
+  }
+
+  /** How many sends are not acknowledged yet (sending or failed), in every room. */
+  unsent(): number {
+    return this.entries.size;
   }
 
   /** A message of mine came through sync or live delivery: its entry is done. */
@@ -143,6 +155,22 @@ export class Outbox {
     this.events.clear();
   }
 
+  private ordered(): OutboxEntry[] {
+    return [...this.entries.values()].sort((a, b) => a.order - b.order);
+  }
+
+  private flush(): void {
+    for (const entry of this.ordered()) if (entry.state === "sending") this.deliver(entry.clientMsgId);
+  }
+
+  /** An earlier send of the room failed for a passing reason: this one waits behind it. */
+  private waitsBehind(entry: OutboxEntry): boolean {
+    for (const other of this.entries.values()) {
+      if (other.roomId === entry.roomId && other.order < entry.order && other.state === "failed" && other.transient) return true;
+    }
+    return false;
+  }
+
   /**
    * One send at a time, in the order written: sealing is asynchronous and the server may
    * handle two concurrent sends in either order, so each waits for the previous ack.
@@ -162,7 +190,7 @@ export class Outbox {
   private async deliverNow(clientMsgId: string): Promise<void> {
     let entry = this.entries.get(clientMsgId);
     if (!entry || entry.state !== "sending" || this.closed) return;
-    if (!this.deps.canSend()) return; // waits for resume()
+    if (!this.deps.canSend() || this.waitsBehind(entry)) return; // waits for resume() or retry()
     try {
       if (!entry.envelope) {
         // Sealed once: a retry after a lost ack must send what the server may have stored.
@@ -176,13 +204,20 @@ export class Outbox {
       if (size > this.deps.maxEnvelopeBytes) {
         throw new Error(`This message is too long (${size} bytes sealed; the limit is ${this.deps.maxEnvelopeBytes}).`);
       }
-      await this.deps.send(entry.roomId, clientMsgId, entry.envelope!, attachmentsOf(entry.content));
+      await this.deps.send(entry.roomId, clientMsgId, entry.envelope!, relationOf(entry.content), attachmentsOf(entry.content));
       const done = this.entries.get(clientMsgId);
       if (done) this.drop(done);
     } catch (error) {
       const current = this.entries.get(clientMsgId);
       if (!current) return; // delivered meanwhile (seen through sync)
-      this.set({ ...current, state: "failed", error: errorMessage(error) });
+      if (!this.deps.canSend() || (error instanceof ApiError && error.code === "disconnected")) {
+        // The connection went (or was gone): not a failure of this message. It waits and
+        // goes out again, the same id and envelope, after the next connect.
+        this.set({ ...current, state: "sending", error: null, transient: false });
+        return;
+      }
+      const transient = error instanceof ApiError && TRANSIENT.has(error.code);
+      this.set({ ...current, state: "failed", error: errorMessage(error), transient });
     }
   }
 
@@ -199,6 +234,16 @@ export class Outbox {
     this.storage.remove(entry.clientMsgId).catch(() => undefined);
   }
 }
+
+/** The relation a content declares (reply, edit, reaction), as message:send's relates_to. */
+export function relationOf(content: WireContent): Relation | null {
+  if (contentProblem(content) !== null) return null;
+  const parsed = parseContent(content);
+  return "relates_to" in parsed && parsed.relates_to ? parsed.relates_to : null;
+}
+
+/** Refusals a later attempt may overcome: tried again by themselves on the next connect. */
+const TRANSIENT = new Set(["timeout", "unavailable", "kms_unavailable", "rate_limited", "token_expired", "unauthorized"]);
 
 /** Entries in memory only (tests, and browsers without IndexedDB). */
 export class MemoryOutboxStorage implements OutboxStorage {

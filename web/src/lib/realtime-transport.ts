@@ -11,6 +11,7 @@ import type {
   Message,
   MyRoom,
   Presence,
+  ReadUpdated,
   RoomLeft,
   Typing,
 } from "@/lib/types";
@@ -32,6 +33,7 @@ export type TransportEvents = {
   "invitation:closed": InvitationClosed;
   presence: Presence;
   typing: Typing;
+  "read:updated": ReadUpdated;
 };
 
 export type Ack = { ok: true; [field: string]: unknown } | { ok: false; error: ErrorBody };

@@ -1,4 +1,4 @@
-// REST reads of one room (docs/protocol.md §3.4): history pages and members.
+// REST calls on one room (docs/protocol.md §3.4): history pages, members, removing one.
 
 import type { ApiClient } from "@/lib/api-client";
 import type { Member, Message } from "@/lib/types";
@@ -16,5 +16,9 @@ export const roomApi = {
   },
   async members(api: ApiClient, roomId: string): Promise<Member[]> {
     return (await api.get<{ members: Member[] }>(`${room(roomId)}/members`)).members;
+  },
+  /** An owner removes someone (204; member:left follows to the room). */
+  removeMember(api: ApiClient, roomId: string, userId: string): Promise<void> {
+    return api.delete(`${room(roomId)}/members/${encodeURIComponent(userId)}`);
   },
 };

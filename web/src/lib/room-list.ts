@@ -25,6 +25,10 @@ export class RoomList {
   readonly events = new Emitter<{ change: undefined }>();
   private state: RoomListSnapshot = { loaded: false, rooms: [], unread: {}, invitations: [] };
   private viewed: string | null = null;
+  /** Per room, the newest seq counted into `unread` (later ones are counted as they come). */
+  private readonly counted = new Map<string, number>();
+  /** Per room, the read marker the server has (posted by us or told by read:updated). */
+  private readonly posted = new Map<string, number>();
   private readonly cleanups: Array<() => void> = [];
 
   constructor(
@@ -45,6 +49,7 @@ export class RoomList {
       events.on("room:left", ({ room_id }) => this.remove(room_id)),
       events.on("room:gone", (roomId) => this.remove(roomId)),
       events.on("messages", (messages) => this.onMessages(messages)),
+      events.on("read:updated", ({ room_id, seq }) => this.onReadElsewhere(room_id, seq)),
     );
     if (client.rooms) this.onRooms(client.rooms); // read before we were made
   }
@@ -62,9 +67,23 @@ export class RoomList {
   viewing(roomId: string | null): void {
     this.viewed = roomId;
     if (!roomId) return;
-    const seq = this.client.newestSeq(roomId);
-    if (seq !== undefined) this.markers.set(roomId, seq);
+    // The marker itself moves when the view sees the end (markRead), not here: until then
+    // it says where "new messages" start.
     if (this.state.unread[roomId]) this.patch({ unread: { ...this.state.unread, [roomId]: 0 } });
+  }
+
+  /**
+   * I have read a room up to `seq` (it is open, visible and scrolled to the bottom): the badge
+   * clears and the server's marker moves, which my other devices hear as read:updated.
+   */
+  markRead(roomId: string, seq: number): void {
+    this.markers.set(roomId, seq);
+    if (this.state.unread[roomId]) this.patch({ unread: { ...this.state.unread, [roomId]: 0 } });
+    if ((this.posted.get(roomId) ?? -1) >= seq) return;
+    this.posted.set(roomId, seq);
+    roomsApi.markRead(this.api, roomId, seq).catch(() => {
+      this.posted.delete(roomId); // offline: the next look at the room posts it again
+    });
   }
 
   // -- actions (each throws an ApiError) --------------------------------------------------
@@ -124,6 +143,14 @@ export class RoomList {
     const known = new Set(this.state.rooms.map((room) => room.id));
     const unread: Record<string, number> = {};
     for (const room of rooms) {
+      if (room.unread !== undefined && room.last_read_seq !== undefined) {
+        // The server keeps the marker (the same on every device) and counts for us.
+        this.markers.set(room.id, room.last_read_seq);
+        this.posted.set(room.id, Math.max(this.posted.get(room.id) ?? -1, room.last_read_seq));
+        this.counted.set(room.id, room.last_seq);
+        unread[room.id] = room.id === this.viewed ? 0 : room.unread;
+        continue;
+      }
       if (known.has(room.id)) {
         unread[room.id] = this.state.unread[room.id] ?? 0; // sync brings what it missed, counted as it comes
         continue;
@@ -138,16 +165,27 @@ export class RoomList {
   private onMessages(messages: Message[]): void {
     const unread = { ...this.state.unread };
     for (const message of messages) {
+      // Counted already (in the server's unread), or a relation that is not news.
+      if (message.seq <= (this.counted.get(message.room_id) ?? -1)) continue;
+      this.counted.set(message.room_id, message.seq);
+      const relation = message.relates_to?.type;
+      if (relation && relation !== "reply") continue;
       if (message.sender_id === this.me.id) {
         unread[message.room_id] = 0; // writing in a room means having read it
         this.markers.set(message.room_id, message.seq);
-      } else if (message.room_id === this.viewed) {
-        this.markers.set(message.room_id, message.seq);
-      } else {
+      } else if (message.room_id !== this.viewed) {
         unread[message.room_id] = (unread[message.room_id] ?? 0) + 1;
       }
     }
     this.patch({ unread });
+  }
+
+  /** Another device of mine read up to `seq`. */
+  private onReadElsewhere(roomId: string, seq: number): void {
+    this.markers.set(roomId, seq);
+    this.posted.set(roomId, Math.max(this.posted.get(roomId) ?? -1, seq));
+    const newest = this.client.newestSeq(roomId) ?? seq;
+    if (seq >= newest && this.state.unread[roomId]) this.patch({ unread: { ...this.state.unread, [roomId]: 0 } });
   }
 
   private upsertInvitation(invitation: Invitation): void {
@@ -166,6 +204,8 @@ export class RoomList {
 
   private upsert(room: MyRoom): void {
     const exists = this.state.rooms.some((known) => known.id === room.id);
+    // A room new to me: what was said before I came is history, not news (as the server counts).
+    if (!exists && this.markers.get(room.id) === undefined) this.markers.set(room.id, room.last_read_seq ?? room.last_seq);
     const rooms = exists ? this.state.rooms.map((known) => (known.id === room.id ? room : known)) : [...this.state.rooms, room];
     const unread = exists ? this.state.unread : { ...this.state.unread, [room.id]: Math.max(0, room.last_seq - (this.markers.get(room.id) ?? 0)) };
     this.patch({ rooms: sortRooms(rooms), unread });

@@ -3,15 +3,18 @@
 //
 // Edits and reactions are not items of their own; replies are items that name their
 // target. A relation whose target is not here yet is held and applied when the target
-// arrives, so any arrival order gives the same result. Items are immutable: a change makes
+// arrives, so any arrival order gives the same result. A delete (the server's marker, no
+// content) turns its target into "message deleted": no text, no edits, no reactions; a
+// deleted reaction or edit simply stops counting. Items are immutable: a change makes
 // a new object for the one item it touches, and every other item keeps its identity, so a
 // view can skip what did not change (React.memo compares by identity).
 
-import type { Content, FileContent, Relation } from "@/lib/content";
+import type { Content, FileContent } from "@/lib/content";
 
 /** What the timeline shows for one message. */
 export type MessageBody =
   | { kind: "opening" }
+  | { kind: "deleted" }
   | { kind: "text"; text: string }
   | { kind: "file"; file: FileContent }
   | { kind: "unsupported"; type: string }
@@ -25,16 +28,26 @@ export interface TimelineEvent {
   clientMsgId: string;
   /** Server time, ISO 8601. */
   time: string;
+  /** The server's relates_to: what a deleted message (no content left) was. */
+  serverRelation?: { type: string; message_id: string } | null;
+  /** Deleted on the server (its envelope is gone). */
+  deleted?: boolean;
 }
 
 /** An opened message's content, or why it is not (yet) known. */
-export type Opening = { kind: "opening" } | { kind: "opened"; content: Content } | { kind: "undecryptable"; reason: string; detail: string };
+export type Opening =
+  | { kind: "opening" }
+  | { kind: "opened"; content: Content }
+  | { kind: "undecryptable"; reason: string; detail: string }
+  | { kind: "deleted" };
 
 export interface TimelineItem extends TimelineEvent {
   readonly body: MessageBody;
   readonly edited: boolean;
   /** Per reaction key, the distinct sender ids that reacted with it, sorted. */
   readonly reactions: Readonly<Record<string, readonly string[]>>;
+  /** Per reaction key and sender, the ids of their reaction messages (to take one back). */
+  readonly reactionIds: Readonly<Record<string, Readonly<Record<string, readonly string[]>>>>;
   readonly inReplyTo: string | null;
 }
 
@@ -47,21 +60,46 @@ export class RoomTimeline {
   private readonly items = new Map<string, TimelineItem>();
   /** Edits and reactions by target id, held (target not here) or applied alike. */
   private readonly relations = new Map<string, Entry[]>();
+  /** Ids a delete marker named (the target may come later, from an older page). */
+  private readonly deletes = new Set<string>();
   private ordered: TimelineItem[] | null = [];
 
   /** Take one message; returns the id of the item that changed, or null (a duplicate, or a
    * relation whose target is not here or not an item). */
   add(event: TimelineEvent, opening: Opening = { kind: "opening" }): string | null {
     if (this.entries.has(event.id)) return null;
+    if (event.serverRelation?.type === "delete") return this.addDelete(event);
+    const deleted = event.deleted || this.deletes.has(event.id);
     const entry: Entry = { ...event, opening };
+    if (deleted) turnDeleted(entry);
     this.entries.set(event.id, entry);
     return this.place(entry);
+  }
+
+  /** A delete marker: its target loses its content for good (now, or when it arrives). */
+  private addDelete(event: TimelineEvent): string | null {
+    const targetId = event.serverRelation!.message_id;
+    this.entries.set(event.id, { ...event, opening: { kind: "deleted" } });
+    this.deletes.add(targetId);
+    const target = this.entries.get(targetId);
+    if (!target || target.opening.kind === "deleted") return null;
+    const wasItem = isItem(target);
+    turnDeleted(target);
+    if (wasItem && !isItem(target)) {
+      this.items.delete(target.id);
+      this.ordered = null;
+    }
+    return this.place(target);
+  }
+
+  isDeleted(id: string): boolean {
+    return this.deletes.has(id) || this.entries.get(id)?.opening.kind === "deleted";
   }
 
   /** The message `id` was opened (or failed to open), or is being opened again. */
   update(id: string, opening: Opening): string | null {
     const entry = this.entries.get(id);
-    if (!entry) return null;
+    if (!entry || entry.opening.kind === "deleted") return null;
     const wasItem = isItem(entry);
     entry.opening = opening;
     if (wasItem && !isItem(entry)) {
@@ -105,6 +143,7 @@ export class RoomTimeline {
   }
 
   private place(entry: Entry): string | null {
+    if (relationOf(entry)?.type === "delete") return null;
     if (isItem(entry)) {
       this.rebuild(entry);
       return entry.id;
@@ -128,7 +167,8 @@ export class RoomTimeline {
     const { opening } = entry;
     const content = opening.kind === "opened" ? opening.content : null;
     let body: MessageBody;
-    if (opening.kind === "opening") body = { kind: "opening" };
+    if (opening.kind === "deleted") body = { kind: "deleted" };
+    else if (opening.kind === "opening") body = { kind: "opening" };
     else if (opening.kind === "undecryptable") body = { kind: "undecryptable", reason: opening.reason, detail: opening.detail };
     else if (content?.type === "text" && "text" in content) body = { kind: "text", text: content.text };
     else if (content?.type === "file" && "blob_id" in content) body = { kind: "file", file: content };
@@ -141,6 +181,7 @@ export class RoomTimeline {
       let latest: Entry | null = null;
       for (const candidate of related) {
         if (relationOf(candidate)?.type !== "edit" || candidate.senderId !== entry.senderId) continue;
+        if (candidate.opening.kind === "deleted") continue; // a deleted edit: the one before counts
         if (!latest || candidate.seq > latest.seq) latest = candidate;
       }
       const latestContent = latest?.opening.kind === "opened" ? latest.opening.content : null;
@@ -149,16 +190,22 @@ export class RoomTimeline {
         edited = true;
       }
     }
-    const senders = new Map<string, Set<string>>();
-    for (const candidate of related) {
+    // Per key, per sender, their reaction messages (none on a deleted message).
+    const senders = new Map<string, Map<string, string[]>>();
+    for (const candidate of body.kind === "deleted" ? [] : related) {
       const reaction = candidate.opening.kind === "opened" ? candidate.opening.content : null;
       if (reaction?.type !== "reaction" || !("key" in reaction)) continue;
-      const set = senders.get(reaction.key) ?? new Set<string>();
-      set.add(candidate.senderId);
-      senders.set(reaction.key, set);
+      const bySender = senders.get(reaction.key) ?? new Map<string, string[]>();
+      bySender.set(candidate.senderId, [...(bySender.get(candidate.senderId) ?? []), candidate.id]);
+      senders.set(reaction.key, bySender);
     }
     const reactions: Record<string, string[]> = {};
-    for (const key of [...senders.keys()].sort()) reactions[key] = [...senders.get(key)!].sort();
+    const reactionIds: Record<string, Record<string, string[]>> = {};
+    for (const key of [...senders.keys()].sort()) {
+      const bySender = senders.get(key)!;
+      reactions[key] = [...bySender.keys()].sort();
+      reactionIds[key] = Object.fromEntries(bySender);
+    }
     return {
       id: entry.id,
       seq: entry.seq,
@@ -168,12 +215,22 @@ export class RoomTimeline {
       body,
       edited,
       reactions,
+      reactionIds,
       inReplyTo: relation?.type === "reply" ? relation.message_id : null,
     };
   }
 }
 
-function relationOf(entry: Entry): Relation | null {
+/** The content goes; what it related to stays known (a deleted reaction still folds). */
+function turnDeleted(entry: Entry): void {
+  entry.serverRelation = entry.serverRelation ?? relationOf(entry);
+  entry.opening = { kind: "deleted" };
+}
+
+/** The sealed relation of an opened message; for a deleted one (or a delete marker), what the
+ * server says it was, so a deleted reaction or edit still folds (and counts for nothing). */
+function relationOf(entry: Entry): { type: string; message_id: string } | null {
+  if (entry.opening.kind === "deleted") return entry.serverRelation ?? null;
   if (entry.opening.kind !== "opened") return null;
   const content = entry.opening.content;
   return "relates_to" in content && content.relates_to ? content.relates_to : null;
@@ -182,5 +239,5 @@ function relationOf(entry: Entry): Relation | null {
 /** Edits and reactions fold into their target; everything else (placeholders too) is an item. */
 function isItem(entry: Entry): boolean {
   const type = relationOf(entry)?.type;
-  return type !== "edit" && type !== "reaction";
+  return type !== "edit" && type !== "reaction" && type !== "delete";
 }

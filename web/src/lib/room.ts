@@ -7,7 +7,7 @@
 import { env } from "@/config/env";
 import type { ApiClient } from "@/lib/api-client";
 import type { ChatClient } from "@/lib/chat-client";
-import { parseContent, text, type WireContent } from "@/lib/content";
+import { edit, parseContent, reaction, reply, text, type WireContent } from "@/lib/content";
 import { Emitter } from "@/lib/emitter";
 import type { Envelope } from "@/lib/envelope";
 import { errorMessage } from "@/lib/errors";
@@ -31,6 +31,10 @@ export interface RoomSnapshot {
   readonly typing: readonly string[];
   /** Known usernames by user id (members, presence, me). */
   readonly names: ReadonlyMap<string, string>;
+  /** The realtime connection is up: pending sends are on their way, not waiting. */
+  readonly connected: boolean;
+  /** My read marker when I opened the room: "new messages" start after it (null: none). */
+  readonly readSeq: number | null;
 }
 
 export interface RoomDeps {
@@ -39,6 +43,9 @@ export interface RoomDeps {
   sealer: Pick<Sealer, "open">;
   outbox: Outbox;
   me: User;
+  /** My read marker for the room now (RoomList), and how to move it. */
+  readMarker?: () => number | undefined;
+  markRead?: (seq: number) => void;
 }
 
 /** A reason a later attempt may overcome (the key service was down or busy). */
@@ -51,12 +58,14 @@ export class Room {
   private readonly timeline = new RoomTimeline();
   private readonly typers = new Map<string, { username: string; timer: ReturnType<typeof setTimeout> }>();
   private readonly cleanups: Array<() => void> = [];
-  /** Envelopes of messages not opened (yet), for reopen(). */
-  private readonly envelopes = new Map<string, unknown>();
+  /** Messages not opened (yet), for reopen(). */
+  private readonly envelopes = new Map<string, Message>();
   private state: RoomSnapshot;
   private lastTypingSent: number | null = null;
   private typingIdle: ReturnType<typeof setTimeout> | undefined;
   private changeQueued = false;
+  /** The newest seq this view has read (marked read): its own read:updated echoes are old news. */
+  private readUpTo = 0;
   private disposed = false;
 
   constructor(
@@ -73,6 +82,8 @@ export class Room {
       members: [],
       typing: [],
       names: new Map([[deps.me.id, deps.me.username]]),
+      connected: deps.client.connection === "connected",
+      readSeq: deps.readMarker?.() ?? null,
     };
     const events = deps.client.events;
     this.cleanups.push(
@@ -101,7 +112,14 @@ export class Room {
       }),
       // Presence changes while we were away were not announced to us: read them again.
       events.on("connection", (state) => {
+        this.patch({ connected: state === "connected" });
         if (state === "connected") void this.loadMembers();
+      }),
+      // Read to the end on another device: no "new messages" left here either.
+      // (Not my own markRead coming back: the divider stays while I look at the room.)
+      events.on("read:updated", ({ room_id, seq }) => {
+        if (room_id !== roomId || seq <= this.readUpTo) return;
+        if (seq >= (this.timeline.list().at(-1)?.seq ?? 0)) this.patch({ readSeq: seq });
       }),
       deps.outbox.events.on("change", (changed) => {
         if (changed === roomId) this.patch({ pending: deps.outbox.pending(roomId) });
@@ -160,6 +178,12 @@ export class Room {
     }
   }
 
+  /** An owner removes a member (throws an ApiError: forbidden, not_found, ...). */
+  async removeMember(userId: string): Promise<void> {
+    await roomApi.removeMember(this.deps.api, this.roomId, userId);
+    this.patch({ members: this.state.members.filter((member) => member.user.id !== userId) });
+  }
+
   // -- sending -----------------------------------------------------------------------------
 
   /** Send a text (through the outbox: it survives a reload and waits out a disconnect). */
@@ -171,6 +195,57 @@ export class Room {
   /** Send any content: a reply, an edit, a reaction (lib/content.ts builds them). */
   send(content: WireContent): OutboxEntry {
     return this.deps.outbox.send(this.roomId, content);
+  }
+
+  /** Reply to a message (the reply quotes it). */
+  reply(body: string, targetId: string): OutboxEntry {
+    this.noteTyping(false);
+    return this.send(reply(body, targetId));
+  }
+
+  /** Replace the text of one of my messages; readers see the latest edit, marked "(edited)". */
+  edit(targetId: string, newText: string): OutboxEntry {
+    this.noteTyping(false);
+    return this.send(edit(targetId, newText));
+  }
+
+  /** React with `key` (an emoji) to a message. */
+  react(targetId: string, key: string): OutboxEntry {
+    return this.send(reaction(targetId, key));
+  }
+
+  /** Take back my reaction `key` to a message: my reaction messages are deleted. */
+  async unreact(targetId: string, key: string): Promise<void> {
+    const mine = this.timeline.item(targetId)?.reactionIds[key]?.[this.deps.me.id] ?? [];
+    for (const reactionId of mine) await this.deleteMessage(reactionId);
+  }
+
+  /** Delete a message (mine, or anyone's as an owner); throws an ApiError when refused. */
+  async deleteMessage(messageId: string): Promise<void> {
+    await this.deps.client.deleteMessage(this.roomId, messageId);
+  }
+
+  /** The person sees the end of the room (visible, scrolled to the bottom): it is read. */
+  markRead(): void {
+    const newest = this.deps.client.newestSeq(this.roomId) ?? this.timeline.list().at(-1)?.seq;
+    if (newest === undefined || newest <= 0) return;
+    this.readUpTo = Math.max(this.readUpTo, newest);
+    this.deps.markRead?.(newest);
+  }
+
+  /** The room is shown (again): "new messages" start after my read marker as it is now. */
+  enter(): void {
+    this.patch({ readSeq: this.deps.readMarker?.() ?? null });
+  }
+
+  /** My latest message that still has text (the Up key edits it). */
+  lastEditable(): TimelineItem | null {
+    const items = this.timeline.list();
+    for (let index = items.length - 1; index >= 0; index--) {
+      const item = items[index]!;
+      if (item.senderId === this.deps.me.id && item.body.kind === "text") return item;
+    }
+    return null;
   }
 
   /** Resend a failed message: the same client message id and the same envelope. */
@@ -204,8 +279,16 @@ export class Room {
       senderId: message.sender_id,
       clientMsgId: message.client_msg_id,
       time: message.created_at,
+      serverRelation: message.relates_to ?? null,
+      deleted: message.deleted === true,
     };
     const mine = message.sender_id === this.deps.me.id;
+    if (message.deleted || message.envelope === null || message.relates_to?.type === "delete") {
+      // Nothing to open: deleted (or the delete marker itself).
+      if (mine) this.deps.outbox.delivered(message);
+      this.changed(this.timeline.add(event, { kind: "deleted" }));
+      return;
+    }
     const pending = mine ? this.deps.outbox.get(message.client_msg_id) : undefined;
     if (mine) this.deps.outbox.delivered(message);
     if (pending?.envelope && sameEnvelope(pending.envelope, message.envelope)) {
@@ -224,19 +307,12 @@ export class Room {
     const item = this.timeline.item(messageId);
     if (!item) return;
     this.changed(this.timeline.update(messageId, { kind: "opening" }));
-    void this.open({
-      id: item.id,
-      room_id: this.roomId,
-      seq: item.seq,
-      sender_id: item.senderId,
-      client_msg_id: item.clientMsgId,
-      envelope: this.envelopes.get(messageId),
-      created_at: item.time,
-    });
+    const message = this.envelopes.get(messageId);
+    if (message) void this.open(message);
   }
 
   private async open(message: Message): Promise<void> {
-    this.envelopes.set(message.id, message.envelope);
+    this.envelopes.set(message.id, message);
     const opened = await this.deps.sealer.open(message);
     if (this.disposed) return;
     if (opened.ok) {

@@ -1,5 +1,5 @@
 // REST calls on the room list (docs/protocol.md §3.3): the directory, create, join, leave,
-// invitations, direct messages.
+// invitations, direct messages, read markers.
 
 import type { ApiClient } from "@/lib/api-client";
 import type { DirectoryRoom, Invitation, InviteResult, MyRoom } from "@/lib/types";
@@ -31,6 +31,10 @@ export const roomsApi = {
   },
   async declineInvitation(api: ApiClient, roomId: string): Promise<void> {
     await api.post<void>(`/api/invitations/${encodeURIComponent(roomId)}/decline`);
+  },
+  /** Move my read marker forward (never back) to `seq`. */
+  async markRead(api: ApiClient, roomId: string, seq: number): Promise<void> {
+    await api.post<unknown>(`${room(roomId)}/read`, { seq });
   },
   async openDm(api: ApiClient, username: string): Promise<MyRoom> {
     return (await api.post<{ room: MyRoom }>("/api/dms", { username })).room;

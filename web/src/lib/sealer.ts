@@ -2,7 +2,7 @@
 // (lib/content.ts) and the client keyring.
 
 import type { ClientKeyring } from "@/lib/client-keyring";
-import { parseContent, type Content, type WireContent } from "@/lib/content";
+import { parseContent, relationMismatch, type Content, type WireContent } from "@/lib/content";
 import { EnvelopeError, openEnvelope, parseEnvelope, seal, type Envelope } from "@/lib/envelope";
 import { ApiError } from "@/lib/errors";
 import type { Message } from "@/lib/types";
@@ -40,7 +40,10 @@ export class Sealer {
         senderId: message.sender_id,
         clientMsgId: message.client_msg_id,
       });
-      return { ok: true, content: parseContent(wire) };
+      const content = parseContent(wire);
+      const mismatch = relationMismatch(content, message.relates_to);
+      if (mismatch) return { ok: false, reason: "relation_mismatch", detail: mismatch };
+      return { ok: true, content };
     } catch (error) {
       if (error instanceof EnvelopeError) return { ok: false, reason: error.reason, detail: error.message };
       // The key service refused or failed: access_denied, kms_unavailable, ...

@@ -7,7 +7,7 @@ import { ClientKeyring } from "@/lib/client-keyring";
 import type { WireContent } from "@/lib/content";
 import { normalize, searchRoom, searchRooms, sealedSource, type SearchSource } from "@/lib/search";
 import { Sealer } from "@/lib/sealer";
-import type { Message } from "@/lib/types";
+import type { Message, ServerRelation } from "@/lib/types";
 import { FakeKeyService } from "@/testing/fakes";
 
 const ROOM = "room-1";
@@ -21,7 +21,18 @@ async function sealedHistory(contents: WireContent[]) {
   for (const [index, content] of contents.entries()) {
     const clientMsgId = `c${index}`;
     const envelope = await sender.seal(ROOM, content, clientMsgId);
-    messages.push({ id: `m${index + 1}`, room_id: ROOM, seq: index + 1, sender_id: ALICE, client_msg_id: clientMsgId, envelope, created_at: "2026-01-01T00:00:00Z" });
+    // The server delivers a relation beside the envelope, as the sealed content names it.
+    const relatesTo = "relates_to" in content ? (content.relates_to as ServerRelation | undefined) : undefined;
+    messages.push({
+      id: `m${index + 1}`,
+      room_id: ROOM,
+      seq: index + 1,
+      sender_id: ALICE,
+      client_msg_id: clientMsgId,
+      envelope,
+      created_at: "2026-01-01T00:00:00Z",
+      ...(relatesTo ? { relates_to: relatesTo } : {}),
+    });
   }
   const reader = new FakeKeyService();
   (reader as unknown as { keys: unknown }).keys = (service as unknown as { keys: unknown }).keys;

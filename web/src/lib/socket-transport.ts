@@ -21,6 +21,7 @@ const FORWARDED = [
   "invitation:closed",
   "presence",
   "typing",
+  "read:updated",
 ] as const;
 
 export class SocketTransport implements RealtimeTransport {

@@ -18,6 +18,22 @@ export interface Room {
 
 export interface MyRoom extends Room {
   role: "owner" | "member";
+  /** My read marker (docs/protocol.md, read state); absent from older servers. */
+  last_read_seq?: number;
+  /** Messages after the marker from others that are not edits, reactions or deletes. */
+  unread?: number;
+}
+
+/** A message's relation as the server stores it (its `relates_to`). */
+export interface ServerRelation {
+  type: "reply" | "edit" | "reaction" | "delete";
+  message_id: string;
+}
+
+/** My read marker moved (on another device too). */
+export interface ReadUpdated {
+  room_id: string;
+  seq: number;
 }
 
 export interface DirectoryRoom extends Room {
@@ -50,6 +66,8 @@ export interface Member {
   role: "owner" | "member";
   joined_at: string;
   online: boolean;
+  /** Their read marker ("seen by"); absent in rooms of more than 50 members. */
+  last_read_seq?: number | null;
 }
 
 export interface Message {
@@ -58,8 +76,12 @@ export interface Message {
   seq: number;
   sender_id: string;
   client_msg_id: string;
+  /** Null once deleted, and for a delete marker. */
   envelope: unknown;
   created_at: string;
+  relates_to?: ServerRelation | null;
+  /** Deleted: its envelope is gone for good. */
+  deleted?: boolean;
 }
 
 export interface ErrorBody {

@@ -7,12 +7,12 @@ import type { WireContent } from "@/lib/content";
 import { Emitter } from "@/lib/emitter";
 import type { Envelope } from "@/lib/envelope";
 import { ApiError } from "@/lib/errors";
-import { Outbox, type OutboxStorage, MemoryOutboxStorage } from "@/lib/outbox";
+import { Outbox, type OutboxStorage, MemoryOutboxStorage, relationOf } from "@/lib/outbox";
 import type { RealtimeTransport, TransportEvents } from "@/lib/realtime-transport";
 import { Room } from "@/lib/room";
 import type { Opened } from "@/lib/sealer";
-import { parseContent } from "@/lib/content";
-import type { Message, MyRoom, User } from "@/lib/types";
+import { parseContent, relationMismatch } from "@/lib/content";
+import type { Message, MyRoom, ServerRelation, User } from "@/lib/types";
 import { encodeBase64 } from "@/lib/base64";
 import type { GeneratedDataKey, KeyService } from "@/lib/key-service";
 
@@ -44,6 +44,7 @@ export class FakeServer {
       client_msg_id: clientMsgId ?? `c-${roomId}-${seq}`,
       envelope: fakeEnvelope(wire, `${roomId}/${seq}`),
       created_at: new Date(seq * 1000).toISOString(),
+      relates_to: relationOf(wire),
     };
     entry.messages.push(message);
     entry.room.last_seq = seq;
@@ -68,7 +69,30 @@ export class FakeServer {
     return { ok: true, messages, has_more: hasMore, errors: {} };
   }
 
-  send(payload: { room_id: string; client_msg_id: string; envelope: unknown }): Message {
+  /** Delete a message as the server does: its envelope and its relations' go; a marker follows. */
+  deleteMessage(roomId: string, messageId: string, by: User = ME): Message {
+    const entry = this.rooms.get(roomId)!;
+    for (const message of entry.messages) {
+      const erased = message.id === messageId || (message.relates_to?.message_id === messageId && message.relates_to.type !== "reply");
+      if (erased) Object.assign(message, { envelope: null, deleted: true });
+    }
+    const seq = entry.messages.length + 1;
+    const marker: Message = {
+      id: `${roomId}-m${seq}`,
+      room_id: roomId,
+      seq,
+      sender_id: by.id,
+      client_msg_id: `c-delete-${seq}`,
+      envelope: null,
+      created_at: new Date(seq * 1000).toISOString(),
+      relates_to: { type: "delete", message_id: messageId },
+    };
+    entry.messages.push(marker);
+    entry.room.last_seq = seq;
+    return marker;
+  }
+
+  send(payload: { room_id: string; client_msg_id: string; envelope: unknown; relates_to?: ServerRelation }): Message {
     this.sends.push(structuredClone(payload));
     const entry = this.rooms.get(payload.room_id)!;
     const existing = entry.messages.find((message) => message.sender_id === ME.id && message.client_msg_id === payload.client_msg_id);
@@ -82,6 +106,7 @@ export class FakeServer {
       client_msg_id: payload.client_msg_id,
       envelope: payload.envelope,
       created_at: new Date(seq * 1000).toISOString(),
+      relates_to: payload.relates_to ?? null,
     };
     entry.messages.push(message);
     entry.room.last_seq = seq;
@@ -94,6 +119,8 @@ export class FakeTransport implements RealtimeTransport {
   connected = false;
   /** Set to make the next message:send lose its connection before the ack. */
   dropNextSend = false;
+  /** Set to make the next message:send answer with this error (the link stays up). */
+  failNextSend: ApiError | null = null;
   syncLimit = 100;
 
   constructor(readonly server: FakeServer) {}
@@ -128,6 +155,11 @@ export class FakeTransport implements RealtimeTransport {
     if (event === "sync") return this.server.sync((payload as { cursors: Record<string, number> }).cursors, this.syncLimit);
     if (event === "message:send") {
       const send = payload as { room_id: string; client_msg_id: string; envelope: unknown };
+      if (this.failNextSend) {
+        const error = this.failNextSend;
+        this.failNextSend = null;
+        throw error;
+      }
       if (this.dropNextSend) {
         this.dropNextSend = false;
         this.server.sends.push(structuredClone(send)); // it reached the wire, then the link died
@@ -135,6 +167,10 @@ export class FakeTransport implements RealtimeTransport {
         throw new ApiError("disconnected", "no answer to message:send");
       }
       return { ok: true, message: this.server.send(send) };
+    }
+    if (event === "message:delete") {
+      const { room_id, message_id } = payload as { room_id: string; message_id: string };
+      return { ok: true, message: this.server.deleteMessage(room_id, message_id) };
     }
     throw new Error(`unexpected request ${event}`);
   }
@@ -174,7 +210,10 @@ export const fakeSealer = {
     fakeSealer.opened += 1;
     const envelope = message.envelope as Envelope;
     if (envelope.ct === "tampered") return { ok: false, reason: "authentication_failed", detail: "tampered" };
-    return { ok: true, content: parseContent(JSON.parse(envelope.ct)) };
+    const content = parseContent(JSON.parse(envelope.ct));
+    const mismatch = relationMismatch(content, message.relates_to);
+    if (mismatch) return { ok: false, reason: "relation_mismatch", detail: mismatch };
+    return { ok: true, content };
   },
 };
 
@@ -187,7 +226,8 @@ export function fakeSdk(server = new FakeServer(), storage: OutboxStorage = new 
   const client = new ChatClient(api, transport);
   const outbox = new Outbox(storage, {
     seal: (roomId, content) => fakeSealer.seal(roomId, content),
-    send: (roomId, clientMsgId, envelope, attachments) => client.send(roomId, clientMsgId, envelope, attachments),
+    send: (roomId, clientMsgId, envelope, relatesTo, attachments) =>
+      client.send(roomId, clientMsgId, envelope, relatesTo, attachments),
     canSend: () => transport.connected,
     maxEnvelopeBytes: 65536,
     newClientMsgId: () => `c-mine-${++ids}`,

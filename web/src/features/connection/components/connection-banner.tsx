@@ -4,8 +4,8 @@ import "@/features/connection/components/connection-banner.css";
 
 const TEXT: Partial<Record<ConnectionState, string>> = {
   connecting: "Connecting…",
-  reconnecting: "Connection lost. Reconnecting… Messages you missed will appear once it is back.",
-  offline: "You are offline. Messages you missed will appear when the connection is back.",
+  reconnecting: "Connection lost. Reconnecting… What you write waits and is sent once it is back.",
+  offline: "You are offline. What you write waits and is sent when the connection is back.",
 };
 
 /** Shown while the realtime connection is not up; hidden otherwise. */

@@ -1,45 +1,93 @@
-import { useState, type FormEvent, type KeyboardEvent } from "react";
+import { useEffect, useRef, useState, type FormEvent, type KeyboardEvent } from "react";
 
-import { LockIcon, SendIcon } from "@/components/icons";
+import { CloseIcon, LockIcon, SendIcon } from "@/components/icons";
+
+/** What the composer is doing besides writing a new message. */
+export type ComposerMode =
+  | { kind: "reply"; messageId: string; senderName: string; text: string }
+  | { kind: "edit"; messageId: string; text: string }
+  | null;
 
 interface Props {
   placeholder: string;
   /** Longest text that still fits the server's envelope limit once sealed. */
   maxBytes: number;
+  mode: ComposerMode;
   onSend: (text: string) => void;
   onTyping: (active: boolean) => void;
+  onCancelMode: () => void;
+  /** Up in an empty composer: edit my last message. */
+  onEditLast: () => void;
   /** Put the cursor here when shown (after sign-in, on opening a room). */
   autoFocus?: boolean;
 }
 
 const encoder = new TextEncoder();
 
-/** The message box: Enter sends, Shift+Enter starts a new line. */
-export function Composer({ placeholder, maxBytes, onSend, onTyping, autoFocus = false }: Props) {
+/** The message box: Enter sends, Shift+Enter starts a new line; it also replies and edits. */
+export function Composer({ placeholder, maxBytes, mode, onSend, onTyping, onCancelMode, onEditLast, autoFocus = false }: Props) {
   const [text, setText] = useState("");
+  const input = useRef<HTMLTextAreaElement>(null);
   const tooLong = encoder.encode(text).length > maxBytes;
   const blank = text.trim() === "";
+  const editing = mode?.kind === "edit";
+
+  // Entering a mode puts the cursor in the box (an edit starts from the current text).
+  const modeKey = mode ? `${mode.kind}/${mode.messageId}` : "";
+  useEffect(() => {
+    if (!mode) return;
+    if (mode.kind === "edit") setText(mode.text);
+    input.current?.focus();
+  }, [modeKey]); // once per mode entered
 
   const send = () => {
     if (blank || tooLong) return;
     onSend(text);
     setText("");
   };
+  const cancel = () => {
+    if (editing) setText("");
+    onCancelMode();
+  };
   const submit = (event: FormEvent) => {
     event.preventDefault();
     send();
   };
   const onKeyDown = (event: KeyboardEvent<HTMLTextAreaElement>) => {
-    if (event.key === "Enter" && !event.shiftKey && !event.nativeEvent.isComposing) {
+    if (event.nativeEvent.isComposing) return;
+    if (event.key === "Enter" && !event.shiftKey) {
       event.preventDefault();
       send();
+    } else if (event.key === "Escape" && mode) {
+      event.preventDefault();
+      cancel();
+    } else if (event.key === "ArrowUp" && text === "" && !mode) {
+      event.preventDefault();
+      onEditLast();
     }
   };
 
   return (
     <form className="composer" onSubmit={submit}>
+      {mode && (
+        <div className="composer__mode" data-testid="composer-mode">
+          <span className="composer__mode-text">
+            {mode.kind === "reply" ? (
+              <>
+                Replying to <strong>{mode.senderName}</strong>: {mode.text}
+              </>
+            ) : (
+              "Editing your message"
+            )}
+          </span>
+          <button type="button" className="icon-button composer__mode-cancel" aria-label={mode.kind === "reply" ? "Cancel reply" : "Cancel edit"} onClick={cancel}>
+            <CloseIcon className="icon icon--small" />
+          </button>
+        </div>
+      )}
       <div className={`composer__box${tooLong ? " composer__box--invalid" : ""}`}>
         <textarea
+          ref={input}
           className="composer__input"
           aria-label="Message"
           placeholder={placeholder}
@@ -48,12 +96,12 @@ export function Composer({ placeholder, maxBytes, onSend, onTyping, autoFocus = 
           value={text}
           onChange={(event) => {
             setText(event.target.value);
-            onTyping(event.target.value.trim() !== "");
+            if (!editing) onTyping(event.target.value.trim() !== "");
           }}
           onKeyDown={onKeyDown}
           onBlur={() => onTyping(false)}
         />
-        <button type="submit" className="composer__send" aria-label="Send" title="Send" disabled={blank || tooLong}>
+        <button type="submit" className="composer__send" aria-label={editing ? "Save edit" : "Send"} title={editing ? "Save edit" : "Send"} disabled={blank || tooLong}>
           <SendIcon />
         </button>
       </div>
@@ -64,7 +112,8 @@ export function Composer({ placeholder, maxBytes, onSend, onTyping, autoFocus = 
           </span>
         ) : (
           <>
-            <LockIcon className="icon icon--tiny" /> Sealed in your browser before it is sent · <kbd>Enter</kbd> to send, <kbd>Shift</kbd>+<kbd>Enter</kbd> for a new line
+            <LockIcon className="icon icon--tiny" /> Sealed in your browser before it is sent · <kbd>Enter</kbd> to send, <kbd>Shift</kbd>+<kbd>Enter</kbd> for a new line,{" "}
+            <kbd>↑</kbd> to edit your last message
           </>
         )}
       </p>

@@ -7,7 +7,7 @@ interface Props {
   onRetry: () => void;
 }
 
-/** Where one of my messages stands: sending, sent, or failed with a retry. */
+/** Where one of my messages stands: waiting for the connection, sending, sent, or failed with a retry. */
 export function DeliveryStatus({ delivery, error, onRetry }: Props) {
   if (delivery === "failed") {
     return (
@@ -16,6 +16,14 @@ export function DeliveryStatus({ delivery, error, onRetry }: Props) {
         <button type="button" className="link-button" onClick={onRetry}>
           Retry
         </button>
+      </span>
+    );
+  }
+  if (delivery === "waiting") {
+    return (
+      <span className="delivery delivery--waiting" data-delivery="waiting" title="Not sent yet: it goes out when the connection is back">
+        <ClockIcon className="icon icon--tiny" />
+        Waiting to reconnect
       </span>
     );
   }

@@ -10,7 +10,8 @@ export const COLLAPSE_CHARS = 1200;
 export const COLLAPSE_LINES = 14;
 
 /** A message's text with its formatting: React elements only, never HTML strings. */
-export function FormattedText({ text }: { text: string }) {
+/** `suffix`: shown after the text (e.g. "(edited)"), outside the formatting. */
+export function FormattedText({ text, suffix }: { text: string; suffix?: ReactNode }) {
   const mentions = useContext(MentionContextValue);
   const nodes = useMemo(() => formatMessage(text, mentions), [text, mentions]);
   const long = text.length > COLLAPSE_CHARS || text.split("\n", COLLAPSE_LINES + 1).length > COLLAPSE_LINES;
@@ -21,6 +22,7 @@ export function FormattedText({ text }: { text: string }) {
     <>
       <div id={id} className={`message__text message__text--formatted${collapsed ? " message__text--collapsed" : ""}`}>
         {render(nodes)}
+        {suffix}
       </div>
       {long && (
         <button type="button" className="link-button message__more" aria-expanded={expanded} aria-controls={id} onClick={() => setExpanded(!expanded)}>

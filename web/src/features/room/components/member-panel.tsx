@@ -1,8 +1,21 @@
+import { useState } from "react";
+
 import { Avatar } from "@/components/avatar";
+import { CloseIcon } from "@/components/icons";
+import { RemoveMemberDialog } from "@/features/room/components/remove-member-dialog";
 import type { Member } from "@/lib/types";
 
-/** Who is in the room, online first. */
-export function MemberPanel({ members, myId }: { members: readonly Member[]; myId: string }) {
+interface Props {
+  members: readonly Member[];
+  myId: string;
+  roomName: string;
+  /** Set when I may remove others (an owner of a room that is not direct). */
+  onRemove?: (userId: string) => Promise<void>;
+}
+
+/** Who is in the room, online first; an owner can remove the others. */
+export function MemberPanel({ members, myId, roomName, onRemove }: Props) {
+  const [removing, setRemoving] = useState<Member | null>(null);
   const sorted = [...members].sort((a, b) => Number(b.online || b.user.id === myId) - Number(a.online || a.user.id === myId) || a.user.username.localeCompare(b.user.username));
   const online = members.filter((member) => member.online || member.user.id === myId).length;
   return (
@@ -19,10 +32,29 @@ export function MemberPanel({ members, myId }: { members: readonly Member[]; myI
               <span className="members__name">{member.user.username}</span>
               {member.role === "owner" && <span className="members__role">owner</span>}
               <span className="visually-hidden">{isOnline ? "online" : "offline"}</span>
+              {onRemove && member.user.id !== myId && (
+                <button
+                  type="button"
+                  className="icon-button members__remove"
+                  aria-label={`Remove ${member.user.username}`}
+                  title={`Remove ${member.user.username} from the room`}
+                  onClick={() => setRemoving(member)}
+                >
+                  <CloseIcon className="icon icon--small" />
+                </button>
+              )}
             </li>
           );
         })}
       </ul>
+      {removing && onRemove && (
+        <RemoveMemberDialog
+          username={removing.user.username}
+          roomName={roomName}
+          onRemove={() => onRemove(removing.user.id)}
+          onClose={() => setRemoving(null)}
+        />
+      )}
     </aside>
   );
 }

@@ -5,13 +5,15 @@ import { isTransient } from "@/lib/room";
 import type { MessageBody as Body } from "@/lib/room-timeline";
 
 /** The message's content: formatted text rendered as React elements (never as HTML). */
-export function MessageBody({ body, onReopen }: { body: Body; onReopen: () => void }) {
+export function MessageBody({ body, edited = false, onReopen }: { body: Body; edited?: boolean; onReopen: () => void }) {
   switch (body.kind) {
     case "text":
-      return <FormattedText text={body.text} />;
+      return <FormattedText text={body.text} suffix={edited && <span className="message__edited"> (edited)</span>} />;
     case "file":
       // Placeholder until the file card and inline images land (issue #11's web UI).
       return <p className="message__text">File: {body.file.name}</p>;
+    case "deleted":
+      return <p className="message__text message__text--muted message__deleted">message deleted</p>;
     case "opening":
       return <p className="message__text message__text--muted">Decrypting…</p>;
     case "unsupported":

@@ -1,6 +1,6 @@
-import { Fragment, useLayoutEffect, useRef } from "react";
+import { Fragment, useEffect, useLayoutEffect, useRef } from "react";
 
-import { MessageItem } from "@/features/room/components/message-item";
+import { MessageItem, type MessageItemHandlers } from "@/features/room/components/message-item";
 import type { MessageView } from "@/features/room/stores/message-view";
 import { dayKey, formatDay } from "@/lib/format-time";
 
@@ -13,16 +13,21 @@ interface Props {
   items: readonly MessageView[];
   hasOlder: boolean;
   loadingOlder: boolean;
+  /** "New messages" start after this seq (others' messages only). */
+  readSeq: number | null;
+  pickingId: string | null;
+  usedReactions: readonly string[];
   onLoadOlder: () => void;
-  onRetry: (clientMsgId: string) => void;
-  onReopen: (messageId: string) => void;
+  /** The reader sees the bottom of the room (and the page is visible). */
+  onRead: () => void;
+  handlers: MessageItemHandlers;
 }
 
 /**
  * The timeline, oldest at the top. Stays pinned to the bottom while the reader is there,
  * keeps its place when older pages arrive above, and asks for them near the top.
  */
-export function MessageList({ label, items, hasOlder, loadingOlder, onLoadOlder, onRetry, onReopen }: Props) {
+export function MessageList({ label, items, hasOlder, loadingOlder, readSeq, pickingId, usedReactions, onLoadOlder, onRead, handlers }: Props) {
   const ref = useRef<HTMLDivElement>(null);
   const atBottom = useRef(true);
   const before = useRef<{ firstKey: string | null; lastKey: string | null; height: number }>({ firstKey: null, lastKey: null, height: 0 });
@@ -34,7 +39,7 @@ export function MessageList({ label, items, hasOlder, loadingOlder, onLoadOlder,
     const firstKey = items[0]?.key ?? null;
     const last = items.at(-1);
     const prepended = previous.firstKey !== null && firstKey !== previous.firstKey && items.some((item) => item.key === previous.firstKey);
-    const mineJustAdded = last !== undefined && last.key !== previous.lastKey && last.mine && last.delivery === "sending";
+    const mineJustAdded = last !== undefined && last.key !== previous.lastKey && last.mine && last.delivery !== "sent";
     if (prepended && !atBottom.current) element.scrollTop += element.scrollHeight - previous.height;
     else if (atBottom.current || mineJustAdded) element.scrollTop = element.scrollHeight;
     before.current = { firstKey, lastKey: last?.key ?? null, height: element.scrollHeight };
@@ -42,13 +47,27 @@ export function MessageList({ label, items, hasOlder, loadingOlder, onLoadOlder,
     if (hasOlder && !loadingOlder && element.scrollHeight <= element.clientHeight + NEAR_TOP_PX) onLoadOlder();
   }, [items, hasOlder, loadingOlder, onLoadOlder]);
 
+  // Read what is seen: at the bottom, with the page visible (now, and when it shows again).
+  useEffect(() => {
+    const readIfSeen = () => {
+      if (atBottom.current && document.visibilityState === "visible") onRead();
+    };
+    readIfSeen();
+    document.addEventListener("visibilitychange", readIfSeen);
+    return () => document.removeEventListener("visibilitychange", readIfSeen);
+  }, [items, onRead]);
+
   const onScroll = () => {
     const element = ref.current;
     if (!element) return;
+    const wasAtBottom = atBottom.current;
     atBottom.current = element.scrollHeight - element.scrollTop - element.clientHeight < NEAR_BOTTOM_PX;
     before.current.height = element.scrollHeight;
+    if (atBottom.current && !wasAtBottom && document.visibilityState === "visible") onRead();
     if (element.scrollTop < NEAR_TOP_PX && hasOlder && !loadingOlder) onLoadOlder();
   };
+
+  const firstNew = readSeq === null ? -1 : items.findIndex((item) => item.seq !== null && item.seq > readSeq && !item.mine);
 
   return (
     <div ref={ref} className="timeline" role="log" aria-label={label} aria-live="polite" tabIndex={0} onScroll={onScroll}>
@@ -68,7 +87,18 @@ export function MessageList({ label, items, hasOlder, loadingOlder, onLoadOlder,
                   <span>{formatDay(item.time)}</span>
                 </li>
               )}
-              <MessageItem item={item} leading={leading} onRetry={onRetry} onReopen={onReopen} />
+              {index === firstNew && (
+                <li className="new-divider" data-testid="new-messages">
+                  <span>New messages</span>
+                </li>
+              )}
+              <MessageItem
+                item={item}
+                leading={leading || index === firstNew}
+                picking={item.messageId !== null && item.messageId === pickingId}
+                usedReactions={usedReactions}
+                handlers={handlers}
+              />
             </Fragment>
           );
         })}

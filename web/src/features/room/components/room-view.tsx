@@ -3,12 +3,15 @@ import { useCallback, useMemo, useState, type ReactNode } from "react";
 import { Modal } from "@/components/modal";
 import { PHONE_QUERY, useMediaQuery } from "@/hooks/use-media-query";
 import { useStore } from "@/hooks/use-store";
-import { Composer } from "@/features/room/components/composer";
+import { Composer, type ComposerMode } from "@/features/room/components/composer";
+import { DeleteMessageDialog } from "@/features/room/components/delete-message-dialog";
 import { MentionContextValue } from "@/features/room/components/formatted-text";
 import { MemberPanel } from "@/features/room/components/member-panel";
 import { MessageList } from "@/features/room/components/message-list";
+import type { MessageItemHandlers } from "@/features/room/components/message-item";
 import { RoomHeader } from "@/features/room/components/room-header";
 import { TypingIndicator } from "@/features/room/components/typing-indicator";
+import type { MessageView } from "@/features/room/stores/message-view";
 import type { RoomViewStore } from "@/features/room/stores/room-view-store";
 import type { Visibility } from "@/lib/types";
 import "@/features/room/components/room-view.css";
@@ -24,14 +27,20 @@ interface Props {
   navigation?: ReactNode;
 }
 
+const HIGHLIGHT_MS = 2000;
+
 export function RoomView({ room, title, visibility, myId, maxTextBytes, actions, navigation }: Props) {
+  // Before the first render's effects (the list marks the room read once it is seen).
+  useState(() => room.enter());
   const state = useStore(room.store);
   const phone = useMediaQuery(PHONE_QUERY);
   // Wide screens show the members beside the timeline; on a phone they are a sheet, closed at first.
   const [membersOpen, setMembersOpen] = useState(() => window.matchMedia("(min-width: 1100px)").matches);
+  const [mode, setMode] = useState<ComposerMode>(null);
+  const [pickingId, setPickingId] = useState<string | null>(null);
+  const [deleting, setDeleting] = useState<MessageView | null>(null);
   const loadOlder = useCallback(() => void room.loadOlder(), [room]);
-  const retry = useCallback((clientMsgId: string) => room.retry(clientMsgId), [room]);
-  const reopen = useCallback((messageId: string) => room.reopen(messageId), [room]);
+  const markRead = useCallback(() => room.markRead(), [room]);
   const placeholder = visibility === "direct" ? `Message ${title}` : `Message #${title}`;
   const mentions = useMemo(
     () => ({
@@ -40,6 +49,46 @@ export function RoomView({ room, title, visibility, myId, maxTextBytes, actions,
     }),
     [state.members, myId],
   );
+  // Owners remove others; nobody changes a direct room's two people.
+  const iOwn = visibility !== "direct" && state.members.some((member) => member.user.id === myId && member.role === "owner");
+  const removeMember = useCallback((userId: string) => room.removeMember(userId), [room]);
+
+  const startEdit = useCallback((item: MessageView) => {
+    if (item.messageId && item.body.kind === "text") setMode({ kind: "edit", messageId: item.messageId, text: item.body.text });
+  }, []);
+  const handlers = useMemo<MessageItemHandlers>(
+    () => ({
+      onRetry: (clientMsgId) => room.retry(clientMsgId),
+      onReopen: (messageId) => room.reopen(messageId),
+      onReply: (item) => {
+        if (!item.messageId) return;
+        const text = item.body.kind === "text" ? item.body.text : "";
+        setMode({ kind: "reply", messageId: item.messageId, senderName: item.senderName, text: text.length > 80 ? `${text.slice(0, 80)}…` : text });
+      },
+      onReact: (item) => setPickingId(item.messageId),
+      onEdit: startEdit,
+      onDelete: (item) => setDeleting(item),
+      onToggleReaction: (messageId, key) => void room.toggleReaction(messageId, key).catch(() => undefined),
+      onClosePicker: () => setPickingId(null),
+      onJump: (messageId) => {
+        const target = document.getElementById(`message-${messageId}`);
+        if (!target) return;
+        target.scrollIntoView({ block: "center" });
+        target.focus({ preventScroll: true });
+        target.classList.add("message--highlight");
+        setTimeout(() => target.classList.remove("message--highlight"), HIGHLIGHT_MS);
+      },
+    }),
+    [room, startEdit],
+  );
+
+  const send = (text: string) => {
+    if (mode?.kind === "edit") {
+      if (text !== mode.text) room.edit(mode.messageId, text);
+    } else if (mode?.kind === "reply") room.reply(text, mode.messageId);
+    else room.send(text);
+    setMode(null);
+  };
 
   return (
     <section className="room" aria-label={title}>
@@ -70,26 +119,45 @@ export function RoomView({ room, title, visibility, myId, maxTextBytes, actions,
               items={state.items}
               hasOlder={state.hasOlder}
               loadingOlder={state.loadingOlder}
+              readSeq={state.readSeq}
+              pickingId={pickingId}
+              usedReactions={state.usedReactions}
               onLoadOlder={loadOlder}
-              onRetry={retry}
-              onReopen={reopen}
+              onRead={markRead}
+              handlers={handlers}
             />
           </MentionContextValue.Provider>
           <TypingIndicator names={state.typing} />
           <Composer
             placeholder={placeholder}
             maxBytes={maxTextBytes}
-            onSend={(text) => room.send(text)}
+            mode={mode}
+            onSend={send}
             onTyping={(active) => room.noteTyping(active)}
+            onCancelMode={() => setMode(null)}
+            onEditLast={() => {
+              const last = room.lastEditable();
+              if (last) startEdit(last);
+            }}
             autoFocus
           />
         </div>
-        {membersOpen && !phone && <MemberPanel members={state.members} myId={myId} />}
+        {membersOpen && !phone && (
+          <MemberPanel members={state.members} myId={myId} roomName={title} onRemove={iOwn ? removeMember : undefined} />
+        )}
       </div>
       {membersOpen && phone && (
         <Modal title={`People in ${title}`} onClose={() => setMembersOpen(false)} className="modal--sheet">
-          <MemberPanel members={state.members} myId={myId} />
+          <MemberPanel members={state.members} myId={myId} roomName={title} onRemove={iOwn ? removeMember : undefined} />
         </Modal>
+      )}
+      {deleting?.messageId && (
+        <DeleteMessageDialog
+          mine={deleting.mine}
+          senderName={deleting.senderName}
+          onDelete={() => room.deleteMessage(deleting.messageId!)}
+          onClose={() => setDeleting(null)}
+        />
       )}
     </section>
   );

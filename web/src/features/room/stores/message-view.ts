@@ -4,7 +4,8 @@
 
 import type { MessageBody } from "@/lib/room-timeline";
 
-export type Delivery = "sending" | "sent" | "failed";
+/** "waiting": not sent yet because the connection is down (it goes out when it is back). */
+export type Delivery = "waiting" | "sending" | "sent" | "failed";
 
 export interface MessageView {
   /** Stable React key: sender and client message id (the same before and after the ack). */
@@ -22,6 +23,28 @@ export interface MessageView {
   readonly delivery: Delivery | null;
   readonly sendError: string | null;
   readonly clientMsgId: string;
+  /** The message this one replies to, quoted (null: not a reply). */
+  readonly replyTo: ReplyQuote | null;
+  /** Reaction chips, in key order. */
+  readonly reactions: readonly ReactionChip[];
+  /** What I may do with it (edit: mine with text; delete: mine, or any as an owner). */
+  readonly canEdit: boolean;
+  readonly canDelete: boolean;
+}
+
+export interface ReplyQuote {
+  readonly messageId: string;
+  /** Null while the target is not loaded (an older page). */
+  readonly senderName: string | null;
+  readonly text: string;
+}
+
+export interface ReactionChip {
+  readonly key: string;
+  readonly count: number;
+  /** Who reacted, by name. */
+  readonly names: readonly string[];
+  readonly mine: boolean;
 }
 
 const REASONS: Record<string, string> = {
@@ -34,6 +57,7 @@ const REASONS: Record<string, string> = {
   kms_unavailable: "The key service is unreachable.",
   unavailable: "The server is unreachable.",
   rate_limited: "The key service is busy.",
+  relation_mismatch: "The server's record of what this message answers does not match its sealed content.",
 };
 
 export function explainReason(reason: string): string {

@@ -50,24 +50,36 @@ describe("RoomViewStore", () => {
     ]);
   });
 
-  it("retries a failed send with the same client message id and envelope, keeping its key", async () => {
-    const { view, sdk } = await openRoom();
+  it("shows a send lost with its connection as waiting, then resends it (same id and envelope) on reconnect", async () => {
+    const { view, sdk, room } = await openRoom();
     sdk.transport.dropNextSend = true;
+    view.send("try me");
+    await settle();
+    const [waiting] = view.store.get().items;
+    expect(waiting?.delivery).toBe("waiting");
+    expect(waiting?.sendError).toBeNull();
+    expect(room.snapshot().connected).toBe(false);
+    sdk.transport.up();
+    await settle();
+    expect(sdk.server.sends).toHaveLength(2);
+    expect(sdk.server.sends[1]).toEqual(sdk.server.sends[0]);
+    expect(view.store.get().items.map((item) => [item.delivery, item.seq, item.key])).toEqual([["sent", 1, waiting!.key]]);
+  });
+
+  it("retries a refused send with the same client message id and envelope, keeping its key", async () => {
+    const { view, sdk } = await openRoom();
+    sdk.transport.failNextSend = new ApiError("invalid_input", "refused once");
     view.send("try me");
     await settle();
     const [failed] = view.store.get().items;
     expect(failed?.delivery).toBe("failed");
-    expect(failed?.sendError).toBe("no answer to message:send");
-    sdk.transport.up();
-    await settle();
+    expect(failed?.sendError).toBe("refused once");
     view.retry(failed!.clientMsgId);
     await settle();
-    expect(sdk.server.sends).toHaveLength(2);
-    expect(sdk.server.sends[1]).toEqual(sdk.server.sends[0]);
     expect(view.store.get().items.map((item) => [item.delivery, item.seq, item.key])).toEqual([["sent", 1, failed!.key]]);
   });
 
-  it("turns a failed send into sent when sync shows it was stored", async () => {
+  it("turns a send lost on its way into sent when sync shows it was stored", async () => {
     const { view, sdk } = await openRoom();
     sdk.transport.dropNextSend = true;
     view.send("stored after all");

@@ -1,13 +1,14 @@
 // View model of one open room (Element-style): a projection of the SDK's Room (lib/room.ts)
 // into what the room view shows. Items are projected incrementally: a MessageView is made
-// again only when its source (the SDK's item or outbox entry) or its sender's name changed,
-// so unchanged messages keep their identity and React.memo skips them.
+// again only when its source (the SDK's item or outbox entry) or what else it shows (its
+// sender's name, its reply quote, who reacted, its delivery) changed, so unchanged messages
+// keep their identity and React.memo skips them.
 
-import type { Delivery, MessageView } from "@/features/room/stores/message-view";
 import type { ChatClient } from "@/lib/chat-client";
+import type { Delivery, MessageView, ReactionChip, ReplyQuote } from "@/features/room/stores/message-view";
 import type { OutboxEntry } from "@/lib/outbox";
 import type { Room, RoomSnapshot } from "@/lib/room";
-import type { TimelineItem } from "@/lib/room-timeline";
+import type { MessageBody, TimelineItem } from "@/lib/room-timeline";
 import { Store } from "@/lib/store";
 import type { Member, User } from "@/lib/types";
 
@@ -19,18 +20,26 @@ export interface RoomViewState {
   loadingOlder: boolean;
   members: readonly Member[];
   typing: readonly string[];
+  /** "New messages" start after this seq (null: no divider). */
+  readSeq: number | null;
+  /** Reaction keys used in the room, for the picker. */
+  usedReactions: readonly string[];
 }
 
 interface Projected {
   source: TimelineItem | OutboxEntry;
-  name: string;
+  /** Whatever else the view shows (names, quote, delivery), as one comparable string. */
+  extra: string;
   view: MessageView;
 }
+
+const QUOTE_CHARS = 140;
 
 export class RoomViewStore {
   readonly store: Store<RoomViewState>;
   private projected = new Map<string, Projected>();
   private items: readonly MessageView[] = [];
+  private usedReactions: readonly string[] = [];
   private readonly stops: (() => void)[];
 
   constructor(
@@ -65,12 +74,51 @@ export class RoomViewStore {
     this.room.sendText(text);
   }
 
+  reply(text: string, messageId: string): void {
+    this.room.reply(text, messageId);
+  }
+
+  edit(messageId: string, text: string): void {
+    this.room.edit(messageId, text);
+  }
+
+  /** Add my reaction `key`, or take it back if it is there. */
+  toggleReaction(messageId: string, key: string): Promise<void> {
+    const item = this.store.get().items.find((view) => view.messageId === messageId);
+    if (item?.reactions.some((chip) => chip.key === key && chip.mine)) return this.room.unreact(messageId, key);
+    this.room.react(messageId, key);
+    return Promise.resolve();
+  }
+
+  deleteMessage(messageId: string): Promise<void> {
+    return this.room.deleteMessage(messageId);
+  }
+
+  /** My latest message with text, for the Up key. */
+  lastEditable(): MessageView | null {
+    const item = this.room.lastEditable();
+    return item ? (this.store.get().items.find((view) => view.messageId === item.id) ?? null) : null;
+  }
+
+  markRead(): void {
+    this.room.markRead();
+  }
+
+  /** The view shows the room (again): place the "new messages" divider from the marker. */
+  enter(): void {
+    this.room.enter();
+  }
+
   retry(clientMsgId: string): void {
     this.room.retry(clientMsgId);
   }
 
   reopen(messageId: string): void {
     this.room.reopen(messageId);
+  }
+
+  removeMember(userId: string): Promise<void> {
+    return this.room.removeMember(userId);
   }
 
   noteTyping(active: boolean): void {
@@ -80,16 +128,33 @@ export class RoomViewStore {
   private project(snapshot: RoomSnapshot): RoomViewState {
     const next = new Map<string, Projected>();
     const items: MessageView[] = [];
-    const take = (key: string, source: TimelineItem | OutboxEntry, name: string, make: () => MessageView) => {
+    const byId = new Map(snapshot.items.map((item) => [item.id, item]));
+    const nameOf = (userId: string) => snapshot.names.get(userId) ?? "former member";
+    const iOwn = snapshot.members.some((member) => member.user.id === this.me.id && member.role === "owner");
+    const quoteOf = (targetId: string | null): ReplyQuote | null => {
+      if (!targetId) return null;
+      const target = byId.get(targetId);
+      return { messageId: targetId, senderName: target ? nameOf(target.senderId) : null, text: target ? quoteText(target.body) : "an earlier message" };
+    };
+    const take = (key: string, source: TimelineItem | OutboxEntry, extra: string, make: () => MessageView) => {
       const previous = this.projected.get(key);
-      const view = previous && previous.source === source && previous.name === name ? previous.view : make();
-      next.set(key, { source, name, view });
+      const view = previous && previous.source === source && previous.extra === extra ? previous.view : make();
+      next.set(key, { source, extra, view });
       items.push(view);
     };
+    const used = new Set<string>();
     for (const item of snapshot.items) {
       const mine = item.senderId === this.me.id;
-      const name = snapshot.names.get(item.senderId) ?? "former member";
-      take(`${item.senderId}/${item.clientMsgId}`, item, name, () => ({
+      const name = nameOf(item.senderId);
+      const replyTo = item.body.kind === "deleted" ? null : quoteOf(item.inReplyTo);
+      const reactions: ReactionChip[] = Object.entries(item.reactions).map(([key, senders]) => {
+        used.add(key);
+        return { key, count: senders.length, names: senders.map(nameOf), mine: senders.includes(this.me.id) };
+      });
+      const hasText = item.body.kind === "text";
+      const canDelete = item.body.kind !== "deleted" && (mine || iOwn);
+      const extra = JSON.stringify([name, replyTo, reactions.map((chip) => chip.names), canDelete]);
+      take(`${item.senderId}/${item.clientMsgId}`, item, extra, () => ({
         key: `${item.senderId}/${item.clientMsgId}`,
         messageId: item.id,
         seq: item.seq,
@@ -102,16 +167,23 @@ export class RoomViewStore {
         delivery: mine ? "sent" : null,
         sendError: null,
         clientMsgId: item.clientMsgId,
+        replyTo,
+        reactions,
+        canEdit: mine && hasText,
+        canDelete,
       }));
     }
     for (const entry of snapshot.pending) {
       // Edits and reactions fold into their target once stored; only texts stand alone.
       const content = entry.content;
-      const relation = (content.relates_to as { type?: string } | undefined)?.type;
-      if (relation === "edit" || relation === "reaction") continue;
+      const relation = content.relates_to as { type?: string; message_id?: string } | undefined;
+      if (relation?.type === "edit" || relation?.type === "reaction") continue;
       const key = `${this.me.id}/${entry.clientMsgId}`;
       if (next.has(key)) continue; // stored already, the outbox just has not heard yet
-      take(key, entry, this.me.username, () => ({
+      // The connection's own state decides: while it is down nothing is "failing".
+      const delivery: Delivery = !snapshot.connected && (entry.state === "sending" || entry.transient) ? "waiting" : entry.state;
+      const replyTo = relation?.type === "reply" ? quoteOf(relation.message_id ?? null) : null;
+      take(key, entry, JSON.stringify([delivery, replyTo]), () => ({
         key,
         messageId: null,
         seq: null,
@@ -121,15 +193,21 @@ export class RoomViewStore {
         time: entry.time,
         body: content.type === "text" && typeof content.text === "string" ? { kind: "text", text: content.text } : { kind: "unsupported", type: content.type },
         edited: false,
-        delivery: entry.state satisfies Delivery,
-        sendError: entry.error,
+        delivery,
+        sendError: delivery === "failed" ? entry.error : null,
         clientMsgId: entry.clientMsgId,
+        replyTo,
+        reactions: [],
+        canEdit: false,
+        canDelete: false,
       }));
     }
     this.projected = next;
     // Nothing re-made, added or dropped: the very same list, so the list itself skips too.
     const previous = this.items;
     if (previous.length !== items.length || items.some((view, index) => view !== previous[index])) this.items = items;
+    const usedReactions = [...used].sort();
+    if (usedReactions.join("\u0000") !== this.usedReactions.join("\u0000")) this.usedReactions = usedReactions;
     return {
       status: snapshot.status,
       error: snapshot.error,
@@ -138,6 +216,21 @@ export class RoomViewStore {
       loadingOlder: snapshot.loadingOlder,
       members: snapshot.members,
       typing: snapshot.typing,
+      readSeq: snapshot.readSeq,
+      usedReactions: this.usedReactions,
     };
+  }
+}
+
+function quoteText(body: MessageBody): string {
+  switch (body.kind) {
+    case "text":
+      return body.text.length > QUOTE_CHARS ? `${body.text.slice(0, QUOTE_CHARS)}…` : body.text;
+    case "deleted":
+      return "message deleted";
+    case "opening":
+      return "…";
+    default:
+      return "a message that cannot be shown";
   }
 }
