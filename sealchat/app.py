@@ -11,8 +11,9 @@ from typing import Any
 import socketio
 from fastapi import FastAPI
 
-from sealchat import __version__
+from sealchat import __version__, metrics
 from sealchat.api import keys, rooms, system
+from sealchat.api.metrics import build_metrics_router, serving_metrics
 from sealchat.api.realtime import RealtimeGateway
 from sealchat.api.security_headers import hardened_api
 from sealchat.api.web import content_security_policy, mount_web_client
@@ -31,9 +32,21 @@ def create_app(settings: Settings) -> Any:
     """Build the whole ASGI app; adapters are created when the app starts."""
     sio = build_socketio_server(settings)
 
+    def sample_connections() -> None:
+        metrics.sample_connections(sio.eio.sockets)
+
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        async with runtime(settings, sio) as built:
+        async with (
+            runtime(settings, sio) as built,
+            serving_metrics(
+                settings.metrics_port,
+                settings.metrics_host,
+                settings.metrics_token,
+                sample_connections,
+                settings.metrics_sample_seconds,
+            ),
+        ):
             app.state.services = built.services
             if built.auth_router is not None:
                 app.include_router(built.auth_router)
@@ -64,5 +77,7 @@ def create_app(settings: Settings) -> Any:
     api.include_router(system.router)
     api.include_router(rooms.router)
     api.include_router(keys.router)
+    if settings.metrics_token:
+        api.include_router(build_metrics_router(settings.metrics_token, sample_connections))
     api.state.settings = settings
     return socketio.ASGIApp(sio, other_asgi_app=api, socketio_path="socket.io")

@@ -12,6 +12,7 @@ import typer
 from sealchat import chat_cli
 from sealchat.keys_cli import keys_app
 from sealchat.kms.cli import kms_app
+from sealchat.metrics_workers import prepare_multiprocess, supervisor_listener
 from sealchat.settings import Settings
 
 app = typer.Typer(help="Sealchat: realtime team chat sealed in the client.", no_args_is_help=True)
@@ -66,6 +67,7 @@ def serve(
         level=settings.log_level.upper(), format="%(levelname)s %(name)s: %(message)s"
     )
     app: Any = _prepare_workers(settings) if settings.workers > 1 else create_app(settings)
+    metrics_port = supervisor_listener(settings) if settings.workers > 1 else None
     docs = f" (API docs at {settings.resolved_public_url()}/docs)" if settings.api_docs else ""
     typer.echo(f"Sealchat is starting at {settings.resolved_public_url()}/{docs}")
     uvicorn.run(
@@ -86,6 +88,8 @@ def serve(
         # lane; socket.io leaves it off by default too.
         ws_per_message_deflate=settings.websocket_per_message_deflate,
     )
+    if metrics_port is not None:
+        metrics_port.close()
 
 
 def _prepare_workers(settings: Settings) -> str:
@@ -95,6 +99,7 @@ def _prepare_workers(settings: Settings) -> str:
     environment, where the command-line options are put."""
     import os
 
+    prepare_multiprocess(settings)  # before anything imports prometheus_client
     from sealchat.domain.errors import SealchatError
     from sealchat.wiring import build_socketio_server, runtime
 

@@ -210,6 +210,17 @@ class Settings(BaseSettings):
     aws_region: str = ""  # empty: the Cognito region
     aws_kms_endpoint: str = ""
 
+    # operations: metrics and logs (docs/operations.md)
+    # /metrics on a port of its own (0: none), on this interface; and/or on the main port
+    # behind this bearer token (empty: not on the main port). Either may be set, or both.
+    metrics_port: int = Field(default=0, ge=0, le=65535)
+    metrics_host: str = "127.0.0.1"
+    metrics_token: str = ""
+    # How often the open-connection gauge is sampled.
+    metrics_sample_seconds: float = Field(default=5.0, gt=0)
+    # One line per event: plain text, or one JSON object per line.
+    log_format: Literal["text", "json"] = "text"
+
     def cluster_problem(self) -> str | None:
         """Why this configuration cannot run as several nodes (or workers), if it can't."""
         if self.resolved_database_url().startswith("sqlite"):

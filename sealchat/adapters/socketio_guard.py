@@ -29,6 +29,7 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
+from sealchat import metrics
 from sealchat.adapters.socketio_packets import PacketGuardServer
 
 log = logging.getLogger(__name__)
@@ -72,6 +73,7 @@ class GuardedAsyncServer(PacketGuardServer):
         open_now = self._per_address.get(address, 0)
         if self.max_per_address and open_now >= self.max_per_address:
             log.warning("refused a connection: %s already has %d open", address, open_now)
+            metrics.refused("connect", "too_many_connections")
             # Anything but None/True makes python-engineio refuse the handshake with it.
             return {
                 "code": "too_many_connections",

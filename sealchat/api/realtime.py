@@ -17,6 +17,7 @@ from typing import Any
 import socketio
 from pydantic import BaseModel, ValidationError
 
+from sealchat import metrics
 from sealchat.api.deps import ApiServices
 from sealchat.api.schemas import RenewSession, SendMessage, SyncRequest, TypingNotice
 from sealchat.domain.encoded import EncodedJson
@@ -34,6 +35,7 @@ Handler = Callable[[str, Any], Awaitable[Ack]]
 
 
 def error_ack(exc: SealchatError) -> Ack:
+    metrics.refused("socket", exc.code)
     error: dict[str, Any] = {"code": exc.code, "message": exc.message}
     if isinstance(exc, RateLimited):
         error["retry_after"] = round(exc.retry_after, 3)
@@ -44,6 +46,7 @@ def _validation_ack(exc: ValidationError) -> Ack:
     problems = "; ".join(
         f"{'.'.join(str(p) for p in e['loc']) or 'payload'}: {e['msg']}" for e in exc.errors()[:5]
     )
+    metrics.refused("socket", "invalid_input")
     return {"ok": False, "error": {"code": "invalid_input", "message": problems}}
 
 
@@ -89,6 +92,7 @@ class RealtimeGateway:
             user = await self._found.profiles.ensure(identity)
             room_ids = await self._found.rooms.my_room_ids(user.id)
         except SealchatError as exc:
+            metrics.refused("connect", exc.code)
             raise socketio.exceptions.ConnectionRefusedError(
                 exc.message, {"code": exc.code, "message": exc.message}
             ) from None
