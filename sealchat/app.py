@@ -17,6 +17,7 @@ from sealchat.api.metrics import build_metrics_router, serving_metrics
 from sealchat.api.realtime import RealtimeGateway
 from sealchat.api.security_headers import hardened_api
 from sealchat.api.web import content_security_policy, mount_web_client
+from sealchat.logs import RequestIds, configure_logging
 from sealchat.settings import Settings
 from sealchat.wiring import build_realtime_limits, build_socketio_server, runtime
 
@@ -25,7 +26,9 @@ log = logging.getLogger("sealchat")
 
 def create_app_from_environment() -> Any:
     """The app of one worker of ``sealchat serve --workers N`` (settings from SEALCHAT_*)."""
-    return create_app(Settings())
+    settings = Settings()
+    configure_logging(settings.log_level, settings.log_format)
+    return create_app(settings)
 
 
 def create_app(settings: Settings) -> Any:
@@ -80,4 +83,4 @@ def create_app(settings: Settings) -> Any:
     if settings.metrics_token:
         api.include_router(build_metrics_router(settings.metrics_token, sample_connections))
     api.state.settings = settings
-    return socketio.ASGIApp(sio, other_asgi_app=api, socketio_path="socket.io")
+    return RequestIds(socketio.ASGIApp(sio, other_asgi_app=api, socketio_path="socket.io"))

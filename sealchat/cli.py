@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import logging
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -12,6 +11,7 @@ import typer
 from sealchat import chat_cli
 from sealchat.keys_cli import keys_app
 from sealchat.kms.cli import kms_app
+from sealchat.logs import configure_logging
 from sealchat.metrics_workers import prepare_multiprocess, supervisor_listener
 from sealchat.settings import Settings
 
@@ -63,9 +63,7 @@ def serve(
     from sealchat.app import create_app
 
     settings = load_settings(host=host, port=port, data_dir=data_dir, workers=workers)
-    logging.basicConfig(
-        level=settings.log_level.upper(), format="%(levelname)s %(name)s: %(message)s"
-    )
+    configure_logging(settings.log_level, settings.log_format)
     app: Any = _prepare_workers(settings) if settings.workers > 1 else create_app(settings)
     metrics_port = supervisor_listener(settings) if settings.workers > 1 else None
     docs = f" (API docs at {settings.resolved_public_url()}/docs)" if settings.api_docs else ""
@@ -76,7 +74,7 @@ def serve(
         workers=settings.workers,
         host=settings.host,
         port=settings.port,
-        log_level=settings.log_level,
+        log_config=None,  # our handler, format and levels (sealchat/logs.py)
         # X-Forwarded-For/-Proto are believed only from the proxies named in
         # SEALCHAT_FORWARDED_ALLOW_IPS; by default nobody can forge them.
         proxy_headers=bool(settings.forwarded_allow_ips),

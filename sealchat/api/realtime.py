@@ -23,6 +23,7 @@ from sealchat.api.schemas import RenewSession, SendMessage, SyncRequest, TypingN
 from sealchat.domain.encoded import EncodedJson
 from sealchat.domain.errors import RateLimited, SealchatError, TokenExpired, Unauthorized
 from sealchat.domain.models import User
+from sealchat.logs import socket_id
 from sealchat.ports.fanout import room_channel, user_channel
 from sealchat.ports.rate_limit import RateLimiter
 from sealchat.ports.tokens import VerifiedIdentity
@@ -84,6 +85,7 @@ class RealtimeGateway:
     # -- connection lifecycle ----------------------------------------------------------
 
     async def connect(self, sid: str, environ: dict[str, Any], auth: Any = None) -> None:
+        socket_id.set(sid)
         token = auth.get("token") if isinstance(auth, dict) else None
         try:
             if not isinstance(token, str) or not token:
@@ -98,6 +100,7 @@ class RealtimeGateway:
             ) from None
         self._sessions[sid] = (user, identity.expires_at, self._expiry_timer(sid, identity))
         self._pending[sid] = 0
+        log.debug("socket connected: user %s, %d rooms", user.id, len(room_ids))
         await self._sio.enter_room(sid, user_channel(user.id))
         for room_id in room_ids:
             await self._sio.enter_room(sid, room_channel(room_id))
@@ -107,12 +110,14 @@ class RealtimeGateway:
             await self._announce_presence(user, "online", channels, skip=sid)
 
     async def disconnect(self, sid: str, reason: Any = None) -> None:
+        socket_id.set(sid)
         session = self._sessions.pop(sid, None)
         self._pending.pop(sid, None)
         if session is None:
             return
         user, _, timer = session
         timer.cancel()
+        log.debug("socket disconnected: user %s (%s)", user.id, reason)
         if await self._found.presence.socket_closed(user.id):
             channels = [r for r in self._sio.rooms(sid) if r.startswith("room:")]
             await self._announce_presence(user, "offline", channels)
@@ -147,6 +152,7 @@ class RealtimeGateway:
 
         @functools.wraps(handler)
         async def run(sid: str, data: Any = None) -> Ack:
+            socket_id.set(sid)  # for this event's log lines (its own task's context)
             session = self._sessions.get(sid)
             if session is None:
                 return error_ack(Unauthorized("not connected"))

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import getpass
-import logging
 from collections.abc import Coroutine
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, TypeVar
@@ -70,11 +69,10 @@ def serve(
     import uvicorn
 
     from sealchat.kms.runtime import create_kms_app
+    from sealchat.logs import configure_logging
 
     settings = _settings(host=host, kms_port=port, data_dir=data_dir)
-    logging.basicConfig(
-        level=settings.log_level.upper(), format="%(levelname)s %(name)s: %(message)s"
-    )
+    configure_logging(settings.log_level, settings.log_format)
     _run(_preflight(settings))
     shown_host = "127.0.0.1" if settings.host in ("0.0.0.0", "::") else settings.host  # noqa: S104
     typer.echo(f"Sealchat key service is starting at http://{shown_host}:{settings.kms_port}/kms")
@@ -82,7 +80,7 @@ def serve(
         create_kms_app(settings),
         host=settings.host,
         port=settings.kms_port,
-        log_level=settings.log_level,
+        log_config=None,  # our handler, format and levels (sealchat/logs.py)
         # Client addresses (the per-address rate limit) from X-Forwarded-For only when
         # SEALCHAT_FORWARDED_ALLOW_IPS names the proxy in front.
         proxy_headers=bool(settings.forwarded_allow_ips),

@@ -35,6 +35,7 @@ from sealchat.kms.revocations import RevocationStore
 from sealchat.kms.root_key import RootKey, load_root_key
 from sealchat.kms.service import KmsService
 from sealchat.kms.store import KeyStore, create_schema
+from sealchat.logs import RequestIds
 from sealchat.ports.tokens import TokenVerifier, VerifiedIdentity
 from sealchat.services.rate_limit import TokenBucketLimiter
 from sealchat.settings import Settings
@@ -216,10 +217,12 @@ def create_kms_app(settings: Settings) -> FastAPI:
             log.info("Sealchat key service %s is ready", __version__)
             yield
 
-    return hardened_api(
+    app = hardened_api(
         "Sealchat key service",
         __version__,
         lifespan,
         api_docs=settings.api_docs,
         max_body_bytes=settings.max_http_body_bytes,
     )
+    app.add_middleware(RequestIds)
+    return app
