@@ -9,6 +9,7 @@ from typing import Annotated, Any
 import typer
 
 from sealchat import chat_cli
+from sealchat.admin_cli import admin_app
 from sealchat.keys_cli import keys_app
 from sealchat.kms.cli import kms_app
 from sealchat.logs import configure_logging
@@ -21,6 +22,7 @@ app.add_typer(user_app, name="user")
 chat_cli.register(app)
 app.add_typer(kms_app, name="kms")
 app.add_typer(keys_app, name="keys")
+app.add_typer(admin_app, name="admin")
 
 HostOption = Annotated[
     str | None, typer.Option(help="Interface to listen on.", envvar="SEALCHAT_HOST")

@@ -220,6 +220,9 @@ class Settings(BaseSettings):
     metrics_sample_seconds: float = Field(default=5.0, gt=0)
     # One line per event: plain text, or one JSON object per line.
     log_format: Literal["text", "json"] = "text"
+    # How often each server process re-reads disabled accounts and revoked sessions
+    # (`sealchat admin`): the longest a disabled user's sockets stay open.
+    account_check_seconds: float = Field(default=5.0, gt=0)
 
     def cluster_problem(self) -> str | None:
         """Why this configuration cannot run as several nodes (or workers), if it can't."""

@@ -45,6 +45,7 @@ from sealchat.ports.key_access import RevocationSender
 from sealchat.ports.presence import Presence
 from sealchat.ports.rate_limit import RateLimiter
 from sealchat.ports.tokens import TokenVerifier
+from sealchat.services.accounts import AccountControls
 from sealchat.services.grants import GrantIssuer, GrantSigner
 from sealchat.services.messages import MessageService
 from sealchat.services.presence import PresenceTracker
@@ -262,7 +263,14 @@ async def runtime(settings: Settings, sio: socketio.AsyncServer) -> AsyncIterato
         raise ValueError(problem)
     async with open_database(settings) as engine, AsyncExitStack() as stack:
         users = SqlUserStore(engine)
-        profiles = ProfileService(users)
+        fanout = SocketIoFanout(sio)
+        controls = AccountControls(
+            users,
+            fanout.disconnect_user,
+            interval=settings.account_check_seconds,
+            token_lifetime=settings.access_token_ttl_seconds + settings.token_clock_skew_seconds,
+        )
+        profiles = ProfileService(users, controls=controls)
         identity = (
             build_identity_provider(settings, engine, on_account_created=profiles.account_created)
             if settings.uses_embedded_identity
@@ -277,7 +285,7 @@ async def runtime(settings: Settings, sio: socketio.AsyncServer) -> AsyncIterato
         await stack.enter_async_context(revoker.running())
         redis = await stack.enter_async_context(open_redis(settings))
         presence = await stack.enter_async_context(open_presence(settings, redis))
-        fanout = SocketIoFanout(sio)
+        await stack.enter_async_context(controls.running())
         rooms = RoomService(users, SqlRoomStore(engine), fanout, revoker=revoker)
         limiter = build_limiter(
             settings,

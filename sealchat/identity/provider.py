@@ -119,6 +119,11 @@ class EmbeddedIdentityProvider:
             metrics.LOGIN_FAILURES.labels("bad_credentials").inc()
             raise Unauthorized(BAD_CREDENTIALS)
         now = self._clock()
+        if record.disabled:
+            # Like a wrong password: a disabled account's name is not confirmed either.
+            await self._hasher.spend_verify(password)
+            metrics.LOGIN_FAILURES.labels("disabled").inc()
+            raise Unauthorized(BAD_CREDENTIALS)
         if self._throttle.retry_after(record.locked_until, now) is not None:
             # Not RateLimited: an unknown username is never locked, so a distinct answer
             # (or a faster one) would tell an attacker which usernames exist.

@@ -42,20 +42,20 @@ async def current_revision(engine: AsyncEngine) -> str | None:
 def test_the_migrations_have_one_head() -> None:
     script = ScriptDirectory.from_config(alembic_config("sqlite+aiosqlite://"))
 
-    assert script.get_heads() == ["0003"]
+    assert script.get_heads() == ["0006"]
 
 
 async def test_upgrade_creates_the_schema_and_is_idempotent(empty_database: str) -> None:
     await upgrade_to_head(empty_database)
     engine = create_engine(empty_database)
     try:
-        assert await current_revision(engine) == "0003"
+        assert await current_revision(engine) == "0006"
         alice = User(id="u1", username="alice")
         await SqlUserStore(engine).upsert_user(alice)
 
         await upgrade_to_head(empty_database)
 
-        assert await current_revision(engine) == "0003"
+        assert await current_revision(engine) == "0006"
         assert await SqlUserStore(engine).get_user("u1") == alice
         async with engine.connect() as conn:
             assert (await conn.execute(select(users.c.id))).scalars().all() == ["u1"]
@@ -69,7 +69,7 @@ async def test_concurrent_upgrades_take_turns(empty_database: str) -> None:
 
     engine = create_engine(empty_database)
     try:
-        assert await current_revision(engine) == "0003"
+        assert await current_revision(engine) == "0006"
     finally:
         await engine.dispose()
 

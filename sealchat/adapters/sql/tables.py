@@ -64,7 +64,13 @@ users = Table(
     Column("id", ID, primary_key=True),
     Column("username", String(64), nullable=False, unique=True),
     Column("created_at", UTCDateTime(), nullable=False),
+    # Set by an operator (`sealchat admin users disable`): no sign-in, refresh or socket.
+    Column("disabled_at", UTCDateTime(), nullable=True),
+    # Access tokens issued before this are refused (`sealchat admin users revoke-sessions`).
+    Column("sessions_revoked_at", UTCDateTime(), nullable=True),
 )
+Index("ix_users_disabled_at", users.c.disabled_at)
+Index("ix_users_sessions_revoked_at", users.c.sessions_revoked_at)
 
 rooms = Table(
     "rooms",
