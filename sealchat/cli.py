@@ -8,7 +8,7 @@ from typing import Annotated, Any
 
 import typer
 
-from sealchat import chat_cli
+from sealchat import backup_cli, chat_cli, export_cli
 from sealchat.admin_cli import admin_app
 from sealchat.keys_cli import keys_app
 from sealchat.kms.cli import kms_app
@@ -20,6 +20,8 @@ app = typer.Typer(help="Sealchat: realtime team chat sealed in the client.", no_
 user_app = typer.Typer(help="Manage accounts of the embedded identity provider.")
 app.add_typer(user_app, name="user")
 chat_cli.register(app)
+backup_cli.register(app)
+export_cli.register(app)
 app.add_typer(kms_app, name="kms")
 app.add_typer(keys_app, name="keys")
 app.add_typer(admin_app, name="admin")
