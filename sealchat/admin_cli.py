@@ -179,6 +179,7 @@ def rooms_list(data_dir: DataDirOption = None, as_json: JsonOption = False) -> N
         typer.echo(
             f"{room.id}  {room.name:<24} {room.visibility:<8} owner {room.owner or '-':<16} "
             f"{room.members} members  {room.last_seq} messages"
+            + (f"  kept {room.retention_days} days" if room.retention_days else "")
         )
 
 
@@ -195,6 +196,28 @@ def rooms_delete(room: str, data_dir: DataDirOption = None, yes: YesOption = Fal
         )
     members = _run(settings, lambda admin: admin.delete_room(found.id))
     typer.echo(f"deleted {found.name} ({found.id}); key access revoked for {members} members")
+
+
+@rooms_app.command("retention")
+def rooms_retention(room: str, days: str, data_dir: DataDirOption = None) -> None:
+    """Delete the room's messages older than DAYS days for good (the retention job runs
+    every SEALCHAT_RETENTION_INTERVAL_SECONDS); "default": the server's setting."""
+    if days == "default":
+        period = None
+    elif days.isdigit():
+        period = int(days)
+    else:
+        typer.echo("error: DAYS is a whole number of days, or default", err=True)
+        raise typer.Exit(2)
+
+    async def work(admin: SqlAdmin) -> RoomRow:
+        found = await admin.find_room(room)
+        await admin.set_retention(found.id, period)
+        return found
+
+    found = _run(_settings(data_dir), work)
+    kept = f"{period} days" if period is not None else "the server's default"
+    typer.echo(f"{found.name} ({found.id}) keeps its messages {kept}")
 
 
 @rooms_app.command("transfer")

@@ -223,6 +223,13 @@ class Settings(BaseSettings):
     # How often each server process re-reads disabled accounts and revoked sessions
     # (`sealchat admin`): the longest a disabled user's sockets stay open.
     account_check_seconds: float = Field(default=5.0, gt=0)
+    # Retention, run by a job inside the server every retention_interval_seconds:
+    # messages older than this many days are deleted for good in rooms without their
+    # own retention (0: kept forever); expired refresh tokens are purged. The key
+    # service deletes audit records older than kms_audit_retention_days (0: kept).
+    message_retention_days: float = Field(default=0.0, ge=0)
+    retention_interval_seconds: float = Field(default=3600.0, gt=0)
+    kms_audit_retention_days: float = Field(default=0.0, ge=0)
 
     def cluster_problem(self) -> str | None:
         """Why this configuration cannot run as several nodes (or workers), if it can't."""

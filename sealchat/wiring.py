@@ -25,6 +25,7 @@ from sealchat.adapters.socketio_redis import RedisBroadcastManager
 from sealchat.adapters.socketio_server import SealchatSocketServer
 from sealchat.adapters.sql.engine import create_engine
 from sealchat.adapters.sql.migrate import require_head, upgrade_to_head
+from sealchat.adapters.sql.retention import SqlRetention
 from sealchat.adapters.sql.revocation_outbox import SqlRevocationOutbox
 from sealchat.adapters.sql.storage import (
     SqlMessageStore,
@@ -51,6 +52,7 @@ from sealchat.services.messages import MessageService
 from sealchat.services.presence import PresenceTracker
 from sealchat.services.profiles import ProfileService
 from sealchat.services.rate_limit import TokenBucketLimiter
+from sealchat.services.retention import RetentionJob
 from sealchat.services.revocations import RevocationDelivery
 from sealchat.services.rooms import RoomService
 from sealchat.settings import Settings
@@ -286,6 +288,12 @@ async def runtime(settings: Settings, sio: socketio.AsyncServer) -> AsyncIterato
         redis = await stack.enter_async_context(open_redis(settings))
         presence = await stack.enter_async_context(open_presence(settings, redis))
         await stack.enter_async_context(controls.running())
+        retention = RetentionJob(
+            SqlRetention(engine),
+            default_days=settings.message_retention_days,
+            interval=settings.retention_interval_seconds,
+        )
+        await stack.enter_async_context(retention.running())
         rooms = RoomService(users, SqlRoomStore(engine), fanout, revoker=revoker)
         limiter = build_limiter(
             settings,

@@ -27,6 +27,7 @@ from sealchat.api.security_headers import hardened_api
 from sealchat.domain.errors import SealchatError, Unauthorized
 from sealchat.kms.api import build_kms_router
 from sealchat.kms.audit import AuditLog
+from sealchat.kms.audit_retention import run_audit_retention
 from sealchat.kms.crypto import KmsKeyring
 from sealchat.kms.errors import KeyServiceConfigError, RootKeyError
 from sealchat.kms.grants import GrantVerifier
@@ -127,15 +128,19 @@ async def open_key_service(
             ),
         )
         await service.ensure_key(settings.kms_default_key_id, DEFAULT_KEY_DESCRIPTION)
-        summaries = asyncio.create_task(
-            write_refusal_summaries(audit, settings.kms_audit_summary_seconds)
-        )
+        background = [
+            asyncio.create_task(write_refusal_summaries(audit, settings.kms_audit_summary_seconds))
+        ]
+        if settings.kms_audit_retention_days:
+            days, every = settings.kms_audit_retention_days, settings.retention_interval_seconds
+            background.append(asyncio.create_task(run_audit_retention(engine, days, every)))
         try:
             yield service
         finally:
-            summaries.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await summaries
+            for task in background:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
             try:
                 await audit.flush_suppressed(force=True)
             except SealchatError as exc:

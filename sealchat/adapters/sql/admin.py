@@ -52,6 +52,7 @@ class RoomRow:
     members: int
     last_seq: int  # messages ever sent
     created_at: datetime
+    retention_days: int | None = None  # None: the server's default
 
 
 class SqlAdmin:
@@ -167,6 +168,15 @@ class SqlAdmin:
                 )
         return len(members)
 
+    async def set_retention(self, room_id: str, days: int | None) -> None:
+        """Keep the room's messages ``days`` days (None: the server's default)."""
+        if days is not None and days < 1:
+            raise InvalidInput("a retention period is at least 1 day")
+        async with database_errors(), self._engine.begin() as conn:
+            await conn.execute(
+                update(rooms).where(rooms.c.id == room_id).values(retention_days=days)
+            )
+
     async def transfer_room(self, room_id: str, new_owner_id: str) -> None:
         """Make a member the room's owner; the previous owners become members."""
         async with database_errors(), self._engine.begin() as conn:
@@ -231,6 +241,7 @@ def _room_query() -> Select[Any]:
         rooms.c.visibility,
         rooms.c.created_at,
         rooms.c.last_seq,
+        rooms.c.retention_days,
         owner.label("owner"),
         members.label("members"),
     ).order_by(func.lower(rooms.c.name), rooms.c.id)
@@ -255,4 +266,5 @@ def _room_row(row: RowMapping) -> RoomRow:
         members=int(row["members"]),
         last_seq=int(row["last_seq"]),
         created_at=row["created_at"],
+        retention_days=row["retention_days"],
     )

@@ -27,6 +27,11 @@ SQLITE_PRAGMAS = (
     "PRAGMA synchronous=NORMAL",
 )
 
+# Engine connections only (not the group-commit writer, which never deletes): deleted rows
+# (retention, a room deleted by an operator) are overwritten with zeros, so envelope
+# bytes do not linger in free pages of the file.
+SQLITE_DELETE_PRAGMAS = ("PRAGMA secure_delete=ON",)
+
 # Execution option: True makes a SQLite transaction take the write lock at BEGIN.
 SQLITE_BEGIN_IMMEDIATE = "sealchat_sqlite_begin_immediate"
 
@@ -87,7 +92,7 @@ def _on_sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
     dbapi_connection.isolation_level = None
     cursor = dbapi_connection.cursor()
     try:
-        for pragma in SQLITE_PRAGMAS:
+        for pragma in (*SQLITE_PRAGMAS, *SQLITE_DELETE_PRAGMAS):
             cursor.execute(pragma)
     finally:
         cursor.close()

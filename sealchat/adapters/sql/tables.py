@@ -84,6 +84,8 @@ rooms = Table(
     Column("last_seq", BigInteger, nullable=False, server_default="0"),
     # Set for direct rooms only: one room per pair of people.
     Column("dm_key", String(80), nullable=True, unique=True),
+    # Messages older than this many days are deleted for good (NULL: the server default).
+    Column("retention_days", Integer, nullable=True),
 )
 Index("ix_rooms_visibility", rooms.c.visibility)
 

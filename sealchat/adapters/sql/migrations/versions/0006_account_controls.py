@@ -1,4 +1,4 @@
-"""Account controls for operators: disabled accounts, sessions revoked at a time.
+"""Operators' controls: disabled accounts, sessions revoked at a time, room retention.
 
 Revision ID: 0006
 Revises: 0003
@@ -24,9 +24,12 @@ def upgrade() -> None:
     )
     op.create_index("ix_users_disabled_at", "users", ["disabled_at"])
     op.create_index("ix_users_sessions_revoked_at", "users", ["sessions_revoked_at"])
+    op.add_column("rooms", sa.Column("retention_days", sa.Integer(), nullable=True))
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("rooms") as batch:
+        batch.drop_column("retention_days")
     op.drop_index("ix_users_sessions_revoked_at", table_name="users")
     op.drop_index("ix_users_disabled_at", table_name="users")
     with op.batch_alter_table("users") as batch:
