@@ -34,6 +34,7 @@ from sealchat.kms.grants import GrantVerifier
 from sealchat.kms.models import AuditRecord
 from sealchat.kms.revocations import RevocationStore
 from sealchat.kms.root_key import RootKey, load_root_key
+from sealchat.kms.root_rotation import candidate_root_keys
 from sealchat.kms.service import KmsService
 from sealchat.kms.store import KeyStore, create_schema
 from sealchat.logs import RequestIds
@@ -114,7 +115,11 @@ async def open_key_service(
             summary_seconds=settings.kms_audit_summary_seconds,
         )
         service = KmsService(
-            keyring=KmsKeyring(store, await unlock_root_key(settings, store)),
+            keyring=KmsKeyring(
+                store,
+                await unlock_root_key(settings, store),
+                reload_root=lambda: candidate_root_keys(settings.resolved_kms_root_key_file()),
+            ),
             store=store,
             audit=audit,
             user_verifier=user_verifier,
