@@ -230,6 +230,11 @@ class Settings(BaseSettings):
     message_retention_days: float = Field(default=0.0, ge=0)
     retention_interval_seconds: float = Field(default=3600.0, gt=0)
     kms_audit_retention_days: float = Field(default=0.0, ge=0)
+    # Abuse limits beside SEALCHAT_MAX_CONNECTIONS_PER_ADDRESS: authenticated sockets per
+    # user on one node, and Engine.IO handshakes per client address (0: no limit).
+    max_connections_per_user: int = Field(default=20, ge=0)
+    handshake_rate_per_second: float = Field(default=5.0, ge=0)
+    handshake_rate_burst: int = Field(default=30, ge=1)
 
     def cluster_problem(self) -> str | None:
         """Why this configuration cannot run as several nodes (or workers), if it can't."""

@@ -69,6 +69,8 @@ def build_socketio_server(settings: Settings) -> socketio.AsyncServer:
     return SealchatSocketServer(
         auth_deadline=settings.socket_auth_deadline_seconds,
         max_per_address=settings.max_connections_per_address,
+        handshake_rate=settings.handshake_rate_per_second,
+        handshake_burst=settings.handshake_rate_burst,
         fast_lane=settings.websocket_fast_lane,
         max_unsent_bytes=settings.socket_send_buffer_max_bytes,
         async_mode="asgi",
@@ -114,6 +116,7 @@ def build_realtime_limits(settings: Settings, redis: Redis | None = None) -> Rea
             "typing notices",
         ),
         max_pending_events=settings.socket_max_pending_events,
+        max_per_user=settings.max_connections_per_user,
     )
 
 

@@ -21,7 +21,13 @@ from sealchat import metrics
 from sealchat.api.deps import ApiServices
 from sealchat.api.schemas import RenewSession, SendMessage, SyncRequest, TypingNotice
 from sealchat.domain.encoded import EncodedJson
-from sealchat.domain.errors import RateLimited, SealchatError, TokenExpired, Unauthorized
+from sealchat.domain.errors import (
+    RateLimited,
+    SealchatError,
+    TokenExpired,
+    TooManyConnections,
+    Unauthorized,
+)
 from sealchat.domain.models import User
 from sealchat.logs import socket_id
 from sealchat.ports.fanout import room_channel, user_channel
@@ -58,6 +64,8 @@ class RealtimeLimits:
     sync: RateLimiter
     typing: RateLimiter
     max_pending_events: int = 128
+    # Authenticated sockets per user on this node (0: no cap).
+    max_per_user: int = 0
 
 
 # How long a client refused for too many events in progress on its socket should wait.
@@ -75,6 +83,8 @@ class RealtimeGateway:
         self._pending: dict[str, int] = {}
         # sid -> (user, token expiry, timer that disconnects the socket at expiry)
         self._sessions: dict[str, tuple[User, float, asyncio.TimerHandle]] = {}
+        # user id -> that user's sockets on this node
+        self._per_user: dict[str, int] = {}
         sio.on("connect", self.connect)
         sio.on("disconnect", self.disconnect)
         sio.on("message:send", self._event(SendMessage, self.send_message))
@@ -92,6 +102,7 @@ class RealtimeGateway:
                 raise Unauthorized("an access token is required in the handshake auth")
             identity = await self._found.verifier.verify(token)
             user = await self._found.profiles.ensure(identity)
+            self._check_sockets_of(user)
             room_ids = await self._found.rooms.my_room_ids(user.id)
         except SealchatError as exc:
             metrics.refused("connect", exc.code)
@@ -100,6 +111,7 @@ class RealtimeGateway:
             ) from None
         self._sessions[sid] = (user, identity.expires_at, self._expiry_timer(sid, identity))
         self._pending[sid] = 0
+        self._per_user[user.id] = self._per_user.get(user.id, 0) + 1
         log.debug("socket connected: user %s, %d rooms", user.id, len(room_ids))
         await self._sio.enter_room(sid, user_channel(user.id))
         for room_id in room_ids:
@@ -117,10 +129,20 @@ class RealtimeGateway:
             return
         user, _, timer = session
         timer.cancel()
+        left = self._per_user.get(user.id, 1) - 1
+        if left > 0:
+            self._per_user[user.id] = left
+        else:
+            self._per_user.pop(user.id, None)
         log.debug("socket disconnected: user %s (%s)", user.id, reason)
         if await self._found.presence.socket_closed(user.id):
             channels = [r for r in self._sio.rooms(sid) if r.startswith("room:")]
             await self._announce_presence(user, "offline", channels)
+
+    def _check_sockets_of(self, user: User) -> None:
+        cap = self._limits.max_per_user
+        if cap and self._per_user.get(user.id, 0) >= cap:
+            raise TooManyConnections(f"at most {cap} connections per user: close some first")
 
     def _expiry_timer(self, sid: str, identity: VerifiedIdentity) -> asyncio.TimerHandle:
         delay = max(0.0, identity.expires_at - time.time())
