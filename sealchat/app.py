@@ -11,11 +11,13 @@ from typing import Any
 import socketio
 from fastapi import FastAPI
 
-from sealchat import __version__
+from sealchat import __version__, metrics
 from sealchat.api import blobs, keys, read_state, rooms, system
+from sealchat.api.metrics import build_metrics_router, serving_metrics
 from sealchat.api.realtime import RealtimeGateway
 from sealchat.api.security_headers import hardened_api
 from sealchat.api.web import content_security_policy, mount_web_client
+from sealchat.logs import RequestIds, configure_logging
 from sealchat.settings import Settings
 from sealchat.wiring import build_realtime_limits, build_socketio_server, runtime
 
@@ -24,16 +26,30 @@ log = logging.getLogger("sealchat")
 
 def create_app_from_environment() -> Any:
     """The app of one worker of ``sealchat serve --workers N`` (settings from SEALCHAT_*)."""
-    return create_app(Settings())
+    settings = Settings()
+    configure_logging(settings.log_level, settings.log_format)
+    return create_app(settings)
 
 
 def create_app(settings: Settings) -> Any:
     """Build the whole ASGI app; adapters are created when the app starts."""
     sio = build_socketio_server(settings)
 
+    def sample_connections() -> None:
+        metrics.sample_connections(sio.eio.sockets)
+
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        async with runtime(settings, sio) as built:
+        async with (
+            runtime(settings, sio) as built,
+            serving_metrics(
+                settings.metrics_port,
+                settings.metrics_host,
+                settings.metrics_token,
+                sample_connections,
+                settings.metrics_sample_seconds,
+            ),
+        ):
             app.state.services = built.services
             if built.auth_router is not None:
                 app.include_router(built.auth_router)
@@ -67,5 +83,7 @@ def create_app(settings: Settings) -> Any:
     api.include_router(keys.router)
     api.include_router(read_state.router)
     api.include_router(blobs.router)
+    if settings.metrics_token:
+        api.include_router(build_metrics_router(settings.metrics_token, sample_connections))
     api.state.settings = settings
-    return socketio.ASGIApp(sio, other_asgi_app=api, socketio_path="socket.io")
+    return RequestIds(socketio.ASGIApp(sio, other_asgi_app=api, socketio_path="socket.io"))

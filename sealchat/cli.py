@@ -3,23 +3,27 @@
 from __future__ import annotations
 
 import asyncio
-import logging
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 
-from sealchat import commands
+from sealchat import backup_cli, commands
+from sealchat.admin_cli import admin_app
 from sealchat.keys_cli import keys_app
 from sealchat.kms.cli import kms_app
+from sealchat.logs import configure_logging
+from sealchat.metrics_workers import prepare_multiprocess, supervisor_listener
 from sealchat.settings import Settings
 
 app = typer.Typer(help="Sealchat: realtime team chat sealed in the client.", no_args_is_help=True)
 user_app = typer.Typer(help="Manage accounts of the embedded identity provider.")
 app.add_typer(user_app, name="user")
 commands.register(app)
+backup_cli.register(app)
 app.add_typer(kms_app, name="kms")
 app.add_typer(keys_app, name="keys")
+app.add_typer(admin_app, name="admin")
 
 HostOption = Annotated[
     str | None, typer.Option(help="Interface to listen on.", envvar="SEALCHAT_HOST")
@@ -62,10 +66,9 @@ def serve(
     from sealchat.app import create_app
 
     settings = load_settings(host=host, port=port, data_dir=data_dir, workers=workers)
-    logging.basicConfig(
-        level=settings.log_level.upper(), format="%(levelname)s %(name)s: %(message)s"
-    )
+    configure_logging(settings.log_level, settings.log_format)
     app: Any = _prepare_workers(settings) if settings.workers > 1 else create_app(settings)
+    metrics_port = supervisor_listener(settings) if settings.workers > 1 else None
     docs = f" (API docs at {settings.resolved_public_url()}/docs)" if settings.api_docs else ""
     typer.echo(f"Sealchat is starting at {settings.resolved_public_url()}/{docs}")
     uvicorn.run(
@@ -74,7 +77,7 @@ def serve(
         workers=settings.workers,
         host=settings.host,
         port=settings.port,
-        log_level=settings.log_level,
+        log_config=None,  # our handler, format and levels (sealchat/logs.py)
         # X-Forwarded-For/-Proto are believed only from the proxies named in
         # SEALCHAT_FORWARDED_ALLOW_IPS; by default nobody can forge them.
         proxy_headers=bool(settings.forwarded_allow_ips),
@@ -86,6 +89,8 @@ def serve(
         # lane; socket.io leaves it off by default too.
         ws_per_message_deflate=settings.websocket_per_message_deflate,
     )
+    if metrics_port is not None:
+        metrics_port.close()
 
 
 def _prepare_workers(settings: Settings) -> str:
@@ -95,6 +100,7 @@ def _prepare_workers(settings: Settings) -> str:
     environment, where the command-line options are put."""
     import os
 
+    prepare_multiprocess(settings)  # before anything imports prometheus_client
     from sealchat.domain.errors import SealchatError
     from sealchat.wiring import build_socketio_server, runtime
 

@@ -231,6 +231,32 @@ class Settings(BaseSettings):
     # session once more. Older tokens, or this one later, still revoke the session. 0: none.
     refresh_reuse_grace_seconds: float = Field(default=30.0, ge=0, le=300)
 
+    # operations: metrics and logs (docs/operations.md)
+    # /metrics on a port of its own (0: none), on this interface; and/or on the main port
+    # behind this bearer token (empty: not on the main port). Either may be set, or both.
+    metrics_port: int = Field(default=0, ge=0, le=65535)
+    metrics_host: str = "127.0.0.1"
+    metrics_token: str = ""
+    # How often the open-connection gauge is sampled.
+    metrics_sample_seconds: float = Field(default=5.0, gt=0)
+    # One line per event: plain text, or one JSON object per line.
+    log_format: Literal["text", "json"] = "text"
+    # How often each server process re-reads disabled accounts and revoked sessions
+    # (`sealchat admin`): the longest a disabled user's sockets stay open.
+    account_check_seconds: float = Field(default=5.0, gt=0)
+    # Retention, run by a job inside the server every retention_interval_seconds:
+    # messages older than this many days are deleted for good in rooms without their
+    # own retention (0: kept forever); expired refresh tokens are purged. The key
+    # service deletes audit records older than kms_audit_retention_days (0: kept).
+    message_retention_days: float = Field(default=0.0, ge=0)
+    retention_interval_seconds: float = Field(default=3600.0, gt=0)
+    kms_audit_retention_days: float = Field(default=0.0, ge=0)
+    # Abuse limits beside SEALCHAT_MAX_CONNECTIONS_PER_ADDRESS: authenticated sockets per
+    # user on one node, and Engine.IO handshakes per client address (0: no limit).
+    max_connections_per_user: int = Field(default=20, ge=0)
+    handshake_rate_per_second: float = Field(default=5.0, ge=0)
+    handshake_rate_burst: int = Field(default=30, ge=1)
+
     def cluster_problem(self) -> str | None:
         """Why this configuration cannot run as several nodes (or workers), if it can't."""
         if self.resolved_database_url().startswith("sqlite"):

@@ -27,6 +27,7 @@ from sealchat.adapters.socketio_server import SealchatSocketServer
 from sealchat.adapters.sql.blobs import SqlBlobIndex
 from sealchat.adapters.sql.engine import create_engine
 from sealchat.adapters.sql.migrate import require_head, upgrade_to_head
+from sealchat.adapters.sql.retention import SqlRetention
 from sealchat.adapters.sql.revocation_outbox import SqlRevocationOutbox
 from sealchat.adapters.sql.storage import (
     SqlMessageStore,
@@ -49,6 +50,7 @@ from sealchat.ports.key_access import RevocationSender
 from sealchat.ports.presence import Presence
 from sealchat.ports.rate_limit import RateLimiter
 from sealchat.ports.tokens import TokenVerifier
+from sealchat.services.accounts import AccountControls
 from sealchat.services.blobs import BlobService
 from sealchat.services.grants import GrantIssuer, GrantSigner
 from sealchat.services.messages import MessageService
@@ -56,6 +58,7 @@ from sealchat.services.presence import PresenceTracker
 from sealchat.services.profiles import ProfileService
 from sealchat.services.rate_limit import TokenBucketLimiter
 from sealchat.services.read_state import ReadStateService
+from sealchat.services.retention import RetentionJob
 from sealchat.services.revocations import RevocationDelivery
 from sealchat.services.rooms import RoomService
 from sealchat.settings import Settings
@@ -72,6 +75,8 @@ def build_socketio_server(settings: Settings) -> socketio.AsyncServer:
     return SealchatSocketServer(
         auth_deadline=settings.socket_auth_deadline_seconds,
         max_per_address=settings.max_connections_per_address,
+        handshake_rate=settings.handshake_rate_per_second,
+        handshake_burst=settings.handshake_rate_burst,
         fast_lane=settings.websocket_fast_lane,
         max_unsent_bytes=settings.socket_send_buffer_max_bytes,
         async_mode="asgi",
@@ -117,6 +122,7 @@ def build_realtime_limits(settings: Settings, redis: Redis | None = None) -> Rea
             "typing notices",
         ),
         max_pending_events=settings.socket_max_pending_events,
+        max_per_user=settings.max_connections_per_user,
     )
 
 
@@ -297,7 +303,14 @@ async def runtime(settings: Settings, sio: socketio.AsyncServer) -> AsyncIterato
         raise ValueError(problem)
     async with open_database(settings) as engine, AsyncExitStack() as stack:
         users = SqlUserStore(engine)
-        profiles = ProfileService(users)
+        fanout = SocketIoFanout(sio)
+        controls = AccountControls(
+            users,
+            fanout.disconnect_user,
+            interval=settings.account_check_seconds,
+            token_lifetime=settings.access_token_ttl_seconds + settings.token_clock_skew_seconds,
+        )
+        profiles = ProfileService(users, controls=controls)
         identity = (
             build_identity_provider(settings, engine, on_account_created=profiles.account_created)
             if settings.uses_embedded_identity
@@ -312,7 +325,13 @@ async def runtime(settings: Settings, sio: socketio.AsyncServer) -> AsyncIterato
         await stack.enter_async_context(revoker.running())
         redis = await stack.enter_async_context(open_redis(settings))
         presence = await stack.enter_async_context(open_presence(settings, redis))
-        fanout = SocketIoFanout(sio)
+        await stack.enter_async_context(controls.running())
+        retention = RetentionJob(
+            SqlRetention(engine),
+            default_days=settings.message_retention_days,
+            interval=settings.retention_interval_seconds,
+        )
+        await stack.enter_async_context(retention.running())
         rooms = RoomService(users, SqlRoomStore(engine), fanout, revoker=revoker)
         limiter = build_limiter(
             settings,

@@ -253,7 +253,13 @@ class JwksTokenVerifier:
             raise Unauthorized("access token has no subject or username")
         if not username:
             raise Unauthorized("access token has no usable username")
-        return VerifiedIdentity(user_id=user_id, username=username, expires_at=float(claims["exp"]))
+        issued_at = claims.get("iat")
+        return VerifiedIdentity(
+            user_id=user_id,
+            username=username,
+            expires_at=float(claims["exp"]),
+            issued_at=float(issued_at) if isinstance(issued_at, int | float) else 0.0,
+        )
 
     def _audience_matches(self, claims: Mapping[str, Any], token_use: Any) -> bool:
         # RFC 7519 ``aud`` when present (string or list); Cognito access tokens have no

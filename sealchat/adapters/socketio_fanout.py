@@ -15,6 +15,7 @@ to the other nodes as a control message.
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -22,6 +23,7 @@ import socketio
 from engineio import packet as eio_packet
 from socketio import packet
 
+from sealchat import metrics
 from sealchat.adapters.fast_lane import LaneSocket, text_frame
 from sealchat.ports.fanout import room_channel, user_channel
 
@@ -70,9 +72,13 @@ class FastBroadcast:
         later broadcast and every packet to one socket (``LaneServer._send_packet``)
         waits its turn on one FIFO lock, so none overtakes it at a socket it has not
         reached yet.
+
+        Metrics: one counter increment (the recipient count) and one latency observation
+        per broadcast, never per recipient.
         """
         if namespace not in self.rooms:
             return
+        started = time.perf_counter()
         skip = set(skip_sid) if isinstance(skip_sid, list) else {skip_sid}
         pkt = eio_packet.Packet(eio_packet.MESSAGE, encoded)
         frame = (
@@ -81,9 +87,12 @@ class FastBroadcast:
         # get_participants walks a copy of the room's table: safe across the slices.
         recipients = self.get_participants(namespace, room)
         if self.delivering:
-            await self._deliver_in_turn(recipients, skip, pkt, frame, started=False)
-        elif await self._deliver_slice(recipients, skip, pkt, frame):
-            await self._deliver_in_turn(recipients, skip, pkt, frame, started=True)
+            sent = await self._deliver_in_turn(recipients, skip, pkt, frame, started=False)
+        else:
+            sent = await self._deliver_slice(recipients, skip, pkt, frame)
+            if sent == self.delivery_slice:
+                sent += await self._deliver_in_turn(recipients, skip, pkt, frame, started=True)
+        metrics.record_broadcast(encoded, sent, time.perf_counter() - started)
 
     async def _deliver_in_turn(
         self,
@@ -93,25 +102,32 @@ class FastBroadcast:
         frame: bytes | None,
         *,
         started: bool,
-    ) -> None:
-        """The rest of a broadcast, holding the delivery lock (FIFO: turns in call order).
+    ) -> int:
+        """The rest of a broadcast, holding the delivery lock (FIFO: turns in call order);
+        returns how many it reached.
 
         ``started``: its first slice is out; nothing else was delivering, so the lock is
         free and taken without waiting, and the loop runs before the next slice."""
         self.delivering += 1
+        sent = 0
+        full = self.delivery_slice
         try:
             async with self._delivery_lock():
-                more = True if started else await self._deliver_slice(recipients, skip, pkt, frame)
-                while more:
+                last = full if started else await self._deliver_slice(recipients, skip, pkt, frame)
+                sent += 0 if started else last
+                while last == full:
                     await asyncio.sleep(0)
-                    more = await self._deliver_slice(recipients, skip, pkt, frame)
+                    last = await self._deliver_slice(recipients, skip, pkt, frame)
+                    sent += last
         finally:
             self.delivering -= 1
+        return sent
 
     async def _deliver_slice(
         self, recipients: Iterator[Any], skip: set[Any], pkt: Any, frame: bytes | None
-    ) -> bool:
-        """Up to ``delivery_slice`` recipients; True when some may be left."""
+    ) -> int:
+        """Up to ``delivery_slice`` recipients; how many were reached (all of the slice:
+        some may be left)."""
         sockets = self.server.eio.sockets
         send = self.server._send_eio_packet
         left = self.delivery_slice
@@ -123,12 +139,12 @@ class FastBroadcast:
                 socket = sockets.get(eio_sid)
                 if isinstance(socket, LaneSocket) and socket.lane_write(frame):
                     if not left:
-                        return True
+                        return self.delivery_slice
                     continue
             await send(eio_sid, pkt)
             if not left:
-                return True
-        return False
+                return self.delivery_slice
+        return self.delivery_slice - left
 
     def _delivery_lock(self) -> asyncio.Lock:
         lock = self.__dict__.get("_sealchat_delivery_lock")

@@ -9,6 +9,8 @@
 - **Connections per client address.** At most ``max_per_address`` open Engine.IO
   connections per address; the handshake over it is refused (polling: ``401``; websocket:
   closed before it is accepted, which the web server answers ``403``).
+- **A handshake rate per client address** (``handshake_rate``/``handshake_burst``, a token
+  bucket; 0: none): handshakes over it are refused the same way, ``rate_limited``.
 
 The address is the one the ASGI server puts in ``scope["client"]`` (uvicorn's, after its
 proxy-headers middleware when that is on). python-engineio's ASGI environ always says
@@ -29,7 +31,10 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
+from sealchat import metrics
 from sealchat.adapters.socketio_packets import PacketGuardServer
+from sealchat.domain.errors import RateLimited
+from sealchat.services.rate_limit import TokenBucketLimiter
 
 log = logging.getLogger(__name__)
 
@@ -54,10 +59,23 @@ def client_address(environ: dict[str, Any]) -> str:
 
 
 class GuardedAsyncServer(PacketGuardServer):
-    def __init__(self, *, auth_deadline: float, max_per_address: int, **options: Any) -> None:
+    def __init__(
+        self,
+        *,
+        auth_deadline: float,
+        max_per_address: int,
+        handshake_rate: float = 0.0,
+        handshake_burst: int = 1,
+        **options: Any,
+    ) -> None:
         super().__init__(**options)
         self.auth_deadline = auth_deadline
         self.max_per_address = max_per_address  # 0: no cap
+        self._handshakes = (
+            TokenBucketLimiter(handshake_rate, max(1, handshake_burst), what="handshakes")
+            if handshake_rate > 0
+            else None
+        )
         self._peers: dict[str, _Peer] = {}  # eio sid -> peer
         self._per_address: dict[str, int] = {}
         self._closing: set[asyncio.Task[None]] = set()
@@ -69,9 +87,19 @@ class GuardedAsyncServer(PacketGuardServer):
 
     async def _handle_eio_connect(self, eio_sid: str, environ: dict[str, Any]) -> Any:
         address = client_address(environ)
+        if self._handshakes is not None:
+            try:
+                self._handshakes.check(address)
+            except RateLimited:
+                metrics.refused("connect", "rate_limited")
+                return {
+                    "code": "rate_limited",
+                    "message": "too many connections opened from this address; wait a moment",
+                }
         open_now = self._per_address.get(address, 0)
         if self.max_per_address and open_now >= self.max_per_address:
             log.warning("refused a connection: %s already has %d open", address, open_now)
+            metrics.refused("connect", "too_many_connections")
             # Anything but None/True makes python-engineio refuse the handshake with it.
             return {
                 "code": "too_many_connections",

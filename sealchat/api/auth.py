@@ -15,6 +15,7 @@ from urllib.parse import urlsplit
 from fastapi import APIRouter, Depends, HTTPException, Request, Response
 from pydantic import BaseModel, Field
 
+from sealchat import metrics
 from sealchat.domain.errors import Forbidden, RateLimited, Unauthorized
 from sealchat.identity.provider import EmbeddedIdentityProvider, TokenPair
 from sealchat.services.rate_limit import TokenBucketLimiter
@@ -178,6 +179,7 @@ def build_auth_router(
         try:
             per_address.check(address_key(address))
         except RateLimited as exc:
+            metrics.AUTH_THROTTLED.labels("address_rate").inc()
             raise RateLimited(
                 "too many sign-in attempts from this address; try again later",
                 retry_after=exc.retry_after,

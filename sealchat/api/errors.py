@@ -10,6 +10,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from sealchat import metrics
 from sealchat.domain import errors
 
 log = logging.getLogger(__name__)
@@ -59,6 +60,7 @@ def validation_message(exc: RequestValidationError) -> str:
 def install_error_handlers(app: FastAPI) -> None:
     async def on_domain_error(request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, errors.SealchatError)
+        metrics.refused("http", exc.code)
         headers = {}
         if isinstance(exc, errors.RateLimited | errors.Overloaded):
             headers["Retry-After"] = str(max(1, round(exc.retry_after)))
@@ -70,11 +72,13 @@ def install_error_handlers(app: FastAPI) -> None:
 
     async def on_validation_error(request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, RequestValidationError)
+        metrics.refused("http", "invalid_input")
         return JSONResponse(error_body("invalid_input", validation_message(exc)), status_code=422)
 
     async def on_http_error(request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, StarletteHTTPException)
         code = HTTP_CODES.get(exc.status_code, "error")
+        metrics.refused("http", code)
         return JSONResponse(
             error_body(code, str(exc.detail)), status_code=exc.status_code, headers=exc.headers
         )

@@ -17,6 +17,7 @@ from typing import Any
 import socketio
 from pydantic import BaseModel, ValidationError
 
+from sealchat import metrics
 from sealchat.api.deps import ApiServices
 from sealchat.api.schemas import (
     DeleteMessage,
@@ -26,8 +27,15 @@ from sealchat.api.schemas import (
     TypingNotice,
 )
 from sealchat.domain.encoded import EncodedJson
-from sealchat.domain.errors import RateLimited, SealchatError, TokenExpired, Unauthorized
+from sealchat.domain.errors import (
+    RateLimited,
+    SealchatError,
+    TokenExpired,
+    TooManyConnections,
+    Unauthorized,
+)
 from sealchat.domain.models import Relation, RelationType, User
+from sealchat.logs import socket_id
 from sealchat.ports.fanout import room_channel, user_channel
 from sealchat.ports.rate_limit import RateLimiter
 from sealchat.ports.tokens import VerifiedIdentity
@@ -40,6 +48,7 @@ Handler = Callable[[str, Any], Awaitable[Ack]]
 
 
 def error_ack(exc: SealchatError) -> Ack:
+    metrics.refused("socket", exc.code)
     error: dict[str, Any] = {"code": exc.code, "message": exc.message}
     if isinstance(exc, RateLimited):
         error["retry_after"] = round(exc.retry_after, 3)
@@ -50,6 +59,7 @@ def _validation_ack(exc: ValidationError) -> Ack:
     problems = "; ".join(
         f"{'.'.join(str(p) for p in e['loc']) or 'payload'}: {e['msg']}" for e in exc.errors()[:5]
     )
+    metrics.refused("socket", "invalid_input")
     return {"ok": False, "error": {"code": "invalid_input", "message": problems}}
 
 
@@ -60,6 +70,8 @@ class RealtimeLimits:
     sync: RateLimiter
     typing: RateLimiter
     max_pending_events: int = 128
+    # Authenticated sockets per user on this node (0: no cap).
+    max_per_user: int = 0
 
 
 # How long a client refused for too many events in progress on its socket should wait.
@@ -77,6 +89,8 @@ class RealtimeGateway:
         self._pending: dict[str, int] = {}
         # sid -> (user, token expiry, timer that disconnects the socket at expiry)
         self._sessions: dict[str, tuple[User, float, asyncio.TimerHandle]] = {}
+        # user id -> that user's sockets on this node
+        self._per_user: dict[str, int] = {}
         sio.on("connect", self.connect)
         sio.on("disconnect", self.disconnect)
         sio.on("message:send", self._event(SendMessage, self.send_message))
@@ -88,19 +102,24 @@ class RealtimeGateway:
     # -- connection lifecycle ----------------------------------------------------------
 
     async def connect(self, sid: str, environ: dict[str, Any], auth: Any = None) -> None:
+        socket_id.set(sid)
         token = auth.get("token") if isinstance(auth, dict) else None
         try:
             if not isinstance(token, str) or not token:
                 raise Unauthorized("an access token is required in the handshake auth")
             identity = await self._found.verifier.verify(token)
             user = await self._found.profiles.ensure(identity)
+            self._check_sockets_of(user)
             room_ids = await self._found.rooms.my_room_ids(user.id)
         except SealchatError as exc:
+            metrics.refused("connect", exc.code)
             raise socketio.exceptions.ConnectionRefusedError(
                 exc.message, {"code": exc.code, "message": exc.message}
             ) from None
         self._sessions[sid] = (user, identity.expires_at, self._expiry_timer(sid, identity))
         self._pending[sid] = 0
+        self._per_user[user.id] = self._per_user.get(user.id, 0) + 1
+        log.debug("socket connected: user %s, %d rooms", user.id, len(room_ids))
         await self._sio.enter_room(sid, user_channel(user.id))
         for room_id in room_ids:
             await self._sio.enter_room(sid, room_channel(room_id))
@@ -110,15 +129,27 @@ class RealtimeGateway:
             await self._announce_presence(user, "online", channels, skip=sid)
 
     async def disconnect(self, sid: str, reason: Any = None) -> None:
+        socket_id.set(sid)
         session = self._sessions.pop(sid, None)
         self._pending.pop(sid, None)
         if session is None:
             return
         user, _, timer = session
         timer.cancel()
+        left = self._per_user.get(user.id, 1) - 1
+        if left > 0:
+            self._per_user[user.id] = left
+        else:
+            self._per_user.pop(user.id, None)
+        log.debug("socket disconnected: user %s (%s)", user.id, reason)
         if await self._found.presence.socket_closed(user.id):
             channels = [r for r in self._sio.rooms(sid) if r.startswith("room:")]
             await self._announce_presence(user, "offline", channels)
+
+    def _check_sockets_of(self, user: User) -> None:
+        cap = self._limits.max_per_user
+        if cap and self._per_user.get(user.id, 0) >= cap:
+            raise TooManyConnections(f"at most {cap} connections per user: close some first")
 
     def _expiry_timer(self, sid: str, identity: VerifiedIdentity) -> asyncio.TimerHandle:
         delay = max(0.0, identity.expires_at - time.time())
@@ -150,6 +181,7 @@ class RealtimeGateway:
 
         @functools.wraps(handler)
         async def run(sid: str, data: Any = None) -> Ack:
+            socket_id.set(sid)  # for this event's log lines (its own task's context)
             session = self._sessions.get(sid)
             if session is None:
                 return error_ack(Unauthorized("not connected"))

@@ -10,7 +10,7 @@ from __future__ import annotations
 import typer
 
 from sealchat import chat_cli
-from sealchat.commands import conversation, files, rooms, session, terminal_ui
+from sealchat.commands import conversation, export, files, rooms, session, terminal_ui
 
 
 def register(app: typer.Typer) -> None:
@@ -18,5 +18,6 @@ def register(app: typer.Typer) -> None:
     chat_cli.register(app)
     conversation.register(app)
     files.register(app)
+    export.register(app)
     rooms.register(app)
     terminal_ui.register(app)

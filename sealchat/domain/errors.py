@@ -63,6 +63,15 @@ class Unavailable(SealchatError):
     code = "unavailable"
 
 
+class TooManyConnections(RateLimited):
+    """Over a cap of open connections (per user): close some, or retry later."""
+
+    code = "too_many_connections"
+
+    def __init__(self, message: str, retry_after: float = 5.0) -> None:
+        super().__init__(message, retry_after=retry_after)
+
+
 class Overloaded(Unavailable):
     """Too much work is queued already (say, password hashing); retry after a while."""
 

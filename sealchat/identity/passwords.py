@@ -20,6 +20,7 @@ from argon2 import PasswordHasher as _Argon2
 from argon2 import Type
 from argon2.exceptions import InvalidHashError, VerificationError
 
+from sealchat import metrics
 from sealchat.domain.errors import Overloaded
 
 log = logging.getLogger(__name__)
@@ -70,6 +71,7 @@ class PasswordHasher:
     @asynccontextmanager
     async def _admitted(self) -> AsyncIterator[None]:
         if self._max_pending is not None and self._pending >= self._max_pending:
+            metrics.AUTH_THROTTLED.labels("hash_queue").inc()
             raise Overloaded(
                 "the server is busy checking passwords; try again shortly",
                 retry_after=OVERLOADED_RETRY_SECONDS,

@@ -17,6 +17,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from sealchat import metrics
 from sealchat.domain.errors import InvalidInput, Unauthorized
 from sealchat.domain.rules import check_password, normalize_username
 from sealchat.identity.key_set import SigningKeySet
@@ -117,17 +118,25 @@ class EmbeddedIdentityProvider:
         record = None if name is None else await self._store.get_account_by_username(name)
         if record is None:
             await self._hasher.spend_verify(password)
+            metrics.LOGIN_FAILURES.labels("bad_credentials").inc()
             raise Unauthorized(BAD_CREDENTIALS)
         now = self._clock()
+        if record.disabled:
+            # Like a wrong password: a disabled account's name is not confirmed either.
+            await self._hasher.spend_verify(password)
+            metrics.LOGIN_FAILURES.labels("disabled").inc()
+            raise Unauthorized(BAD_CREDENTIALS)
         if self._throttle.retry_after(record.locked_until, now) is not None:
             # Not RateLimited: an unknown username is never locked, so a distinct answer
             # (or a faster one) would tell an attacker which usernames exist.
             await self._hasher.spend_verify(password)
+            metrics.LOGIN_FAILURES.labels("locked").inc()
             raise Unauthorized(BAD_CREDENTIALS)
         if not await self._hasher.verify(record.password_hash, password):
             await self._store.record_failed_login(
                 record.id, lambda failures: self._throttle.locked_until(failures, now)
             )
+            metrics.LOGIN_FAILURES.labels("bad_credentials").inc()
             raise Unauthorized(BAD_CREDENTIALS)
         # Raised cost settings take effect for each account at its next sign-in.
         new_hash = None

@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from sealchat.adapters.sql.errors import database_errors
 from sealchat.adapters.sql.tables import idp_accounts as accounts
 from sealchat.adapters.sql.tables import idp_refresh_tokens as tokens
+from sealchat.adapters.sql.tables import users
 from sealchat.domain.errors import Conflict
 
 
@@ -35,6 +36,8 @@ class AccountRecord:
     created_at: datetime
     failed_logins: int = 0
     locked_until: datetime | None = None
+    # An operator disabled the account (the chat profile's ``disabled_at``).
+    disabled: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,7 +91,11 @@ class IdentityStore:
             accounts.c.created_at,
             accounts.c.failed_logins,
             accounts.c.locked_until,
-        ).where(accounts.c.username == username)
+            users.c.disabled_at,
+        )
+        query = query.select_from(accounts.outerjoin(users, users.c.id == accounts.c.id)).where(
+            accounts.c.username == username
+        )
         async with database_errors(), self._engine.connect() as conn:
             row = (await conn.execute(query)).one_or_none()
         if row is None:
@@ -100,6 +107,7 @@ class IdentityStore:
             created_at=row.created_at,
             failed_logins=row.failed_logins,
             locked_until=row.locked_until,
+            disabled=row.disabled_at is not None,
         )
 
     async def record_failed_login(
@@ -171,13 +179,19 @@ class IdentityStore:
                         tokens.c.revoked_at,
                         tokens.c.replaced_by,
                         accounts.c.username,
+                        users.c.disabled_at,
                     )
                     .join(accounts, accounts.c.id == tokens.c.account_id)
+                    .outerjoin(users, users.c.id == tokens.c.account_id)
                     .where(tokens.c.token_hash == used_hash)
                 )
             ).one_or_none()
             if row is None:
                 return RefreshRefusal.UNKNOWN
+            if row.disabled_at is not None:
+                # Disabling revoked every session; this closes the race with a refresh.
+                await conn.execute(_revoke_family(row.family_id, now))
+                return RefreshRefusal.REVOKED
             replacement = NewRefreshToken(
                 replacement_hash, row.family_id, row.account_id, now, expires_at
             )

@@ -20,7 +20,9 @@ from fastapi.routing import APIRoute
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel, ConfigDict, Field
 
+from sealchat import metrics
 from sealchat.api.errors import error_body, validation_message
+from sealchat.domain.errors import SealchatError
 from sealchat.kms.errors import InvalidCiphertext
 from sealchat.kms.models import Caller, KmsDataKey, MasterKey, Operation
 from sealchat.kms.service import KmsService
@@ -69,12 +71,19 @@ def audited_route_class(service: KmsService) -> type[APIRoute]:
                 return handler
 
             async def audited(request: Request) -> Response:
+                calls = metrics.KMS_REQUESTS
                 try:
-                    return await handler(request)
+                    response = await handler(request)
                 except RequestValidationError as exc:
+                    calls.labels(operation.value, "invalid_input").inc()
                     message = validation_message(exc)
                     await service.refuse_invalid_request(_raw_caller(request), operation, message)
                     raise
+                except SealchatError as exc:
+                    calls.labels(operation.value, exc.code).inc()
+                    raise
+                calls.labels(operation.value, "ok").inc()
+                return response
 
             return audited
 

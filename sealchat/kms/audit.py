@@ -318,3 +318,8 @@ def _record(row: Any) -> AuditRecord:
             source=row.source,
         ),
     )
+
+
+def audit_record(row: Any) -> AuditRecord:
+    """An audit row as a record (for exports)."""
+    return _record(row)

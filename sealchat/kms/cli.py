@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import asyncio
 import getpass
-import logging
 from collections.abc import Coroutine
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
@@ -70,11 +70,10 @@ def serve(
     import uvicorn
 
     from sealchat.kms.runtime import create_kms_app
+    from sealchat.logs import configure_logging
 
     settings = _settings(host=host, kms_port=port, data_dir=data_dir)
-    logging.basicConfig(
-        level=settings.log_level.upper(), format="%(levelname)s %(name)s: %(message)s"
-    )
+    configure_logging(settings.log_level, settings.log_format)
     _run(_preflight(settings))
     shown_host = "127.0.0.1" if settings.host in ("0.0.0.0", "::") else settings.host  # noqa: S104
     typer.echo(f"Sealchat key service is starting at http://{shown_host}:{settings.kms_port}/kms")
@@ -82,7 +81,7 @@ def serve(
         create_kms_app(settings),
         host=settings.host,
         port=settings.kms_port,
-        log_level=settings.log_level,
+        log_config=None,  # our handler, format and levels (sealchat/logs.py)
         # Client addresses (the per-address rate limit) from X-Forwarded-For only when
         # SEALCHAT_FORWARDED_ALLOW_IPS names the proxy in front.
         proxy_headers=bool(settings.forwarded_allow_ips),
@@ -145,6 +144,7 @@ def key_list(data_dir: DataDirOption = None) -> None:
                 created = key.created_at.strftime("%Y-%m-%d %H:%M:%S")
                 typer.echo(
                     f"{key.key_id}  version {key.current_version}  created {created} UTC"
+                    + ("  DISABLED" if key.disabled_at else "")
                     + (f"  {key.description}" if key.description else "")
                 )
 
@@ -179,3 +179,64 @@ def key_rotate(key_id: str, data_dir: DataDirOption = None) -> None:
             typer.echo(f"rotated key {key_id}: version {version} seals from now on")
 
     _run(work())
+
+
+@key_app.command("disable")
+def key_disable(key_id: str, data_dir: DataDirOption = None) -> None:
+    """Disable a master key: no data key is made or opened with it (`key_disabled`) until
+    it is enabled again. Running key services see it at their next request."""
+    from sealchat.kms.lifecycle import set_key_enabled
+
+    _run(set_key_enabled(_settings(data_dir=data_dir), _local_administrator(), key_id, False))
+    typer.echo(f"disabled key {key_id}")
+
+
+@key_app.command("enable")
+def key_enable(key_id: str, data_dir: DataDirOption = None) -> None:
+    """Enable a disabled master key again."""
+    from sealchat.kms.lifecycle import set_key_enabled
+
+    _run(set_key_enabled(_settings(data_dir=data_dir), _local_administrator(), key_id, True))
+    typer.echo(f"enabled key {key_id}")
+
+
+@kms_app.command("rotate-root")
+def rotate_root(data_dir: DataDirOption = None) -> None:
+    """Re-wrap every master key under a new root key, while the key service runs."""
+    from sealchat.kms.lifecycle import rotate_root_key
+    from sealchat.kms.root_rotation import previous_path
+
+    settings = _settings(data_dir=data_dir)
+    count = _run(rotate_root_key(settings, _local_administrator()))
+    path = settings.resolved_kms_root_key_file()
+    typer.echo(
+        f"re-wrapped {count} master key versions under a new root key, now in {path}.\n"
+        f"The previous root key is in {previous_path(path)}: keep it as long as you keep\n"
+        "backups of the key store taken before now, apart from them, then delete it.\n"
+        "Copy the new root key to every other host of this key service, and to where you\n"
+        "keep the root key apart from the backups; running services switch by themselves."
+    )
+
+
+@kms_app.command("audit-export")
+def audit_export(
+    since: Annotated[
+        datetime | None, typer.Option(help="Only entries from this time on (UTC if no zone).")
+    ] = None,
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="A file (default: stdout).")
+    ] = None,
+    data_dir: DataDirOption = None,
+) -> None:
+    """Export the audit log as JSON lines, oldest first."""
+    from sealchat.kms.lifecycle import export_audit
+
+    settings = _settings(data_dir=data_dir)
+    if since is not None and since.tzinfo is None:
+        since = since.replace(tzinfo=UTC)
+    if output is None:
+        _run(export_audit(settings, lambda line: typer.echo(line, nl=False), since))
+        return
+    with output.open("w", encoding="utf-8") as file:
+        count = _run(export_audit(settings, file.write, since))
+    typer.echo(f"wrote {count} audit entries to {output}", err=True)

@@ -28,6 +28,12 @@ class KeyExists(Conflict):
     code = "key_exists"
 
 
+class KeyDisabled(Conflict):
+    """An operator disabled the master key: it neither makes nor opens data keys."""
+
+    code = "key_disabled"
+
+
 class RootKeyError(RuntimeError):
     """The root key file is missing, unreadable or does not match the key store."""
 

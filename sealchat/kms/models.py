@@ -17,6 +17,9 @@ class Operation(StrEnum):
     LIST_KEYS = "list-keys"
     DESCRIBE_KEY = "describe-key"
     REVOKE = "revoke-room-access"
+    DISABLE_KEY = "disable-key"
+    ENABLE_KEY = "enable-key"
+    ROTATE_ROOT = "rotate-root-key"
     # One row counting refusals past an address's or user's audit budget.
     SUPPRESSED_REFUSALS = "suppressed-refusals"
 
@@ -56,6 +59,7 @@ class MasterKey:
     created_at: datetime
     current_version: int
     versions: tuple[KeyVersion, ...] = ()
+    disabled_at: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)

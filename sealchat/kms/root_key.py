@@ -114,3 +114,8 @@ def _read(path: Path) -> RootKey:
             f"the key service's root key file {path} is not a root key "
             f"(expected a '{FILE_HEADER}' line and 32 bytes of base64)"
         ) from None
+
+
+def read_root_key(path: Path) -> RootKey:
+    """The root key in ``path`` (must be private); ``RootKeyError`` otherwise."""
+    return _read(path)

@@ -27,14 +27,17 @@ from sealchat.api.security_headers import hardened_api
 from sealchat.domain.errors import SealchatError, Unauthorized
 from sealchat.kms.api import build_kms_router
 from sealchat.kms.audit import AuditLog
+from sealchat.kms.audit_retention import run_audit_retention
 from sealchat.kms.crypto import KmsKeyring
 from sealchat.kms.errors import KeyServiceConfigError, RootKeyError
 from sealchat.kms.grants import GrantVerifier
 from sealchat.kms.models import AuditRecord
 from sealchat.kms.revocations import RevocationStore
 from sealchat.kms.root_key import RootKey, load_root_key
+from sealchat.kms.root_rotation import candidate_root_keys
 from sealchat.kms.service import KmsService
 from sealchat.kms.store import KeyStore, create_schema
+from sealchat.logs import RequestIds
 from sealchat.ports.tokens import TokenVerifier, VerifiedIdentity
 from sealchat.services.rate_limit import TokenBucketLimiter
 from sealchat.settings import Settings
@@ -112,7 +115,11 @@ async def open_key_service(
             summary_seconds=settings.kms_audit_summary_seconds,
         )
         service = KmsService(
-            keyring=KmsKeyring(store, await unlock_root_key(settings, store)),
+            keyring=KmsKeyring(
+                store,
+                await unlock_root_key(settings, store),
+                reload_root=lambda: candidate_root_keys(settings.resolved_kms_root_key_file()),
+            ),
             store=store,
             audit=audit,
             user_verifier=user_verifier,
@@ -126,15 +133,19 @@ async def open_key_service(
             ),
         )
         await service.ensure_key(settings.kms_default_key_id, DEFAULT_KEY_DESCRIPTION)
-        summaries = asyncio.create_task(
-            write_refusal_summaries(audit, settings.kms_audit_summary_seconds)
-        )
+        background = [
+            asyncio.create_task(write_refusal_summaries(audit, settings.kms_audit_summary_seconds))
+        ]
+        if settings.kms_audit_retention_days:
+            days, every = settings.kms_audit_retention_days, settings.retention_interval_seconds
+            background.append(asyncio.create_task(run_audit_retention(engine, days, every)))
         try:
             yield service
         finally:
-            summaries.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await summaries
+            for task in background:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
             try:
                 await audit.flush_suppressed(force=True)
             except SealchatError as exc:
@@ -216,10 +227,12 @@ def create_kms_app(settings: Settings) -> FastAPI:
             log.info("Sealchat key service %s is ready", __version__)
             yield
 
-    return hardened_api(
+    app = hardened_api(
         "Sealchat key service",
         __version__,
         lifespan,
         api_docs=settings.api_docs,
         max_body_bytes=settings.max_http_body_bytes,
     )
+    app.add_middleware(RequestIds)
+    return app

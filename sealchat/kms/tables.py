@@ -44,6 +44,8 @@ kms_keys = Table(
     Column("description", Text, nullable=False),
     Column("created_at", UTCDateTime(), nullable=False),
     Column("current_version", Integer, nullable=False),
+    # Set while an operator has disabled the key: no data key is made or opened with it.
+    Column("disabled_at", UTCDateTime(), nullable=True),
 )
 
 kms_key_versions = Table(

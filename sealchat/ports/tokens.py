@@ -11,6 +11,9 @@ class VerifiedIdentity:
     user_id: str
     username: str
     expires_at: float
+    # The token's ``iat`` (0 when it has none): tokens issued before an operator revoked
+    # the user's sessions are refused.
+    issued_at: float = 0.0
 
 
 class TokenVerifier(Protocol):

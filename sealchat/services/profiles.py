@@ -7,16 +7,26 @@ from collections import OrderedDict
 from sealchat.domain.models import User
 from sealchat.ports.storage import UserStore
 from sealchat.ports.tokens import VerifiedIdentity
+from sealchat.services.accounts import AccountControls
 
 
 class ProfileService:
-    def __init__(self, users: UserStore, cache_size: int = 50_000) -> None:
+    def __init__(
+        self,
+        users: UserStore,
+        cache_size: int = 50_000,
+        controls: AccountControls | None = None,
+    ) -> None:
         self._users = users
+        self.controls = controls
         self._known: OrderedDict[str, str] = OrderedDict()
         self._cache_size = cache_size
 
     async def ensure(self, identity: VerifiedIdentity) -> User:
-        """The profile for a verified identity, stored on first sight."""
+        """The profile for a verified identity, stored on first sight; ``Unauthorized``
+        for a disabled account or a session an operator ended."""
+        if self.controls is not None:
+            self.controls.check(identity)
         user = User(id=identity.user_id, username=identity.username)
         if self._known.get(user.id) != user.username:
             await self._users.upsert_user(user)

@@ -12,7 +12,8 @@ import httpx
 import pytest
 
 from tests.cluster.test_cluster import send, sign_up, socket_at
-from tests.live_server import TEST_ENV, start_server
+from tests.integration.test_metrics import samples, value
+from tests.live_server import TEST_ENV, free_port, start_server
 from tests.pg_support import create_temp_database, drop_database
 from tests.redis_support import require_redis, unique_channel
 
@@ -46,6 +47,7 @@ def workers(pid: int) -> list[int]:
 async def test_workers_share_one_port_websocket_only(tmp_path: Path) -> None:
     redis_url = await require_redis()
     database_url = await create_temp_database()
+    metrics_port = free_port()
     try:
         server = start_server(
             tmp_path,
@@ -54,6 +56,9 @@ async def test_workers_share_one_port_websocket_only(tmp_path: Path) -> None:
                 "SEALCHAT_REDIS_URL": redis_url,
                 "SEALCHAT_REDIS_CHANNEL": unique_channel(),
                 "SEALCHAT_MAX_CONNECTIONS_PER_ADDRESS": "0",
+                "SEALCHAT_METRICS_PORT": str(metrics_port),
+                "SEALCHAT_METRICS_TOKEN": "workers-metrics",
+                "SEALCHAT_METRICS_SAMPLE_SECONDS": "0.1",
             },
             command=("serve", "--workers", "2"),
         )
@@ -85,6 +90,16 @@ async def test_workers_share_one_port_websocket_only(tmp_path: Path) -> None:
                     assert [m["id"] for m in got] == [m["id"] for m in sent]
                 await asyncio.sleep(0.2)
                 assert all(len(r.of("message:new")) == 10 for r in readers)
+                # The supervisor's metrics port adds up both workers (multiprocess mode).
+                async with httpx.AsyncClient() as http:
+                    scraped = await http.get(
+                        f"http://127.0.0.1:{metrics_port}/metrics",
+                        headers={"Authorization": "Bearer workers-metrics"},
+                    )
+                found = samples(scraped.text)
+                assert value(found, "sealchat_messages_stored_total") == 10
+                assert value(found, "sealchat_deliveries_total", event="message") == 80
+                assert value(found, "sealchat_open_connections", transport="websocket") == 9
             finally:
                 for sock in [writer, *readers]:
                     await sock.close()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import hmac
 import json
 import time
 import uuid
@@ -175,3 +176,74 @@ async def asyncio_sleep_until(predicate: Any, timeout: float) -> None:
         if time.monotonic() > deadline:
             raise TimeoutError("condition not met in time")
         await asyncio.sleep(0.05)
+
+
+def token_matrix(server: LiveServer, user: dict[str, Any], audience: str) -> dict[str, str]:
+    """Tokens one flaw away from a valid access token for ``audience``; the valid one
+    comes first, as "valid"."""
+    kid = httpx.get(f"{server.url}/.well-known/jwks.json").json()["keys"][0]["kid"]
+    key = server_signing_key(server)
+    public_pem = key.public_key().public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+    now = int(time.time())
+
+    def sign(payload: dict[str, Any], signer: Any = key, **header: Any) -> str:
+        return jwt.encode(payload, signer, algorithm="EdDSA", headers={"kid": kid, **header})
+
+    def unsigned(alg: str, payload: dict[str, Any], secret: bytes | None) -> str:
+        head = b64(json.dumps({"alg": alg, "typ": "JWT", "kid": kid}).encode())
+        body = b64(json.dumps(payload).encode())
+        signing_input = f"{head}.{body}".encode()
+        mac = b"" if secret is None else hmac.new(secret, signing_input, "sha256").digest()
+        return f"{head}.{body}.{b64(mac)}"
+
+    valid = claims(server, user, aud=audience)
+    head, _, signature = sign(valid).split(".")
+    altered = {**valid, "sub": str(uuid.uuid4())}
+    return {
+        "valid": sign(valid),
+        "alg none": unsigned("none", valid, None),
+        "HMAC with the public key": unsigned("HS256", valid, public_pem),
+        "expired": sign({**valid, "iat": now - 3600, "exp": now - 60}),
+        "not yet valid": sign({**valid, "nbf": now + 3600}),
+        "wrong issuer": sign({**valid, "iss": "https://evil.example"}),
+        "wrong audience": sign({**valid, "aud": "someone-else"}),
+        "unknown kid": sign(valid, kid="no-such-key"),
+        "altered payload": f"{head}.{b64(json.dumps(altered).encode())}.{signature}",
+        "forged": sign(valid, Ed25519PrivateKey.generate()),
+    }
+
+
+async def test_token_matrix_at_the_chat_server_and_the_key_service(
+    server: LiveServer, new_client: ClientFactory
+) -> None:
+    alice = await new_client()
+    assert alice.user is not None
+    authenticator: Any = alice.api.authenticator
+    # Each service's real token is refused at the other.
+    chat_matrix = {
+        **token_matrix(server, alice.user, "sealchat"),
+        "a key-service token": authenticator.kms_access_token,
+    }
+    kms_matrix = {
+        **token_matrix(server, alice.user, "sealchat-kms"),
+        "a chat-server token": alice.api.access_token,
+    }
+    async with httpx.AsyncClient(base_url=server.url) as http:
+        for name, token in chat_matrix.items():
+            answer = await http.get("/api/me", headers={"Authorization": f"Bearer {token}"})
+            if name == "valid":
+                assert answer.status_code == 200
+                continue
+            assert answer.status_code == 401, name
+            assert answer.json()["error"]["code"] in ("unauthorized", "token_expired"), name
+            refused = await refused_by_socket(server, token)
+            assert refused["code"] in ("unauthorized", "token_expired"), (name, refused)
+        for name, token in kms_matrix.items():
+            answer = await http.get("/kms/keys", headers={"Authorization": f"Bearer {token}"})
+            if name == "valid":
+                assert answer.status_code == 200, answer.text
+                continue
+            assert answer.status_code == 401, (name, answer.text)
+            assert answer.json()["error"]["code"] in ("unauthorized", "token_expired"), name

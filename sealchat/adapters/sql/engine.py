@@ -27,9 +27,9 @@ SQLITE_PRAGMAS = (
     "PRAGMA synchronous=NORMAL",
 )
 
-# Engine connections erase deleted messages: with secure_delete the space they free is
-# overwritten with zeros, not left readable in the file (the group-commit writer only
-# inserts, so it does without).
+# Engine connections only (not the group-commit writer, which only inserts): deleted
+# messages, erased envelopes, retention and rooms deleted by an operator are overwritten
+# with zeros, so envelope bytes do not linger readable in free pages of the file.
 SQLITE_ENGINE_PRAGMAS = ("PRAGMA secure_delete=ON",)
 
 # Execution option: True makes a SQLite transaction take the write lock at BEGIN.

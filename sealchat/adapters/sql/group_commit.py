@@ -13,11 +13,13 @@ import asyncio
 import contextlib
 import copy
 import logging
+import time
 from collections import deque
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Protocol
 
+from sealchat import metrics
 from sealchat.domain.errors import SealchatError, Unavailable
 from sealchat.domain.models import AppendResult, NewMessage
 
@@ -107,6 +109,7 @@ class GroupCommitWriter:
 
     async def _commit(self, batch: list[Waiter]) -> None:
         outcomes: Sequence[Outcome]
+        started = time.perf_counter()
         try:
             outcomes = await self._committer.commit([new for new, _ in batch], datetime.now(UTC))
             if len(outcomes) != len(batch):
@@ -117,7 +120,11 @@ class GroupCommitWriter:
             # A bug must not stop the writer and leave every later sender waiting.
             log.exception("storing a batch of %d messages failed", len(batch))
             outcomes = [SealchatError("the message could not be stored")] * len(batch)
+        elapsed = time.perf_counter() - started
+        stored = 0
         for (_, waiter), outcome in zip(batch, outcomes, strict=True):
+            if isinstance(outcome, AppendResult) and outcome.created:
+                stored += 1
             if waiter.done():
                 continue
             if isinstance(outcome, SealchatError):
@@ -125,3 +132,5 @@ class GroupCommitWriter:
                 waiter.set_exception(copy.copy(outcome))
             else:
                 waiter.set_result(outcome)
+        # Once per batch: its size, its commit time, and how many new messages it stored.
+        metrics.record_batch(len(batch), stored, elapsed)

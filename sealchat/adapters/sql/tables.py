@@ -68,7 +68,13 @@ users = Table(
     Column("id", ID, primary_key=True),
     Column("username", String(64), nullable=False, unique=True),
     Column("created_at", UTCDateTime(), nullable=False),
+    # Set by an operator (`sealchat admin users disable`): no sign-in, refresh or socket.
+    Column("disabled_at", UTCDateTime(), nullable=True),
+    # Access tokens issued before this are refused (`sealchat admin users revoke-sessions`).
+    Column("sessions_revoked_at", UTCDateTime(), nullable=True),
 )
+Index("ix_users_disabled_at", users.c.disabled_at)
+Index("ix_users_sessions_revoked_at", users.c.sessions_revoked_at)
 
 rooms = Table(
     "rooms",
@@ -84,6 +90,8 @@ rooms = Table(
     Column("dm_key", String(80), nullable=True, unique=True),
     # Set when the last member left: hidden from the directory, its name free again.
     Column("archived_at", UTCDateTime(), nullable=True),
+    # Messages older than this many days are deleted for good (NULL: the server default).
+    Column("retention_days", Integer, nullable=True),
 )
 Index("ix_rooms_visibility", rooms.c.visibility)
 # A public room's name is unique on the server, whatever its case, among live rooms.

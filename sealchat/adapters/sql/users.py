@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from sqlalchemy import RowMapping, select
+from sqlalchemy import RowMapping, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -42,6 +42,16 @@ class SqlUserStore:
             query = select(users).where(users.c.username == username)
             row = (await conn.execute(query)).mappings().first()
         return None if row is None else _user(row)
+
+    async def account_controls(
+        self, revoked_since: datetime
+    ) -> list[tuple[str, datetime | None, datetime | None]]:
+        query = select(users.c.id, users.c.disabled_at, users.c.sessions_revoked_at).where(
+            or_(users.c.disabled_at.is_not(None), users.c.sessions_revoked_at > revoked_since)
+        )
+        async with database_errors(), self._engine.connect() as conn:
+            rows = (await conn.execute(query)).all()
+        return [(row.id, row.disabled_at, row.sessions_revoked_at) for row in rows]
 
 
 def _user(row: RowMapping) -> User:

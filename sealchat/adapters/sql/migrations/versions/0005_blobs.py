@@ -1,7 +1,7 @@
 """Sealed files: blob metadata and which message names which blob.
 
 Revision ID: 0005
-Revises: 0003
+Revises: 0004
 
 (Written beside other branches' revisions: at merge this is re-chained onto the last.)
 """

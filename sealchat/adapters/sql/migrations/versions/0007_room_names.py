@@ -1,7 +1,7 @@
 """Public room names unique (case-insensitive) among live rooms; rooms without members archived.
 
 Revision ID: 0007
-Revises: 0003
+Revises: 0006
 
 Existing data: rooms nobody is in are archived first; then, among the live public rooms
 whose names differ only in case, the oldest keeps its name and the others get a suffix
@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0007"
-down_revision: str | None = "0005"
+down_revision: str | None = "0006"
 branch_labels: str | None = None
 depends_on: str | None = None
 
