@@ -24,6 +24,8 @@ interface Props {
 
 const encoder = new TextEncoder();
 
+const hasModifier = (event: KeyboardEvent) => event.altKey || event.ctrlKey || event.metaKey || event.shiftKey;
+
 /** The message box: Enter sends, Shift+Enter starts a new line; it also replies and edits. */
 export function Composer({ placeholder, maxBytes, mode, onSend, onTyping, onCancelMode, onEditLast, autoFocus = false }: Props) {
   const [text, setText] = useState("");
@@ -61,7 +63,8 @@ export function Composer({ placeholder, maxBytes, mode, onSend, onTyping, onCanc
     } else if (event.key === "Escape" && mode) {
       event.preventDefault();
       cancel();
-    } else if (event.key === "ArrowUp" && text === "" && !mode) {
+    } else if (event.key === "ArrowUp" && !hasModifier(event) && text === "" && !mode) {
+      // Plain Up only: Alt+Up is the previous room (app/keyboard-shortcuts.ts).
       event.preventDefault();
       onEditLast();
     }
