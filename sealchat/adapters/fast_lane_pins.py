@@ -65,7 +65,19 @@ def _socketio_base_server() -> object:
     return BaseServer.__init__
 
 
-# (where, what must be in its source, why the fast lane needs it)
+def _socketio_handle_event() -> object:
+    from socketio.async_server import AsyncServer
+
+    return AsyncServer._handle_event
+
+
+def _socketio_handle_eio_message() -> object:
+    from socketio.async_server import AsyncServer
+
+    return AsyncServer._handle_eio_message
+
+
+# (where, what must be in its source, why the fast lane (or inline events) needs it)
 EXPECTED_SOURCE: list[tuple[str, Callable[[], object], str, str]] = [
     (
         "engineio AsyncServer._handle_connect",
@@ -128,6 +140,26 @@ EXPECTED_SOURCE: list[tuple[str, Callable[[], object], str, str]] = [
         _socketio_base_server,
         "self.eio = self._engineio_server_class()(**engineio_options)",
         "the engine.io server is built through _engineio_server_class",
+    ),
+    (
+        "socketio AsyncServer._handle_eio_message",
+        _socketio_handle_eio_message,
+        "elif pkt.packet_type == packet.EVENT:\n"
+        "                await self._handle_event(eio_sid, pkt.namespace, pkt.id,\n"
+        "                                         pkt.data)",
+        "every decoded event goes through _handle_event (socketio_inline.py's hook)",
+    ),
+    (
+        "socketio AsyncServer._handle_event",
+        _socketio_handle_event,
+        "sid = self.manager.sid_from_eio_sid(eio_sid, namespace)\n        self.logger.info(",
+        "inline events look the socket up and check it as _handle_event does",
+    ),
+    (
+        "socketio AsyncServer._handle_event",
+        _socketio_handle_event,
+        "if not self.manager.is_connected(sid, namespace):",
+        "inline events look the socket up and check it as _handle_event does",
     ),
 ]
 

@@ -18,6 +18,7 @@ import socketio
 from pydantic import BaseModel, ValidationError
 
 from sealchat.api.deps import ApiServices
+from sealchat.api.realtime_sends import InlineSends
 from sealchat.api.schemas import RenewSession, SendMessage, SyncRequest, TypingNotice
 from sealchat.domain.encoded import EncodedJson
 from sealchat.domain.errors import RateLimited, SealchatError, TokenExpired, Unauthorized
@@ -74,6 +75,10 @@ class RealtimeGateway:
         sio.on("connect", self.connect)
         sio.on("disconnect", self.disconnect)
         sio.on("message:send", self._event(SendMessage, self.send_message))
+        # Without a task per event where the server and the store allow it (the hot path).
+        on_inline = getattr(sio, "on_inline", None)
+        if on_inline is not None and found.messages.can_submit:
+            on_inline("message:send", InlineSends(self, found.messages, sio).handle)
         sio.on("sync", self._event(SyncRequest, self.sync))
         sio.on("typing", self._event(TypingNotice, self.typing))
         sio.on("session:renew", self._event(RenewSession, self.renew))
@@ -143,23 +148,11 @@ class RealtimeGateway:
 
         @functools.wraps(handler)
         async def run(sid: str, data: Any = None) -> Ack:
-            session = self._sessions.get(sid)
-            if session is None:
-                return error_ack(Unauthorized("not connected"))
-            user, expires_at, _ = session
-            if expires_at <= time.time():
-                return error_ack(TokenExpired("access token expired; renew the session"))
-            pending = self._pending.get(sid, 0)
-            if pending >= self._limits.max_pending_events:
-                return error_ack(
-                    RateLimited(
-                        "too many events in progress on this socket; wait for their acks",
-                        retry_after=BUSY_RETRY_AFTER,
-                    )
-                )
-            self._pending[sid] = pending + 1
+            admitted = self.admit(sid)
+            if isinstance(admitted, dict):
+                return admitted
             try:
-                return await handler(sid, user, validate(data))
+                return await handler(sid, admitted, validate(data))
             except ValidationError as exc:
                 return _validation_ack(exc)
             except SealchatError as exc:
@@ -168,10 +161,37 @@ class RealtimeGateway:
                 log.exception("unexpected error handling a socket event")
                 return {"ok": False, "error": {"code": "internal", "message": "internal error"}}
             finally:
-                if sid in self._pending:  # not after a disconnect
-                    self._pending[sid] -= 1
+                self.release(sid)
 
         return run
+
+    def admit(self, sid: str) -> User | Ack:
+        """An event's sender, counted as pending until ``release``; or the refusal to ack
+        (not connected, token expired, too many events in progress)."""
+        session = self._sessions.get(sid)
+        if session is None:
+            return error_ack(Unauthorized("not connected"))
+        user, expires_at, _ = session
+        if expires_at <= time.time():
+            return error_ack(TokenExpired("access token expired; renew the session"))
+        pending = self._pending.get(sid, 0)
+        if pending >= self._limits.max_pending_events:
+            return error_ack(
+                RateLimited(
+                    "too many events in progress on this socket; wait for their acks",
+                    retry_after=BUSY_RETRY_AFTER,
+                )
+            )
+        self._pending[sid] = pending + 1
+        return user
+
+    def release(self, sid: str) -> None:
+        """An admitted event is answered."""
+        if sid in self._pending:  # not after a disconnect
+            self._pending[sid] -= 1
+
+    error_ack = staticmethod(error_ack)
+    validation_ack = staticmethod(_validation_ack)
 
     async def send_message(self, sid: str, user: User, body: SendMessage) -> Ack:
         result = await self._found.messages.send(
