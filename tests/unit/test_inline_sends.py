@@ -82,7 +82,7 @@ async def test_sends_are_queued_inline_and_finished_in_order_by_one_task_per_bat
     messages = MessageService(
         cast(Any, None),
         cast(Any, Rooms()),
-        wire,
+        cast(Any, wire),
         TokenBucketLimiter(1000, 1000),
         max_envelope_bytes=64 * 1024,
         history_page_max=100,
@@ -153,7 +153,7 @@ async def test_without_an_instant_rate_limit_sends_keep_their_task() -> None:
     messages = MessageService(
         cast(Any, None),
         cast(Any, Rooms()),
-        Wire(),
+        cast(Any, Wire()),
         SharedLimiter(),
         max_envelope_bytes=1024,
         history_page_max=100,
