@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -29,7 +30,7 @@ def batch(room: Room, user: User, start: int, count: int) -> list[NewMessage]:
     ]
 
 
-def seqs(outcomes: list[object]) -> list[int]:
+def seqs(outcomes: Sequence[object]) -> list[int]:
     return [o.message.seq for o in outcomes if isinstance(o, AppendResult)]
 
 
