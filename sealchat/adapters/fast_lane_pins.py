@@ -65,6 +65,12 @@ def _socketio_base_server() -> object:
     return BaseServer.__init__
 
 
+def _engineio_receive() -> object:
+    from engineio.async_socket import AsyncSocket
+
+    return AsyncSocket.receive
+
+
 def _socketio_handle_event() -> object:
     from socketio.async_server import AsyncServer
 
@@ -140,6 +146,21 @@ EXPECTED_SOURCE: list[tuple[str, Callable[[], object], str, str]] = [
         _socketio_base_server,
         "self.eio = self._engineio_server_class()(**engineio_options)",
         "the engine.io server is built through _engineio_server_class",
+    ),
+    (
+        "engineio AsyncSocket.receive",
+        _engineio_receive,
+        "elif pkt.packet_type == packet.MESSAGE:\n"
+        "            await self.server._trigger_event(\n"
+        "                'message', self.sid, pkt.data,\n"
+        "                run_async=self.server.async_handlers)",
+        "the reader hands a MESSAGE packet's text to the 'message' handler as receive does",
+    ),
+    (
+        "socketio BaseServer.__init__",
+        _socketio_base_server,
+        "engineio_options['async_handlers'] = False",
+        "engine.io's 'message' handler is awaited in the reader (no task of its own)",
     ),
     (
         "socketio AsyncServer._handle_eio_message",
