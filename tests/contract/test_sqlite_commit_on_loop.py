@@ -82,25 +82,39 @@ async def test_a_held_write_lock_sends_the_batch_to_the_thread_which_waits(
         await committer.close()
 
 
-async def test_a_slow_commit_on_the_loop_sends_the_next_batches_to_the_thread(
+async def test_slow_commits_on_the_loop_send_the_next_batches_to_the_thread(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     path, room, alice = await database(tmp_path)
     committer = SqliteCommitter(path)
     now = datetime.now(UTC)
+    n = 0
+
+    async def one() -> None:
+        nonlocal n
+        await committer.commit(batch(room, alice, n, 1), now)
+        n += 1
+
     try:
-        await committer.commit(batch(room, alice, 0, 1), now)
-        monkeypatch.setattr(group_commit_sqlite, "SLOW_COMMIT_SECONDS", 0.0)
-        await committer.commit(batch(room, alice, 1, 1), now)  # on the loop, "slow"
-        await committer.commit(batch(room, alice, 2, 1), now)
-        assert (committer.batches_on_thread, committer.batches_on_loop) == (2, 1)
-        monkeypatch.setattr(group_commit_sqlite, "SLOW_BACKOFF_SECONDS", 0.0)
-        committer._thread_until = 0.0  # the backoff is over
+        await one()  # connects, on the thread
+        monkeypatch.setattr(group_commit_sqlite, "SLOW_COMMIT_SECONDS", 0.0)  # all "slow"
+        for _ in range(group_commit_sqlite.SLOW_OF_LAST):  # one now and then is tolerated
+            await one()
+        assert committer.batches_on_loop == group_commit_sqlite.SLOW_OF_LAST
+        await one()  # too many: the thread, for a while
+        assert committer.batches_on_thread == 2
+
+        committer._thread_until = 0.0  # that while is over
         monkeypatch.setattr(group_commit_sqlite, "SLOW_COMMIT_SECONDS", 1.0)
-        assert seqs(await committer.commit(batch(room, alice, 3, 1), now)) == [4]
-        assert committer.batches_on_loop == 2
+        monkeypatch.setattr(group_commit_sqlite, "STALL_COMMIT_SECONDS", 0.0)
+        await one()  # one commit that stalls the loop is enough
+        await one()
+        assert committer.batches_on_thread == 3
+        assert committer.batches_on_loop == group_commit_sqlite.SLOW_OF_LAST + 1
     finally:
         await committer.close()
+    with sqlite3.connect(path) as check:
+        assert check.execute("SELECT count(*), max(seq) FROM messages").fetchone() == (n, n)
 
 
 async def test_checkpoints_run_on_their_own_thread_and_the_wal_is_reused(

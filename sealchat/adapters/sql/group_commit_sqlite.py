@@ -12,8 +12,8 @@ handed back and forth, on the server's one core). What could make it wait runs e
   that finds it held by another connection goes to the writer thread, which waits as
   before (``busy_timeout`` 5 s);
 - a big batch (over ``LOOP_BATCH_MAX``), the first one (connecting) and, for
-  ``SLOW_BACKOFF_SECONDS``, every batch after a commit on the loop that took longer than
-  ``SLOW_COMMIT_SECONDS`` (a slow disk) or failed, go to the writer thread: one hop.
+  ``SLOW_BACKOFF_SECONDS``, every batch after commits on the loop turned slow (a slow
+  disk: see ``SLOW_COMMIT_SECONDS``) or one failed, go to the writer thread: one hop.
 
 Each message has a savepoint of its own, so a message that fails (a reused id) is
 undone alone and the batch commits. The statements are plain strings, prepared once by
@@ -59,9 +59,13 @@ _SQLITE_DATETIME = "%Y-%m-%d %H:%M:%S.%f"
 # Batches of at most this many messages commit on the event loop (about 7 µs of CPU per
 # message plus 40 µs per commit: well under a millisecond).
 LOOP_BATCH_MAX = 32
-# A commit on the loop slower than this (wall time) sends batches to the writer thread
-# for SLOW_BACKOFF_SECONDS: the disk (or the machine) is slow, the loop must not wait.
+# Commits on the loop slower than this (wall time) are "slow". SLOW_OF_LAST of the last
+# 8 being slow, or one over STALL_COMMIT_SECONDS, sends batches to the writer thread for
+# SLOW_BACKOFF_SECONDS: the disk is slow, the loop must not wait on it. (One slow commit
+# alone is usually the process being preempted on a busy machine, not the disk.)
 SLOW_COMMIT_SECONDS = 0.002
+SLOW_OF_LAST = 4
+STALL_COMMIT_SECONDS = 0.02
 SLOW_BACKOFF_SECONDS = 1.0
 # Commits between two checkpoints: a commit of a small batch adds 5-8 pages to the WAL,
 # so this is about SQLite's own default (a checkpoint per 1,000 pages).
@@ -84,6 +88,7 @@ class SqliteCommitter:
         self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sealchat-writer")
         self._checkpointer = _Checkpointer(database, uri=uri)
         self._thread_until = 0.0  # monotonic time until which batches take the thread
+        self._recent_slow = 0  # the last 8 commits on the loop: a bit set for each slow one
         self._commits = 0
         # Where batches committed (for the tests and the benchmark's curiosity).
         self.batches_on_loop = 0
@@ -100,10 +105,9 @@ class SqliteCommitter:
             try:
                 outcomes = self._commit(batch, created_at, on_loop=True)
             except _LoopUnfit:
-                self._thread_until = time.monotonic() + SLOW_BACKOFF_SECONDS
+                self._back_off()
             else:
-                if time.perf_counter() - started > SLOW_COMMIT_SECONDS:
-                    self._thread_until = time.monotonic() + SLOW_BACKOFF_SECONDS
+                self._timed(time.perf_counter() - started)
                 self.batches_on_loop += 1
                 self._committed()
                 return outcomes
@@ -118,6 +122,16 @@ class SqliteCommitter:
         await loop.run_in_executor(self._thread, self._disconnect)
         self._thread.shutdown(wait=True)
         await loop.run_in_executor(None, self._checkpointer.close)
+
+    def _timed(self, seconds: float) -> None:
+        """Keep the loop's commits quick: back off to the thread when they are not."""
+        self._recent_slow = ((self._recent_slow << 1) | (seconds > SLOW_COMMIT_SECONDS)) & 0xFF
+        if seconds > STALL_COMMIT_SECONDS or self._recent_slow.bit_count() >= SLOW_OF_LAST:
+            self._back_off()
+
+    def _back_off(self) -> None:
+        self._thread_until = time.monotonic() + SLOW_BACKOFF_SECONDS
+        self._recent_slow = 0
 
     def _committed(self) -> None:
         self._commits += 1
