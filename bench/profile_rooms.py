@@ -68,6 +68,7 @@ def main() -> None:
                                 "p99": result.get("p99"),
                                 "late": result.get("late"),
                                 "ackErrors": result.get("ackErrors"),
+                                "firstError": result.get("firstError"),
                             }
                         ),
                         flush=True,

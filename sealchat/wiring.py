@@ -357,6 +357,7 @@ async def runtime(settings: Settings, sio: socketio.AsyncServer) -> AsyncIterato
             sync_page_max=settings.sync_page_max,
             sync_reply_max_bytes=settings.sync_reply_max_bytes,
             history_reply_max_bytes=settings.history_reply_max_bytes,
+            submitter=writer,
         )
         blob_service = build_blob_service(settings, engine, rooms)
         await stack.enter_async_context(

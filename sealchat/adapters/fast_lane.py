@@ -85,6 +85,44 @@ class FastLaneProtocol(WebSocketsSansIOProtocol):
         return not (self.close_sent or self.disconnected or self.transport.is_closing())
 
 
+_DIGITS = frozenset("0123456789")
+
+
+class _ReadDeadline:
+    """A websocket read may wait at most ``seconds``: one timer per socket, moved on only
+    when it fires, instead of a timer made and cancelled twice per message (what
+    ``asyncio.timeout``'s ``reschedule`` does). The reader sets ``waiting_since`` when it
+    starts waiting and clears it when a message is in: handling one is not waiting. Past
+    the deadline the reader's task is cancelled, and ``expired`` says why."""
+
+    def __init__(self, seconds: float) -> None:
+        self._loop = asyncio.get_running_loop()
+        self._task = asyncio.current_task()
+        self._seconds = seconds
+        self.waiting_since: float | None = None
+        self.expired = False
+        self._timer = self._loop.call_at(self._loop.time() + seconds, self._check)
+
+    def _check(self) -> None:
+        since = self.waiting_since
+        now = self._loop.time()
+        if since is not None and now - since >= self._seconds and self._task is not None:
+            self.expired = True
+            self._task.cancel()
+            return
+        again = (now if since is None else since) + self._seconds
+        self._timer = self._loop.call_at(again, self._check)
+
+    def close(self) -> Exception | None:
+        """Stop the timer; a TimeoutError if it cut the read (its cancel withdrawn)."""
+        self._timer.cancel()
+        if self.expired and self._task is not None:
+            self.expired = False
+            self._task.uncancel()
+            return TimeoutError("no websocket message within ping interval + ping timeout")
+        return None
+
+
 def _packet_size(pkt: Any) -> int:
     data = pkt.data
     return len(data) if isinstance(data, str | bytes) else _SMALL_PACKET
@@ -257,33 +295,48 @@ class LaneSocket(AsyncSocket):  # type: ignore[misc]
         writer_task = asyncio.ensure_future(writer())
         server.logger.info("%s: Upgrade to websocket successful", self.sid)
 
-        loop = asyncio.get_running_loop()
         wait_seconds = server.ping_interval + server.ping_timeout
+        # engine.io hands a MESSAGE packet's text to its "message" handler (python-socketio)
+        # and awaits it; with its async_handlers off (python-socketio turns them off) this
+        # calls that handler the same way, without building an engine.io Packet.
+        on_message = None if server.async_handlers else server.handlers.get("message")
+        loop = asyncio.get_running_loop()
+        deadline = _ReadDeadline(wait_seconds)
         try:
-            async with asyncio.timeout(None) as deadline:
-                while True:
-                    deadline.reschedule(loop.time() + wait_seconds)
-                    p = await websocket_wait()
-                    deadline.reschedule(None)  # handling a packet is not waiting
-                    if p is None:
-                        # connection closed by client
-                        break
-                    pkt = eio_packet.Packet(encoded_packet=p)
+            while True:
+                deadline.waiting_since = loop.time()
+                p = await websocket_wait()
+                deadline.waiting_since = None  # handling a packet is not waiting
+                if p is None:
+                    # connection closed by client
+                    break
+                if on_message is not None and type(p) is str and p[1:2] in _DIGITS:
+                    # engine.io's _trigger_event: errors logged, the reader goes on
                     try:
-                        await self.receive(pkt)
-                    except eio_exceptions.UnknownPacketError:  # pragma: no cover
+                        await on_message(self.sid, p[1:])
+                    except asyncio.CancelledError:  # pragma: no cover
                         pass
-                    except eio_exceptions.SocketIsClosedError:  # pragma: no cover
-                        server.logger.info("Receive error -- socket is closed")
-                        break
-                    except Exception:  # pragma: no cover
-                        # if we get an unexpected exception we log the error and exit
-                        # the connection properly
-                        server.logger.exception("Unknown receive error")
+                    except Exception:
+                        server.logger.exception("message async handler error")
+                    continue
+                pkt = eio_packet.Packet(encoded_packet=p)
+                try:
+                    await self.receive(pkt)
+                except eio_exceptions.UnknownPacketError:  # pragma: no cover
+                    pass
+                except eio_exceptions.SocketIsClosedError:  # pragma: no cover
+                    server.logger.info("Receive error -- socket is closed")
+                    break
+                except Exception:  # pragma: no cover
+                    # if we get an unexpected exception we log the error and exit
+                    # the connection properly
+                    server.logger.exception("Unknown receive error")
         except (asyncio.CancelledError, Exception) as exc:
             # engine.io ends the connection on any failure to read (a timeout, a closed
             # websocket, a packet over the size cap, shutdown), as here.
-            server.logger.info("%s: websocket read ended: %r", self.sid, exc)
+            ended = deadline.close() or exc
+            server.logger.info("%s: websocket read ended: %r", self.sid, ended)
+        deadline.close()
 
         await self.queue.put(None)  # unlock the writer task so it can exit
         await asyncio.wait_for(writer_task, timeout=None)

@@ -65,7 +65,25 @@ def _socketio_base_server() -> object:
     return BaseServer.__init__
 
 
-# (where, what must be in its source, why the fast lane needs it)
+def _engineio_receive() -> object:
+    from engineio.async_socket import AsyncSocket
+
+    return AsyncSocket.receive
+
+
+def _socketio_handle_event() -> object:
+    from socketio.async_server import AsyncServer
+
+    return AsyncServer._handle_event
+
+
+def _socketio_handle_eio_message() -> object:
+    from socketio.async_server import AsyncServer
+
+    return AsyncServer._handle_eio_message
+
+
+# (where, what must be in its source, why the fast lane (or inline events) needs it)
 EXPECTED_SOURCE: list[tuple[str, Callable[[], object], str, str]] = [
     (
         "engineio AsyncServer._handle_connect",
@@ -128,6 +146,41 @@ EXPECTED_SOURCE: list[tuple[str, Callable[[], object], str, str]] = [
         _socketio_base_server,
         "self.eio = self._engineio_server_class()(**engineio_options)",
         "the engine.io server is built through _engineio_server_class",
+    ),
+    (
+        "engineio AsyncSocket.receive",
+        _engineio_receive,
+        "elif pkt.packet_type == packet.MESSAGE:\n"
+        "            await self.server._trigger_event(\n"
+        "                'message', self.sid, pkt.data,\n"
+        "                run_async=self.server.async_handlers)",
+        "the reader hands a MESSAGE packet's text to the 'message' handler as receive does",
+    ),
+    (
+        "socketio BaseServer.__init__",
+        _socketio_base_server,
+        "engineio_options['async_handlers'] = False",
+        "engine.io's 'message' handler is awaited in the reader (no task of its own)",
+    ),
+    (
+        "socketio AsyncServer._handle_eio_message",
+        _socketio_handle_eio_message,
+        "elif pkt.packet_type == packet.EVENT:\n"
+        "                await self._handle_event(eio_sid, pkt.namespace, pkt.id,\n"
+        "                                         pkt.data)",
+        "every decoded event goes through _handle_event (socketio_inline.py's hook)",
+    ),
+    (
+        "socketio AsyncServer._handle_event",
+        _socketio_handle_event,
+        "sid = self.manager.sid_from_eio_sid(eio_sid, namespace)\n        self.logger.info(",
+        "inline events look the socket up and check it as _handle_event does",
+    ),
+    (
+        "socketio AsyncServer._handle_event",
+        _socketio_handle_event,
+        "if not self.manager.is_connected(sid, namespace):",
+        "inline events look the socket up and check it as _handle_event does",
     ),
 ]
 

@@ -4,6 +4,8 @@
   connections per client address;
 - ``PacketGuardServer`` (socketio_packets.py): malformed packets get an ``invalid_input``
   ack instead of a traceback;
+- ``InlineEventServer`` (socketio_inline.py): ``message:send`` handled in the socket's
+  reader, without a task per event;
 - ``LaneServer`` (fast_lane.py): the websocket fast lane and the cap of unsent bytes
   per socket, on engine.io's server.
 
@@ -15,7 +17,8 @@ from __future__ import annotations
 
 from sealchat.adapters.fast_lane import LaneServer
 from sealchat.adapters.socketio_guard import GuardedAsyncServer
+from sealchat.adapters.socketio_inline import InlineEventServer
 
 
-class SealchatSocketServer(GuardedAsyncServer, LaneServer):
-    """python-socketio's ``AsyncServer`` with every guard and the fast lane."""
+class SealchatSocketServer(GuardedAsyncServer, InlineEventServer, LaneServer):
+    """python-socketio's ``AsyncServer`` with every guard, inline events and the fast lane."""

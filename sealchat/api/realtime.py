@@ -19,6 +19,7 @@ from pydantic import BaseModel, ValidationError
 
 from sealchat import metrics
 from sealchat.api.deps import ApiServices
+from sealchat.api.realtime_sends import InlineSends
 from sealchat.api.schemas import (
     DeleteMessage,
     RenewSession,
@@ -34,7 +35,7 @@ from sealchat.domain.errors import (
     TooManyConnections,
     Unauthorized,
 )
-from sealchat.domain.models import Relation, RelationType, User
+from sealchat.domain.models import User
 from sealchat.logs import socket_id
 from sealchat.ports.fanout import room_channel, user_channel
 from sealchat.ports.rate_limit import RateLimiter
@@ -95,6 +96,10 @@ class RealtimeGateway:
         sio.on("disconnect", self.disconnect)
         sio.on("message:send", self._event(SendMessage, self.send_message))
         sio.on("message:delete", self._event(DeleteMessage, self.delete_message))
+        # Without a task per event where the server and the store allow it (the hot path).
+        on_inline = getattr(sio, "on_inline", None)
+        if on_inline is not None and found.messages.can_submit:
+            on_inline("message:send", InlineSends(self, found.messages, sio).handle)
         sio.on("sync", self._event(SyncRequest, self.sync))
         sio.on("typing", self._event(TypingNotice, self.typing))
         sio.on("session:renew", self._event(RenewSession, self.renew))
@@ -182,23 +187,11 @@ class RealtimeGateway:
         @functools.wraps(handler)
         async def run(sid: str, data: Any = None) -> Ack:
             socket_id.set(sid)  # for this event's log lines (its own task's context)
-            session = self._sessions.get(sid)
-            if session is None:
-                return error_ack(Unauthorized("not connected"))
-            user, expires_at, _ = session
-            if expires_at <= time.time():
-                return error_ack(TokenExpired("access token expired; renew the session"))
-            pending = self._pending.get(sid, 0)
-            if pending >= self._limits.max_pending_events:
-                return error_ack(
-                    RateLimited(
-                        "too many events in progress on this socket; wait for their acks",
-                        retry_after=BUSY_RETRY_AFTER,
-                    )
-                )
-            self._pending[sid] = pending + 1
+            admitted = self.admit(sid)
+            if isinstance(admitted, dict):
+                return admitted
             try:
-                return await handler(sid, user, validate(data))
+                return await handler(sid, admitted, validate(data))
             except ValidationError as exc:
                 return _validation_ack(exc)
             except SealchatError as exc:
@@ -207,24 +200,46 @@ class RealtimeGateway:
                 log.exception("unexpected error handling a socket event")
                 return {"ok": False, "error": {"code": "internal", "message": "internal error"}}
             finally:
-                if sid in self._pending:  # not after a disconnect
-                    self._pending[sid] -= 1
+                self.release(sid)
 
         return run
 
+    def admit(self, sid: str) -> User | Ack:
+        """An event's sender, counted as pending until ``release``; or the refusal to ack
+        (not connected, token expired, too many events in progress)."""
+        session = self._sessions.get(sid)
+        if session is None:
+            return error_ack(Unauthorized("not connected"))
+        user, expires_at, _ = session
+        if expires_at <= time.time():
+            return error_ack(TokenExpired("access token expired; renew the session"))
+        pending = self._pending.get(sid, 0)
+        if pending >= self._limits.max_pending_events:
+            return error_ack(
+                RateLimited(
+                    "too many events in progress on this socket; wait for their acks",
+                    retry_after=BUSY_RETRY_AFTER,
+                )
+            )
+        self._pending[sid] = pending + 1
+        return user
+
+    def release(self, sid: str) -> None:
+        """An admitted event is answered."""
+        if sid in self._pending:  # not after a disconnect
+            self._pending[sid] -= 1
+
+    error_ack = staticmethod(error_ack)
+    validation_ack = staticmethod(_validation_ack)
+
     async def send_message(self, sid: str, user: User, body: SendMessage) -> Ack:
-        relation = body.relates_to
         result = await self._found.messages.send(
             user.id,
             body.room_id,
             body.client_msg_id,
             body.envelope,
             origin=sid,
-            relates_to=(
-                None
-                if relation is None
-                else Relation(RelationType(relation.type), relation.message_id)
-            ),
+            relates_to=body.relation(),
             attachments=body.attachments,
         )
         # A resend gets the stored original back, whatever envelope it carried now; a new

@@ -6,6 +6,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StrictInt
 
+from sealchat.domain.models import Relation, RelationType
+
 RoomId = Field(min_length=1, max_length=64)
 # The largest sequence number a client may name: 2**53 - 1 survives JavaScript numbers and
 # fits every database integer; anything bigger is refused (422 / invalid_input) instead of
@@ -36,6 +38,9 @@ class RelatesTo(Strict):
     type: Literal["reply", "edit", "reaction"]
     message_id: str = Field(min_length=1, max_length=64)
 
+    def to_relation(self) -> Relation:
+        return Relation(RelationType(self.type), self.message_id)
+
 
 class SendMessage(Strict):
     room_id: str = RoomId
@@ -46,6 +51,9 @@ class SendMessage(Strict):
     attachments: list[Annotated[str, Field(min_length=1, max_length=64)]] | None = Field(
         default=None, max_length=10
     )
+
+    def relation(self) -> Relation | None:
+        return None if self.relates_to is None else self.relates_to.to_relation()
 
 
 class DeleteMessage(Strict):

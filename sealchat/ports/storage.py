@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from typing import Protocol
 
+from sealchat.domain.errors import SealchatError
 from sealchat.domain.models import (
     AppendResult,
     DirectoryEntry,
@@ -78,6 +80,20 @@ class RoomStore(Protocol):
         False (nothing changes) when there was no invitation. Already being a member
         is not an error: the invitation is dropped and the membership kept as it is.
         """
+
+
+# What one queued message came to: stored (or its original, for a resend), None for a
+# sender who is not a member, or the error that message alone failed with.
+StoreOutcome = AppendResult | None | SealchatError
+
+
+class MessageSubmitter(Protocol):
+    """``MessageStore.append_message`` without waiting (group commit's writer)."""
+
+    def submit(self, new: NewMessage, on_stored: Callable[[StoreOutcome], None]) -> None:
+        """Queue ``new`` for the next batch; ``on_stored`` gets its outcome, on the event
+        loop, once that batch has committed (outcomes of one batch in queue order).
+        Raises ``Unavailable`` (nothing queued) when the queue is full or closing."""
 
 
 class MessageStore(Protocol):

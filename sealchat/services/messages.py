@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -14,8 +15,8 @@ from sealchat.domain.models import AppendResult, Message, NewMessage, Relation, 
 from sealchat.domain.relations import SENDABLE, delete_client_msg_id
 from sealchat.domain.rules import check_client_msg_id
 from sealchat.ports.fanout import Fanout, room_channel
-from sealchat.ports.rate_limit import RateLimiter
-from sealchat.ports.storage import MessageStore
+from sealchat.ports.rate_limit import InstantRateLimiter, RateLimiter
+from sealchat.ports.storage import MessageStore, MessageSubmitter, StoreOutcome
 from sealchat.services import events
 from sealchat.services.rooms import RoomService
 
@@ -95,8 +96,13 @@ class MessageService:
         sync_page_max: int,
         sync_reply_max_bytes: int = 1024 * 1024,
         history_reply_max_bytes: int = 1024 * 1024,
+        submitter: MessageSubmitter | None = None,
     ) -> None:
         self._messages = messages
+        # Sends that need no task of their own (``submit``): a store that queues without
+        # waiting, and a rate limit that answers at once (in process, not Redis).
+        self._submitter = submitter if isinstance(limiter, InstantRateLimiter) else None
+        self._instant_limiter = limiter if isinstance(limiter, InstantRateLimiter) else None
         self._rooms = rooms
         self._fanout = fanout
         self._limiter = limiter
@@ -125,14 +131,82 @@ class MessageService:
         transaction, so they are kept; a message without them takes the group-commit
         path unchanged.
         """
+        new = self._checked(sender_id, room_id, client_msg_id, envelope, relates_to)
+        await self._limiter.take(sender_id)
+        if attachments:
+            result = await self._messages.append_message_with_attachments(new, attachments)
+        else:
+            result = await self._messages.append_message(new)
+        if result is None:
+            raise await self.refusal(sender_id, room_id)
+        if result.created:
+            await self.announce(result, envelope, origin)
+        return result
+
+    @property
+    def can_submit(self) -> bool:
+        """Whether ``submit`` is available (else use ``send``)."""
+        return self._submitter is not None
+
+    def submit(
+        self,
+        sender_id: str,
+        room_id: str,
+        client_msg_id: str,
+        envelope: dict[str, Any],
+        on_stored: Callable[[StoreOutcome], None],
+        relates_to: Relation | None = None,
+    ) -> None:
+        """``send`` in two halves, without a task: this half checks the message, takes
+        the rate limit and queues it for the next batch (or raises, queuing nothing);
+        ``on_stored`` gets the outcome once the batch has committed. The caller then
+        broadcasts a new message with ``announce`` and turns ``None`` (not stored) into
+        its error with ``refusal``, as ``send`` does. Messages with attachments take
+        ``send`` (their own transaction), never this."""
+        assert self._submitter is not None and self._instant_limiter is not None
+        new = self._checked(sender_id, room_id, client_msg_id, envelope, relates_to)
+        self._instant_limiter.check(sender_id)
+        self._submitter.submit(new, on_stored)
+
+    async def announce(
+        self, result: AppendResult, envelope: dict[str, Any], origin: str | None
+    ) -> None:
+        """Broadcast a message just stored to its room (``origin``: the sender's socket,
+        which gets it in its ack instead)."""
+        message = result.message
+        # The envelope goes out as the text just stored, not encoded again.
+        stored = message.envelope_json
+        encoded = EncodedJson(envelope, stored) if stored is not None else None
+        await self._fanout.publish(
+            events.MESSAGE_NEW,
+            events.message_payload(message, encoded),
+            [room_channel(message.room_id)],
+            skip=origin,
+        )
+
+    async def refusal(self, sender_id: str, room_id: str) -> SealchatError:
+        """Why a message was not stored (a cold path): not_found or forbidden."""
+        try:
+            await self._rooms.require_member(sender_id, room_id)
+        except SealchatError as exc:
+            return exc
+        return SealchatError("message was not stored")  # pragma: no cover - a race
+
+    def _checked(
+        self,
+        sender_id: str,
+        room_id: str,
+        client_msg_id: str,
+        envelope: dict[str, Any],
+        relates_to: Relation | None,
+    ) -> NewMessage:
         check_client_msg_id(client_msg_id)
         if relates_to is not None and relates_to.type not in SENDABLE:
             raise InvalidInput("relates_to.type must be reply, edit or reaction")
         envelope_json = self._encode_envelope(envelope)
         # Shape only: the server cannot decrypt, but refuses plaintext and junk.
         check_envelope_shape(envelope)
-        await self._limiter.take(sender_id)
-        new = NewMessage(
+        return NewMessage(
             id=new_message_id(),
             room_id=room_id,
             sender_id=sender_id,
@@ -140,24 +214,6 @@ class MessageService:
             envelope_json=envelope_json,
             relates_to=relates_to,
         )
-        if attachments:
-            result = await self._messages.append_message_with_attachments(new, attachments)
-        else:
-            result = await self._messages.append_message(new)
-        if result is None:
-            # Not stored: find out why (cold path) so the error says not_found or forbidden.
-            await self._rooms.require_member(sender_id, room_id)
-            raise SealchatError("message was not stored")  # pragma: no cover - a race
-        if result.created:
-            # The envelope goes out as the text just stored, not encoded again.
-            encoded = EncodedJson(envelope, envelope_json)
-            await self._fanout.publish(
-                events.MESSAGE_NEW,
-                events.message_payload(result.message, encoded),
-                [room_channel(room_id)],
-                skip=origin,
-            )
-        return result
 
     async def delete(
         self, actor_id: str, room_id: str, message_id: str, origin: str | None = None

@@ -159,3 +159,67 @@ async def test_cutting_a_socket_keeps_the_writers_stop_signal() -> None:
     await socket.send(message("over"))
     assert protocol.transport.aborted
     assert await socket.poll() == []  # the writer still stops
+
+
+class FakeWebSocket:
+    """What engine.io's reader sees of a websocket: ``wait`` gives the next message."""
+
+    def __init__(self) -> None:
+        self.incoming: asyncio.Queue[Any] = asyncio.Queue()
+        self.sent: list[Any] = []
+
+    async def wait(self) -> Any:
+        return await self.incoming.get()
+
+    async def send(self, data: Any) -> None:
+        self.sent.append(data)
+
+    async def close(self) -> None:
+        pass
+
+
+async def reading_socket(wait_seconds: float) -> tuple[LaneSocket, list[Any], FakeWebSocket]:
+    server = LaneEngineServer(
+        max_unsent_bytes=CAP,
+        async_mode="asgi",
+        ping_interval=wait_seconds / 2,
+        ping_timeout=wait_seconds / 2,
+    )
+    received: list[Any] = []
+
+    async def on_message(sid: str, data: Any) -> None:
+        received.append(data)
+        if data == "2boom":
+            raise RuntimeError("a handler bug")
+        if data == "2slow":
+            await asyncio.sleep(wait_seconds * 3)  # handling is not waiting
+
+    server.on("message", on_message)
+    socket = LaneSocket(server, "sid-1")
+    server.sockets["sid-1"] = socket
+    return socket, received, FakeWebSocket()
+
+
+async def test_the_reader_hands_packets_on_in_order_and_ends_when_the_client_goes() -> None:
+    socket, received, ws = await reading_socket(60)
+    for text in ('42["a"]', "42boom", '4{"x":1}', "42slow", '420["b"]', None):
+        ws.incoming.put_nowait(text)
+
+    await asyncio.wait_for(socket._websocket_handler(ws), 5)
+
+    # Socket.IO packets go on as their text; anything else the way engine.io decodes it.
+    assert received == ['2["a"]', "2boom", {"x": 1}, "2slow", '20["b"]']
+    assert socket.closed
+
+
+async def test_a_reader_waiting_past_the_deadline_ends_and_handling_does_not_count() -> None:
+    socket, received, ws = await reading_socket(0.1)
+    ws.incoming.put_nowait("42slow")  # handled for 0.3 s: longer than the deadline
+    ws.incoming.put_nowait('42["after"]')
+    reader = asyncio.ensure_future(socket._websocket_handler(ws))
+
+    await asyncio.wait_for(reader, 5)  # then nothing more comes: the read times out
+
+    assert received == ["2slow", '2["after"]']
+    assert socket.closed and not reader.cancelled()
+    assert reader.cancelling() == 0  # the deadline withdrew its cancel

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime
 
 import pytest
@@ -128,3 +128,70 @@ async def test_closing_drains_the_queue_then_refuses() -> None:
     assert all(s.done() and s.result() is not None for s in sends)
     with pytest.raises(Unavailable):
         await writer.append(new(9))
+
+
+async def test_submitted_messages_are_told_their_outcome_in_queue_order() -> None:
+    committer = FakeCommitter()
+    committer.gate = asyncio.Event()
+    writer = await started(committer, queue_max=3, batch_max=2)
+    told: list[tuple[str, Outcome]] = []
+
+    def tell(name: str) -> Callable[[Outcome], None]:
+        return lambda outcome: told.append((name, outcome))
+
+    waiting = asyncio.ensure_future(writer.append(new(0)))
+    while not committer.batches:  # until batch one (m0) is at the gate
+        await asyncio.sleep(0)
+    writer.submit(new(1), tell("m1"))
+
+    def broken(outcome: Outcome) -> None:
+        raise RuntimeError("a bug in a callback")
+
+    writer.submit(new(2), broken)
+    writer.submit(new(3), tell("m3"))
+    with pytest.raises(Unavailable):  # the bound holds for submit too: nothing queued
+        writer.submit(new(4), tell("m4"))
+    committer.gate.set()
+    await waiting
+    while len(told) < 2:
+        await asyncio.sleep(0)
+
+    assert committer.batches == [["m0"], ["m1", "m2"], ["m3"]]
+    assert [(name, o.message.seq) for name, o in told if isinstance(o, AppendResult)] == [
+        ("m1", 2),
+        ("m3", 4),
+    ]
+    await writer.aclose()
+
+
+async def test_a_failed_batch_tells_each_submitter_its_own_error() -> None:
+    committer = FakeCommitter()
+    writer = await started(committer)
+    committer.fail_with = Unavailable("the database is down")
+    told: list[Outcome] = []
+    for n in range(3):
+        writer.submit(new(n), told.append)
+    while len(told) < 3:
+        await asyncio.sleep(0)
+
+    assert all(isinstance(o, Unavailable) for o in told)
+    assert len({id(o) for o in told}) == 3
+    await writer.aclose()
+
+
+async def test_closing_fails_submitted_messages_it_could_not_store() -> None:
+    committer = FakeCommitter()
+    committer.gate = asyncio.Event()  # never opens: the batch cannot commit
+    writer = await started(committer)
+    told: list[Outcome] = []
+    writer.submit(new(1), told.append)
+    await asyncio.sleep(0)
+    writer.submit(new(2), told.append)
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr("sealchat.adapters.sql.group_commit.DRAIN_SECONDS", 0.05)
+        await writer.aclose()
+
+    assert len(told) == 2 and all(isinstance(o, Unavailable) for o in told)
+    with pytest.raises(Unavailable):
+        writer.submit(new(3), told.append)

@@ -15,19 +15,20 @@ import copy
 import logging
 import time
 from collections import deque
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from typing import Protocol
 
 from sealchat import metrics
 from sealchat.domain.errors import SealchatError, Unavailable
 from sealchat.domain.models import AppendResult, NewMessage
+from sealchat.ports.storage import StoreOutcome
 
 log = logging.getLogger(__name__)
 
 # What one message of a batch came to: stored (or its original, for a resend), None for
 # a sender who is not a member, or the error that message alone failed with.
-Outcome = AppendResult | None | SealchatError
+Outcome = StoreOutcome
 
 # How long closing waits for the queue to drain before failing what is left.
 DRAIN_SECONDS = 10.0
@@ -43,7 +44,12 @@ class BatchCommitter(Protocol):
     async def close(self) -> None: ...
 
 
-Waiter = tuple[NewMessage, "asyncio.Future[AppendResult | None]"]
+# Told a message's outcome once its batch has committed (or failed), on the event loop,
+# in batch order. It must not raise; an ``Unavailable`` may come before anything commits.
+OnStored = Callable[[Outcome], None]
+
+# A sender waiting on a future (``append``) or told through a callback (``submit``).
+Waiter = tuple[NewMessage, "asyncio.Future[AppendResult | None] | OnStored"]
 
 
 class GroupCommitWriter:
@@ -62,15 +68,25 @@ class GroupCommitWriter:
 
     async def append(self, new: NewMessage) -> AppendResult | None:
         """Resolves once the batch holding ``new`` has committed."""
+        self._check_room()
+        waiter: asyncio.Future[AppendResult | None] = asyncio.get_running_loop().create_future()
+        self._pending.append((new, waiter))
+        self._wakeup.set()
+        return await waiter
+
+    def submit(self, new: NewMessage, on_stored: OnStored) -> None:
+        """Queue ``new`` without waiting: ``on_stored`` gets its outcome once its batch has
+        committed. Raises ``Unavailable`` (nothing queued) like ``append``."""
+        self._check_room()
+        self._pending.append((new, on_stored))
+        self._wakeup.set()
+
+    def _check_room(self) -> None:
         if self._closing or self._task is None or self._task.done():
             raise Unavailable("the server is shutting down; try again shortly")
         if len(self._pending) >= self._queue_max:
             # Refused before anything is queued: memory stays bounded, nothing half-written.
             raise Unavailable("too many messages are waiting to be stored; try again shortly")
-        waiter: asyncio.Future[AppendResult | None] = asyncio.get_running_loop().create_future()
-        self._pending.append((new, waiter))
-        self._wakeup.set()
-        return await waiter
 
     async def aclose(self) -> None:
         """Store what is queued (for up to ``DRAIN_SECONDS``), fail the rest, then close."""
@@ -87,8 +103,7 @@ class GroupCommitWriter:
         self._pending.clear()
         self._in_flight = []
         for _, waiter in left:
-            if not waiter.done():
-                waiter.set_exception(Unavailable("the server is shutting down; try again"))
+            _resolve(waiter, Unavailable("the server is shutting down; try again"))
         await self._committer.close()
 
     async def _run(self) -> None:
@@ -101,8 +116,9 @@ class GroupCommitWriter:
             batch = self._in_flight = []
             while self._pending and len(batch) < self._batch_max:
                 new, waiter = self._pending.popleft()
-                if not waiter.cancelled():  # the sender gave up before its turn: skip it
-                    batch.append((new, waiter))
+                if isinstance(waiter, asyncio.Future) and waiter.cancelled():
+                    continue  # the sender gave up before its turn: skip it
+                batch.append((new, waiter))
             if batch:
                 await self._commit(batch)
             self._in_flight = []
@@ -125,12 +141,24 @@ class GroupCommitWriter:
         for (_, waiter), outcome in zip(batch, outcomes, strict=True):
             if isinstance(outcome, AppendResult) and outcome.created:
                 stored += 1
-            if waiter.done():
-                continue
-            if isinstance(outcome, SealchatError):
-                # Each sender raises its own instance (tracebacks are per raise).
-                waiter.set_exception(copy.copy(outcome))
-            else:
-                waiter.set_result(outcome)
+            _resolve(waiter, outcome)
         # Once per batch: its size, its commit time, and how many new messages it stored.
         metrics.record_batch(len(batch), stored, elapsed)
+
+
+def _resolve(waiter: asyncio.Future[AppendResult | None] | OnStored, outcome: Outcome) -> None:
+    # Each sender gets its own error instance (tracebacks are per raise).
+    if isinstance(outcome, SealchatError):
+        outcome = copy.copy(outcome)
+    if not isinstance(waiter, asyncio.Future):
+        try:
+            waiter(outcome)
+        except Exception:
+            log.exception("a stored message's callback failed")
+        return
+    if waiter.done():
+        return
+    if isinstance(outcome, SealchatError):
+        waiter.set_exception(outcome)
+    else:
+        waiter.set_result(outcome)

@@ -1,0 +1,198 @@
+"""``message:send`` without a task per event (the hot path).
+
+The socket's reader calls ``InlineSends.handle`` as the packet is decoded
+(adapters/socketio_inline.py): the session and pending checks, validation, the rate
+limit and queuing for group commit all happen there, synchronously, and a refusal is
+acked at once. Once the batch has committed, the writer hands each message's outcome to
+``stored``, in queue order; one task (``_finish_all``, started per batch when none is
+running) then broadcasts each new message and sends its ack, in that same order. Per
+socket this is today's order: a message's broadcast, then its ack, messages in the order
+they were stored. A message that was not stored because its sender is not a member
+(a cold path: a query tells not_found from forbidden) gets its error from a task of its
+own, so it holds nobody up. A message naming sealed files (``attachments``) is stored in
+a transaction of its own (MessageService.send), in a task: its ack may pass acks of
+messages sent after it on the same socket.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import deque
+from collections.abc import Callable, Coroutine
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from pydantic import ValidationError
+
+from sealchat.api.schemas import SendMessage
+from sealchat.domain.encoded import EncodedJson
+from sealchat.domain.errors import SealchatError
+from sealchat.domain.models import AppendResult, User
+from sealchat.ports.storage import StoreOutcome
+from sealchat.services import events
+from sealchat.services.messages import MessageService
+
+log = logging.getLogger(__name__)
+
+Ack = dict[str, Any]
+INTERNAL_ACK: Ack = {"ok": False, "error": {"code": "internal", "message": "internal error"}}
+# Completions between two turns of the event loop (each one a broadcast and an ack).
+FINISH_SLICE = 32
+
+
+class AckSender(Protocol):
+    async def send_ack(self, sid: str, ack_id: int, ack: Ack) -> None: ...
+
+
+class Gate(Protocol):
+    """What the gateway decides for every event: its sender, or the refusal to ack."""
+
+    def admit(self, sid: str) -> User | Ack: ...
+
+    def release(self, sid: str) -> None: ...
+
+    def error_ack(self, exc: SealchatError) -> Ack: ...
+
+    def validation_ack(self, exc: ValidationError) -> Ack: ...
+
+
+@dataclass(slots=True)
+class _Send:
+    sid: str
+    ack_id: int | None
+    sender_id: str
+    body: SendMessage
+
+
+class InlineSends:
+    def __init__(self, gate: Gate, messages: MessageService, sio: AckSender) -> None:
+        self._gate = gate
+        self._messages = messages
+        self._sio = sio
+        self._done: deque[tuple[_Send, StoreOutcome]] = deque()
+        self._finisher: asyncio.Task[None] | None = None
+        self._cold: set[asyncio.Task[None]] = set()
+        self._validate = SendMessage.model_validate
+
+    def handle(self, sid: str, ack_id: int | None, args: list[Any]) -> Ack | None:
+        """The reader's half: an ack to send now (a refusal), or None (queued)."""
+        admitted = self._gate.admit(sid)
+        if isinstance(admitted, dict):
+            return admitted
+        try:
+            body = self._validate(args[0] if args else None)
+            send = _Send(sid, ack_id, admitted.id, body)
+            if body.attachments:
+                # Sealed files (rare) are stored in a transaction of their own, in a task.
+                self._spawn(self._send_with_attachments(send))
+                return None
+            self._messages.submit(
+                admitted.id,
+                body.room_id,
+                body.client_msg_id,
+                body.envelope,
+                self._stored_callback(send),
+                body.relation(),
+            )
+        except ValidationError as exc:
+            ack = self._gate.validation_ack(exc)
+        except SealchatError as exc:
+            ack = self._gate.error_ack(exc)
+        except Exception:
+            log.exception("unexpected error handling a socket event")
+            ack = INTERNAL_ACK
+        else:
+            return None  # admitted and queued: released when its ack goes out
+        self._gate.release(sid)
+        return ack
+
+    def _stored_callback(self, send: _Send) -> Callable[[StoreOutcome], None]:
+        def stored(outcome: StoreOutcome) -> None:
+            self._done.append((send, outcome))
+            if self._finisher is None:
+                self._finisher = asyncio.get_running_loop().create_task(self._finish_all())
+
+        return stored
+
+    async def _finish_all(self) -> None:
+        try:
+            finished = 0
+            while self._done:
+                send, outcome = self._done.popleft()
+                await self._finish(send, outcome)
+                finished += 1
+                if finished % FINISH_SLICE == 0:
+                    await asyncio.sleep(0)  # a big batch does not hold the loop
+        finally:
+            self._finisher = None
+
+    async def _finish(self, send: _Send, outcome: StoreOutcome) -> None:
+        try:
+            if outcome is None:
+                self._spawn(self._refuse(send))
+                return
+            if isinstance(outcome, AppendResult):
+                ack = await self._accepted(send, outcome)
+            else:
+                ack = self._gate.error_ack(outcome)
+        except Exception:
+            log.exception("unexpected error handling a socket event")
+            ack = INTERNAL_ACK
+        await self._answer(send, ack)
+
+    async def _accepted(self, send: _Send, result: AppendResult) -> Ack:
+        # As RealtimeGateway.send_message: a resend gets the stored original back; a new
+        # message is broadcast, and its envelope goes back as the text just stored.
+        envelope = None
+        stored = result.message.envelope_json
+        if result.created:
+            await self._messages.announce(result, send.body.envelope, send.sid)
+            if stored is not None:
+                envelope = EncodedJson(send.body.envelope, stored)
+        return {"ok": True, "message": events.message_payload(result.message, envelope)}
+
+    def _spawn(self, work: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.ensure_future(work)
+        self._cold.add(task)
+        task.add_done_callback(self._cold.discard)
+
+    async def _send_with_attachments(self, send: _Send) -> None:
+        body = send.body
+        try:
+            result = await self._messages.send(
+                send.sender_id,
+                body.room_id,
+                body.client_msg_id,
+                body.envelope,
+                origin=send.sid,
+                relates_to=body.relation(),
+                attachments=body.attachments,
+            )
+            stored = result.message.envelope_json
+            envelope = EncodedJson(body.envelope, stored) if result.created and stored else None
+            ack: Ack = {"ok": True, "message": events.message_payload(result.message, envelope)}
+        except SealchatError as exc:
+            ack = self._gate.error_ack(exc)
+        except Exception:
+            log.exception("unexpected error handling a socket event")
+            ack = INTERNAL_ACK
+        await self._answer(send, ack)
+
+    async def _refuse(self, send: _Send) -> None:
+        try:
+            ack = self._gate.error_ack(
+                await self._messages.refusal(send.sender_id, send.body.room_id)
+            )
+        except Exception:
+            log.exception("unexpected error handling a socket event")
+            ack = INTERNAL_ACK
+        await self._answer(send, ack)
+
+    async def _answer(self, send: _Send, ack: Ack) -> None:
+        self._gate.release(send.sid)
+        if send.ack_id is not None:
+            try:
+                await self._sio.send_ack(send.sid, send.ack_id, ack)
+            except Exception:  # pragma: no cover - the transport failed under us
+                log.exception("sending an ack failed")
