@@ -1,5 +1,4 @@
-import { FormError, Modal } from "@/components/modal";
-import { useAsyncAction } from "@/hooks/use-async-action";
+import { ConfirmDialog } from "@/components/confirm-dialog";
 
 interface Props {
   mine: boolean;
@@ -10,21 +9,9 @@ interface Props {
 
 /** Confirm a delete: it erases the message (and its edits and reactions) for good. */
 export function DeleteMessageDialog({ mine, senderName, onDelete, onClose }: Props) {
-  const { busy, error, run } = useAsyncAction(onDelete, onClose);
   return (
-    <Modal title="Delete message?" onClose={onClose}>
-      <p className="muted">
-        {mine ? "Your message" : `${senderName}'s message`} is erased from the server for good, with its edits and reactions. Everyone sees “message deleted”.
-      </p>
-      <FormError message={error} />
-      <div className="form-actions">
-        <button type="button" className="button button--secondary" onClick={onClose}>
-          Cancel
-        </button>
-        <button type="button" className="button button--danger" disabled={busy} onClick={() => void run()}>
-          Delete
-        </button>
-      </div>
-    </Modal>
+    <ConfirmDialog title="Delete message?" confirm="Delete" onConfirm={onDelete} onClose={onClose}>
+      {mine ? "Your message" : `${senderName}'s message`} is erased from the server for good, with its edits and reactions. Everyone sees “message deleted”.
+    </ConfirmDialog>
   );
 }

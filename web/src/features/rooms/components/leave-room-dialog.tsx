@@ -1,5 +1,4 @@
-import { FormError, Modal } from "@/components/modal";
-import { useAsyncAction } from "@/hooks/use-async-action";
+import { ConfirmDialog } from "@/components/confirm-dialog";
 
 interface Props {
   roomName: string;
@@ -9,23 +8,11 @@ interface Props {
 }
 
 export function LeaveRoomDialog({ roomName, isPrivate, onLeave, onClose }: Props) {
-  const { busy, error, run } = useAsyncAction(onLeave, onClose);
   return (
-    <Modal title={`Leave ${roomName}?`} onClose={onClose}>
-      <p className="muted">
-        {isPrivate
-          ? "You will need someone to add you again to come back, and you will lose access to its messages."
-          : "You can join again from the directory."}
-      </p>
-      <FormError message={error} />
-      <div className="form-actions">
-        <button type="button" className="button button--secondary" onClick={onClose}>
-          Cancel
-        </button>
-        <button type="button" className="button button--danger" disabled={busy} onClick={() => void run()}>
-          Leave
-        </button>
-      </div>
-    </Modal>
+    <ConfirmDialog title={`Leave ${roomName}?`} confirm="Leave" onConfirm={onLeave} onClose={onClose}>
+      {isPrivate
+        ? "You will need someone to add you again to come back, and you will lose access to its messages."
+        : "You can join again from the directory."}
+    </ConfirmDialog>
   );
 }
