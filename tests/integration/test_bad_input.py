@@ -8,7 +8,7 @@ import httpx
 import pytest
 
 from tests.envelopes import opaque_envelope
-from tests.integration.conftest import ClientFactory
+from tests.integration.conftest import ClientFactory, unique_name
 from tests.integration.raw_socket import RawSocket, register_with_room
 from tests.live_server import LiveServer, start_server
 
@@ -16,7 +16,7 @@ from tests.live_server import LiveServer, start_server
 @pytest.fixture
 async def sock_and_room(server: LiveServer, new_client: ClientFactory):  # type: ignore[no-untyped-def]
     alice = await new_client()
-    room = await alice.create_room("bad-input")
+    room = await alice.create_room(unique_name("bad-input"))
     sock = RawSocket()
     await sock.connect(server.url, alice.api.access_token or "")
     yield sock, room, alice

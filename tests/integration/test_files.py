@@ -23,7 +23,7 @@ from sealchat.client import ClientError, SealchatClient
 from sealchat.client.content import FileContent
 from sealchat.client.file_seal import FileSealError
 from sealchat.client.files import download_file, send_file
-from tests.integration.conftest import ClientFactory
+from tests.integration.conftest import ClientFactory, unique_name
 from tests.live_server import LiveServer, start_server
 from tests.membership import add_member
 from tests.pg_support import create_temp_database, drop_database
@@ -123,7 +123,7 @@ def live_server(server: FileServer) -> LiveServer:
 
 @pytest.fixture
 async def new_client(server: FileServer) -> AsyncIterator[ClientFactory]:
-    from tests.integration.conftest import PASSWORD, unique_name
+    from tests.integration.conftest import PASSWORD
 
     made: list[SealchatClient] = []
 
@@ -151,7 +151,7 @@ def png(width: int, height: int, extra: bytes = b"") -> bytes:
 async def room_of_two(new_client: ClientFactory) -> tuple[SealchatClient, SealchatClient, str]:
     alice = await new_client(connect=True)
     bob = await new_client(connect=True)
-    room = await alice.create_room("files")
+    room = await alice.create_room(unique_name("files"))
     await add_member(alice, bob, room["id"])
     return alice, bob, room["id"]
 
