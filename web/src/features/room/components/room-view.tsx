@@ -37,6 +37,9 @@ async function showMessage(messageId: string): Promise<boolean> {
     const target = document.getElementById(`message-${messageId}`);
     if (target) {
       target.scrollIntoView({ block: "center" });
+      // The list learns now (not on the next frame's scroll event) that the reader left the
+      // bottom, so a render meanwhile does not pin it back there.
+      target.closest(".timeline")?.dispatchEvent(new Event("scroll"));
       target.focus({ preventScroll: true });
       target.classList.add("message--highlight");
       setTimeout(() => target.classList.remove("message--highlight"), HIGHLIGHT_MS);
@@ -105,19 +108,22 @@ export function RoomView({ room, title, visibility, myId, maxTextBytes, actions,
   // A search hit to show: load older pages until it is in, then scroll to it.
   const [jumpNotice, setJumpNotice] = useState<string | null>(null);
   const jump = state.jump;
+  const mounted = useRef(true);
+  useEffect(() => {
+    mounted.current = true;
+    return () => {
+      mounted.current = false;
+    };
+  }, []);
   useEffect(() => {
     if (!jump) return;
-    let live = true;
-    room.jumpDone();
+    room.jumpDone(); // taken: the request goes (this effect runs again, with none)
     setJumpNotice(null);
     void (async () => {
       const held = await room.reveal(jump.seq);
-      if (!live) return;
+      if (!mounted.current) return;
       if (!held || !(await showMessage(jump.messageId))) setJumpNotice("That message is no longer in this room's history.");
     })();
-    return () => {
-      live = false;
-    };
   }, [jump, room]);
 
   // Files dropped anywhere on the room are attached.

@@ -77,23 +77,25 @@ export class SearchStore {
     let before = 0;
     try {
       for (const roomId of roomIds) {
+        let inRoom = 0;
         const [hits, names] = await Promise.all([
           searchRoom(this.deps.source, roomId, query, {
             depth,
             signal: controller.signal,
             onProgress: (_room, opened) => {
+              inRoom = opened;
               if (!controller.signal.aborted) this.store.set({ opened: before + opened });
             },
           }),
           this.deps.names(roomId).catch(() => new Map<string, string>()),
         ]);
         controller.signal.throwIfAborted();
-        before += depth;
+        before += inRoom;
         const rows = hits.map((hit) => this.row(hit, names, query));
         // Newest first, as people look for the last time something was said.
         this.store.set((state) => ({ opened: before, roomsDone: state.roomsDone + 1, rows: [...state.rows, ...rows].sort(newestFirst) }));
       }
-      this.store.set({ status: "done", opened: most });
+      this.store.set({ status: "done", opened: before });
     } catch (error) {
       if (controller.signal.aborted) return; // cancel() said so already
       this.store.set({ status: "failed", error: errorMessage(error) });
