@@ -71,7 +71,8 @@ export function Composer({ placeholder, maxBytes, mode, onSend, onTyping, onCanc
     } else if (event.key === "Escape" && mode) {
       event.preventDefault();
       cancel();
-    } else if (event.key === "ArrowUp" && text === "" && !mode) {
+    } else if (event.key === "ArrowUp" && !event.altKey && !event.ctrlKey && !event.metaKey && text === "" && !mode) {
+      // (Alt+Up is the previous room: app/keyboard-shortcuts.ts.)
       event.preventDefault();
       onEditLast();
     }
