@@ -230,7 +230,8 @@ class ChatPage:
                 data.items.add(new File([text], name, {type}));
                 const room = document.querySelector("section.room");
                 for (const kind of ["dragenter", "dragover", "drop"]) {
-                    room.dispatchEvent(new DragEvent(kind, {dataTransfer: data, bubbles: true, cancelable: true}));
+                    const init = {dataTransfer: data, bubbles: true, cancelable: true};
+                    room.dispatchEvent(new DragEvent(kind, init));
                 }
             }""",
             [name, mime_type, text],
@@ -243,7 +244,8 @@ class ChatPage:
                 const data = new DataTransfer();
                 data.items.add(new File([text], name, {type}));
                 const box = document.querySelector("textarea.composer__input");
-                box.dispatchEvent(new ClipboardEvent("paste", {clipboardData: data, bubbles: true, cancelable: true}));
+                const init = {clipboardData: data, bubbles: true, cancelable: true};
+                box.dispatchEvent(new ClipboardEvent("paste", init));
             }""",
             [name, mime_type, text],
         )
