@@ -34,7 +34,7 @@ def content_security_policy(
             "default-src 'self'",
             "script-src 'self'",
             "style-src 'self'",
-            "img-src 'self' data:",
+            "img-src 'self' data: blob:",
             "font-src 'self'",
             f"connect-src {' '.join(connect)}",
             "object-src 'none'",

@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 import uuid
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from playwright.async_api import BrowserContext, Locator, Page, expect
@@ -211,6 +212,74 @@ class ChatPage:
         await expect(self.log.locator("[data-delivery=failed]")).to_have_count(0)
         if count is not None:
             await expect(self.log.locator("[data-delivery=sent]")).to_have_count(count)
+
+    # -- files and search ------------------------------------------------------------------
+
+    async def attach(self, name: str, mime_type: str, data: bytes) -> None:
+        """Choose a file with the composer's Attach files button's file input."""
+        await expect(self.page.get_by_role("button", name="Attach files")).to_be_visible()
+        await self.page.get_by_test_id("attach-input").set_input_files(
+            {"name": name, "mimeType": mime_type, "buffer": data}
+        )
+
+    async def drop_file(self, name: str, mime_type: str, text: str) -> None:
+        """Drag a file from the desktop and drop it on the open room."""
+        await self.page.evaluate(
+            """([name, type, text]) => {
+                const data = new DataTransfer();
+                data.items.add(new File([text], name, {type}));
+                const room = document.querySelector("section.room");
+                for (const kind of ["dragenter", "dragover", "drop"]) {
+                    const init = {dataTransfer: data, bubbles: true, cancelable: true};
+                    room.dispatchEvent(new DragEvent(kind, init));
+                }
+            }""",
+            [name, mime_type, text],
+        )
+
+    async def paste_file(self, name: str, mime_type: str, text: str) -> None:
+        """Paste a file (a copied screenshot, say) into the message box."""
+        await self.page.evaluate(
+            """([name, type, text]) => {
+                const data = new DataTransfer();
+                data.items.add(new File([text], name, {type}));
+                const box = document.querySelector("textarea.composer__input");
+                const init = {clipboardData: data, bubbles: true, cancelable: true};
+                box.dispatchEvent(new ClipboardEvent("paste", init));
+            }""",
+            [name, mime_type, text],
+        )
+
+    def file_card(self, name: str) -> Locator:
+        """The button that downloads the file message ``name``."""
+        return self.log.get_by_role("button", name=re.compile(f"^Download {re.escape(name)}, "))
+
+    def image(self, name: str) -> Locator:
+        """The inline image (its thumbnail) of the image message ``name``."""
+        return self.log.get_by_role("button", name=f"Open image {name} at full size").locator("img")
+
+    def upload(self, name: str) -> Locator:
+        return self.page.get_by_role("progressbar", name=f"Uploading {name}")
+
+    async def download(self, name: str) -> bytes:
+        """Click a file card; the browser saves the decrypted file: its bytes."""
+        async with self.page.expect_download() as info:
+            await self.file_card(name).click()
+        download = await info.value
+        assert download.suggested_filename == name
+        path = await download.path()
+        return Path(path).read_bytes()
+
+    async def search(self, query: str, *, everywhere: bool = False) -> Locator:
+        """Search the open room (or all rooms from the sidebar); returns the dialog."""
+        if everywhere:
+            await self.sidebar.get_by_role("button", name="Search messages").click()
+        else:
+            await self.page.get_by_role("button", name="Search this room").click()
+        dialog = self.page.get_by_role("dialog")
+        await dialog.get_by_label("Words to find").fill(query)
+        await dialog.get_by_role("button", name="Search", exact=True).click()
+        return dialog
 
     async def close(self) -> None:
         await self.context.close()

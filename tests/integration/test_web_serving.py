@@ -25,6 +25,10 @@ def test_web_client_is_served_with_csp_and_spa_fallback(tmp_path: Path) -> None:
             csp = index.headers["content-security-policy"]
             assert "script-src 'self'" in csp and "unsafe-inline" not in csp
             assert "object-src 'none'" in csp and "frame-ancestors 'none'" in csp
+            # Images decrypted in the browser show from object URLs, and only images may.
+            directives = dict(d.strip().split(" ", 1) for d in csp.split(";"))
+            assert directives["img-src"] == "'self' data: blob:"
+            assert "blob:" not in csp.replace(directives["img-src"], "")
             assert index.headers["x-content-type-options"] == "nosniff"
             head = http.head("/")
             assert head.status_code == 200 and head.headers["content-security-policy"] == csp

@@ -1,6 +1,7 @@
 // One RoomViewStore per room opened in this session, kept while the room stays in my list;
 // the SDK keeps each Room (timeline, scroll-back, pending sends) for the session.
 
+import { describeImage } from "@/features/room/stores/image-facts";
 import { RoomViewStore } from "@/features/room/stores/room-view-store";
 import type { ChatSession } from "@/lib/chat-session";
 
@@ -12,7 +13,7 @@ export class RoomViewStores {
   get(roomId: string): RoomViewStore {
     let store = this.stores.get(roomId);
     if (!store) {
-      store = new RoomViewStore(this.session.room(roomId), this.session.me, this.session.client);
+      store = new RoomViewStore(this.session.room(roomId), this.session.me, this.session.client, describeImage);
       this.stores.set(roomId, store);
     }
     return store;

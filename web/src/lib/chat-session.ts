@@ -15,6 +15,8 @@ import { ReadMarkers } from "@/lib/read-markers";
 import { Room } from "@/lib/room";
 import { RoomList } from "@/lib/room-list";
 import { roomsApi } from "@/lib/rooms-api";
+import { roomApi } from "@/lib/room-api";
+import { sealedSource, type SearchSource } from "@/lib/search";
 import { RoomGrants } from "@/lib/room-grants";
 import { newClientMsgId, Sealer } from "@/lib/sealer";
 import { SocketTransport } from "@/lib/socket-transport";
@@ -118,6 +120,15 @@ export class ChatSession {
       void room.load();
     }
     return room;
+  }
+
+  /** What search reads: history pages over REST, opened by this session's sealer, whose
+   * keyring is the rooms' own (each data key unwrapped once, searching or not). */
+  searchSource(): SearchSource {
+    return sealedSource(
+      async (roomId, beforeSeq, limit) => (await roomApi.history(this.api, roomId, limit, beforeSeq ?? undefined)).messages,
+      this.sealer,
+    );
   }
 
   /** Leave a room; its keys, grant, cursor and model go at once (room:left follows). */

@@ -11,6 +11,8 @@ import { edit, parseContent, reaction, reply, text, type WireContent } from "@/l
 import { Emitter } from "@/lib/emitter";
 import type { Envelope } from "@/lib/envelope";
 import { errorMessage } from "@/lib/errors";
+import { fetchFile, prepareFile, transferTarget, type PrepareFileOptions, type Progress } from "@/lib/file-transfer";
+import type { FileContent } from "@/lib/file-content";
 import type { Outbox, OutboxEntry } from "@/lib/outbox";
 import { roomApi } from "@/lib/room-api";
 import { RoomTimeline, type TimelineItem } from "@/lib/room-timeline";
@@ -67,6 +69,8 @@ export class Room {
   /** The newest seq this view has read (marked read): its own read:updated echoes are old news. */
   private readUpTo = 0;
   private disposed = false;
+  /** The older page on its way (loadOlder while one loads waits for it). */
+  private olderLoad: Promise<void> | null = null;
 
   constructor(
     readonly roomId: string,
@@ -153,18 +157,54 @@ export class Room {
   }
 
   /** The page before the oldest message held (when scrolled to the top). */
-  async loadOlder(): Promise<void> {
-    const { hasOlder, loadingOlder, status } = this.state;
+  loadOlder(): Promise<void> {
+    if (this.olderLoad) return this.olderLoad;
+    const { hasOlder, status } = this.state;
     const oldest = this.timeline.oldestSeq();
-    if (!hasOlder || loadingOlder || status !== "ready" || oldest === null) return;
+    if (!hasOlder || status !== "ready" || oldest === null) return Promise.resolve();
     this.patch({ loadingOlder: true });
-    try {
-      const page = await roomApi.history(this.deps.api, this.roomId, env.historyPageSize, oldest);
-      for (const message of page.messages) this.place(message);
-      this.patch({ hasOlder: page.has_more, loadingOlder: false });
-    } catch (error) {
-      this.patch({ loadingOlder: false, error: errorMessage(error) });
+    this.olderLoad = (async () => {
+      try {
+        const page = await roomApi.history(this.deps.api, this.roomId, env.historyPageSize, oldest);
+        for (const message of page.messages) this.place(message);
+        this.patch({ hasOlder: page.has_more, loadingOlder: false });
+      } catch (error) {
+        this.patch({ loadingOlder: false, error: errorMessage(error) });
+      } finally {
+        this.olderLoad = null;
+      }
+    })();
+    return this.olderLoad;
+  }
+
+  /** Load older pages until the message `seq` is held (a search hit, a reply's target);
+   * true when it is. Stops at the room's beginning or on a failed page. */
+  async reveal(seq: number): Promise<boolean> {
+    for (;;) {
+      const oldest = this.timeline.oldestSeq();
+      if (oldest !== null && oldest <= seq) return true;
+      if (this.state.status === "loading") await this.loaded();
+      else if (oldest === null) return false;
+      else if (!this.state.hasOlder || this.state.status !== "ready") return false;
+      else {
+        const failed = this.state.error;
+        await this.loadOlder();
+        if (this.state.error !== failed && this.state.error !== null) return false;
+      }
+      if (this.disposed) return false;
     }
+  }
+
+  /** Resolves once the first page is in (or failed). */
+  private loaded(): Promise<void> {
+    return new Promise((resolve) => {
+      const stop = this.events.on("change", () => {
+        if (this.state.status !== "loading") {
+          stop();
+          resolve();
+        }
+      });
+    });
   }
 
   private async loadMembers(): Promise<void> {
@@ -195,6 +235,19 @@ export class Room {
   /** Send any content: a reply, an edit, a reaction (lib/content.ts builds them). */
   send(content: WireContent): OutboxEntry {
     return this.deps.outbox.send(this.roomId, content);
+  }
+
+  /** Seal a file, upload it (progress, cancel through `signal`) and send it as a `file`
+   * message through the outbox. A cancelled upload sends nothing (rejects with an AbortError). */
+  async sendFile(file: File, options: Omit<PrepareFileOptions, "baseUrl" | "token"> = {}): Promise<OutboxEntry> {
+    const content = await prepareFile(this.roomId, file, { ...(await transferTarget(this.deps.api)), ...options });
+    options.signal?.throwIfAborted();
+    return this.send(content as unknown as WireContent);
+  }
+
+  /** Download and open a file message's file (throws `FileSealError` when it does not open). */
+  async fetchFile(content: FileContent, options: { onProgress?: Progress; signal?: AbortSignal } = {}): Promise<Blob> {
+    return fetchFile(content, { ...(await transferTarget(this.deps.api)), ...options });
   }
 
   /** Reply to a message (the reply quotes it). */

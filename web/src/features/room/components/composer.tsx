@@ -1,6 +1,6 @@
-import { useEffect, useRef, useState, type FormEvent, type KeyboardEvent } from "react";
+import { useEffect, useRef, useState, type ClipboardEvent, type FormEvent, type KeyboardEvent } from "react";
 
-import { CloseIcon, LockIcon, SendIcon } from "@/components/icons";
+import { CloseIcon, LockIcon, PaperclipIcon, SendIcon } from "@/components/icons";
 
 /** What the composer is doing besides writing a new message. */
 export type ComposerMode =
@@ -20,6 +20,8 @@ interface Props {
   onEditLast: () => void;
   /** Put the cursor here when shown (after sign-in, on opening a room). */
   autoFocus?: boolean;
+  /** Files chosen with the attach button or pasted: each is sealed, uploaded and sent. */
+  onAttach?: (files: File[]) => void;
 }
 
 const encoder = new TextEncoder();
@@ -27,9 +29,10 @@ const encoder = new TextEncoder();
 const hasModifier = (event: KeyboardEvent) => event.altKey || event.ctrlKey || event.metaKey || event.shiftKey;
 
 /** The message box: Enter sends, Shift+Enter starts a new line; it also replies and edits. */
-export function Composer({ placeholder, maxBytes, mode, onSend, onTyping, onCancelMode, onEditLast, autoFocus = false }: Props) {
+export function Composer({ placeholder, maxBytes, mode, onSend, onTyping, onCancelMode, onEditLast, autoFocus = false, onAttach }: Props) {
   const [text, setText] = useState("");
   const input = useRef<HTMLTextAreaElement>(null);
+  const picker = useRef<HTMLInputElement>(null);
   const tooLong = encoder.encode(text).length > maxBytes;
   const blank = text.trim() === "";
   const editing = mode?.kind === "edit";
@@ -54,6 +57,13 @@ export function Composer({ placeholder, maxBytes, mode, onSend, onTyping, onCanc
   const submit = (event: FormEvent) => {
     event.preventDefault();
     send();
+  };
+  // A pasted file (a screenshot, a copied file) is attached; pasted text stays text.
+  const onPaste = (event: ClipboardEvent<HTMLTextAreaElement>) => {
+    const files = [...event.clipboardData.files];
+    if (!onAttach || files.length === 0) return;
+    event.preventDefault();
+    onAttach(files);
   };
   const onKeyDown = (event: KeyboardEvent<HTMLTextAreaElement>) => {
     if (event.nativeEvent.isComposing) return;
@@ -89,6 +99,26 @@ export function Composer({ placeholder, maxBytes, mode, onSend, onTyping, onCanc
         </div>
       )}
       <div className={`composer__box${tooLong ? " composer__box--invalid" : ""}`}>
+        {onAttach && !editing && (
+          <>
+            <button type="button" className="composer__attach" aria-label="Attach files" title="Attach files (or drop them here, or paste)" onClick={() => picker.current?.click()}>
+              <PaperclipIcon />
+            </button>
+            <input
+              ref={picker}
+              type="file"
+              multiple
+              hidden
+              aria-label="Files to attach"
+              data-testid="attach-input"
+              onChange={(event) => {
+                const files = [...(event.target.files ?? [])];
+                event.target.value = ""; // the same file may be chosen again
+                if (files.length) onAttach(files);
+              }}
+            />
+          </>
+        )}
         <textarea
           ref={input}
           className="composer__input"
@@ -102,6 +132,7 @@ export function Composer({ placeholder, maxBytes, mode, onSend, onTyping, onCanc
             if (!editing) onTyping(event.target.value.trim() !== "");
           }}
           onKeyDown={onKeyDown}
+          onPaste={onPaste}
           onBlur={() => onTyping(false)}
         />
         <button type="submit" className="composer__send" aria-label={editing ? "Save edit" : "Send"} title={editing ? "Save edit" : "Send"} disabled={blank || tooLong}>

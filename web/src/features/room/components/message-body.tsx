@@ -1,4 +1,5 @@
 import { AlertIcon } from "@/components/icons";
+import { FileMessage } from "@/features/room/components/file-message";
 import { FormattedText } from "@/features/room/components/formatted-text";
 import { explainReason } from "@/features/room/stores/message-view";
 import { isTransient } from "@/lib/room";
@@ -10,8 +11,7 @@ export function MessageBody({ body, edited = false, onReopen }: { body: Body; ed
     case "text":
       return <FormattedText text={body.text} suffix={edited && <span className="message__edited"> (edited)</span>} />;
     case "file":
-      // Placeholder until the file card and inline images land (issue #11's web UI).
-      return <p className="message__text">File: {body.file.name}</p>;
+      return <FileMessage file={body.file} />;
     case "deleted":
       return <p className="message__text message__text--muted message__deleted">message deleted</p>;
     case "opening":

@@ -1,7 +1,9 @@
 import { Fragment, useEffect, useLayoutEffect, useRef } from "react";
 
 import { MessageItem, type MessageItemHandlers } from "@/features/room/components/message-item";
+import { UploadItem } from "@/features/room/components/upload-item";
 import type { MessageView } from "@/features/room/stores/message-view";
+import type { UploadView } from "@/features/room/stores/uploads";
 import { dayKey, formatDay } from "@/lib/format-time";
 
 const GROUP_MS = 5 * 60 * 1000;
@@ -21,16 +23,36 @@ interface Props {
   /** The reader sees the bottom of the room (and the page is visible). */
   onRead: () => void;
   handlers: MessageItemHandlers;
+  /** Files on their way, after the messages (where theirs will be). */
+  uploads?: readonly UploadView[];
+  onCancelUpload?: (id: string) => void;
+  onDismissUpload?: (id: string) => void;
 }
+
+const NO_UPLOADS: readonly UploadView[] = [];
 
 /**
  * The timeline, oldest at the top. Stays pinned to the bottom while the reader is there,
  * keeps its place when older pages arrive above, and asks for them near the top.
  */
-export function MessageList({ label, items, hasOlder, loadingOlder, readSeq, pickingId, usedReactions, onLoadOlder, onRead, handlers }: Props) {
+export function MessageList({
+  label,
+  items,
+  hasOlder,
+  loadingOlder,
+  readSeq,
+  pickingId,
+  usedReactions,
+  onLoadOlder,
+  onRead,
+  handlers,
+  uploads = NO_UPLOADS,
+  onCancelUpload = noop,
+  onDismissUpload = noop,
+}: Props) {
   const ref = useRef<HTMLDivElement>(null);
   const atBottom = useRef(true);
-  const before = useRef<{ firstKey: string | null; lastKey: string | null; height: number }>({ firstKey: null, lastKey: null, height: 0 });
+  const before = useRef<{ firstKey: string | null; lastKey: string | null; height: number; uploads: number }>({ firstKey: null, lastKey: null, height: 0, uploads: 0 });
 
   useLayoutEffect(() => {
     const element = ref.current;
@@ -39,13 +61,13 @@ export function MessageList({ label, items, hasOlder, loadingOlder, readSeq, pic
     const firstKey = items[0]?.key ?? null;
     const last = items.at(-1);
     const prepended = previous.firstKey !== null && firstKey !== previous.firstKey && items.some((item) => item.key === previous.firstKey);
-    const mineJustAdded = last !== undefined && last.key !== previous.lastKey && last.mine && last.delivery !== "sent";
+    const mineJustAdded = (last !== undefined && last.key !== previous.lastKey && last.mine && last.delivery !== "sent") || uploads.length > previous.uploads;
     if (prepended && !atBottom.current) element.scrollTop += element.scrollHeight - previous.height;
     else if (atBottom.current || mineJustAdded) element.scrollTop = element.scrollHeight;
-    before.current = { firstKey, lastKey: last?.key ?? null, height: element.scrollHeight };
+    before.current = { firstKey, lastKey: last?.key ?? null, height: element.scrollHeight, uploads: uploads.length };
     // Not enough to scroll yet: fetch more so the reader can.
     if (hasOlder && !loadingOlder && element.scrollHeight <= element.clientHeight + NEAR_TOP_PX) onLoadOlder();
-  }, [items, hasOlder, loadingOlder, onLoadOlder]);
+  }, [items, uploads, hasOlder, loadingOlder, onLoadOlder]);
 
   // Read what is seen: at the bottom, with the page visible (now, and when it shows again).
   useEffect(() => {
@@ -102,7 +124,12 @@ export function MessageList({ label, items, hasOlder, loadingOlder, readSeq, pic
             </Fragment>
           );
         })}
+        {uploads.map((upload) => (
+          <UploadItem key={upload.id} upload={upload} onCancel={onCancelUpload} onDismiss={onDismissUpload} />
+        ))}
       </ol>
     </div>
   );
 }
+
+function noop(): void {}

@@ -1,10 +1,11 @@
-import { useCallback, useMemo, useState, type ReactNode } from "react";
+import { useCallback, useEffect, useMemo, useRef, useState, type DragEvent, type ReactNode } from "react";
 
 import { Modal } from "@/components/modal";
 import { PHONE_QUERY, useMediaQuery } from "@/hooks/use-media-query";
 import { useStore } from "@/hooks/use-store";
 import { Composer, type ComposerMode } from "@/features/room/components/composer";
 import { DeleteMessageDialog } from "@/features/room/components/delete-message-dialog";
+import { FileAccess, type FetchFile } from "@/features/room/components/file-access";
 import { MentionContextValue } from "@/features/room/components/formatted-text";
 import { MemberPanel } from "@/features/room/components/member-panel";
 import { MessageList } from "@/features/room/components/message-list";
@@ -29,10 +30,35 @@ interface Props {
 
 const HIGHLIGHT_MS = 2000;
 
+/** Scroll to a message in the timeline and highlight it (once it is rendered). */
+async function showMessage(messageId: string): Promise<boolean> {
+  // The store announces on a microtask and React renders after: wait a few frames.
+  for (let frame = 0; frame < 120; frame++) {
+    const target = document.getElementById(`message-${messageId}`);
+    if (target) {
+      target.scrollIntoView({ block: "center" });
+      // The list learns now (not on the next frame's scroll event) that the reader left the
+      // bottom, so a render meanwhile does not pin it back there.
+      target.closest(".timeline")?.dispatchEvent(new Event("scroll"));
+      target.focus({ preventScroll: true });
+      target.classList.add("message--highlight");
+      setTimeout(() => target.classList.remove("message--highlight"), HIGHLIGHT_MS);
+      return true;
+    }
+    await new Promise((resolve) => requestAnimationFrame(resolve));
+  }
+  return false;
+}
+
+function hasFiles(event: DragEvent): boolean {
+  return [...event.dataTransfer.types].includes("Files");
+}
+
 export function RoomView({ room, title, visibility, myId, maxTextBytes, actions, navigation }: Props) {
   // Before the first render's effects (the list marks the room read once it is seen).
   useState(() => room.enter());
   const state = useStore(room.store);
+  const { uploads } = useStore(room.uploads.store);
   const phone = useMediaQuery(PHONE_QUERY);
   // Wide screens show the members beside the timeline; on a phone they are a sheet, closed at first.
   const [membersOpen, setMembersOpen] = useState(() => window.matchMedia("(min-width: 1100px)").matches);
@@ -70,17 +96,65 @@ export function RoomView({ room, title, visibility, myId, maxTextBytes, actions,
       onDelete: (item) => setDeleting(item),
       onToggleReaction: (messageId, key) => void room.toggleReaction(messageId, key).catch(() => undefined),
       onClosePicker: () => setPickingId(null),
-      onJump: (messageId) => {
-        const target = document.getElementById(`message-${messageId}`);
-        if (!target) return;
-        target.scrollIntoView({ block: "center" });
-        target.focus({ preventScroll: true });
-        target.classList.add("message--highlight");
-        setTimeout(() => target.classList.remove("message--highlight"), HIGHLIGHT_MS);
-      },
+      onJump: (messageId) => void showMessage(messageId),
     }),
     [room, startEdit],
   );
+  const fetchFile = useCallback<FetchFile>((file, options) => room.fetchFile(file, options), [room]);
+  const attach = useCallback((files: File[]) => room.attach(files), [room]);
+  const cancelUpload = useCallback((id: string) => room.uploads.cancel(id), [room]);
+  const dismissUpload = useCallback((id: string) => room.uploads.dismiss(id), [room]);
+
+  // A search hit to show: load older pages until it is in, then scroll to it.
+  const [jumpNotice, setJumpNotice] = useState<string | null>(null);
+  const jump = state.jump;
+  const mounted = useRef(true);
+  useEffect(() => {
+    mounted.current = true;
+    return () => {
+      mounted.current = false;
+    };
+  }, []);
+  useEffect(() => {
+    if (!jump) return;
+    room.jumpDone(); // taken: the request goes (this effect runs again, with none)
+    setJumpNotice(null);
+    void (async () => {
+      const held = await room.reveal(jump.seq);
+      if (!mounted.current) return;
+      if (!held || !(await showMessage(jump.messageId))) setJumpNotice("That message is no longer in this room's history.");
+    })();
+  }, [jump, room]);
+
+  // Files dropped anywhere on the room are attached.
+  const [dragging, setDragging] = useState(false);
+  const depth = useRef(0);
+  const dropHandlers = {
+    onDragEnter: (event: DragEvent) => {
+      if (!hasFiles(event)) return;
+      event.preventDefault();
+      depth.current++;
+      setDragging(true);
+    },
+    onDragOver: (event: DragEvent) => {
+      if (!hasFiles(event)) return;
+      event.preventDefault();
+      event.dataTransfer.dropEffect = "copy";
+    },
+    onDragLeave: (event: DragEvent) => {
+      if (!hasFiles(event)) return;
+      depth.current = Math.max(0, depth.current - 1);
+      if (depth.current === 0) setDragging(false);
+    },
+    onDrop: (event: DragEvent) => {
+      if (!hasFiles(event)) return;
+      event.preventDefault();
+      depth.current = 0;
+      setDragging(false);
+      const files = [...event.dataTransfer.files];
+      if (files.length) attach(files);
+    },
+  };
 
   const send = (text: string) => {
     if (mode?.kind === "edit") {
@@ -91,7 +165,12 @@ export function RoomView({ room, title, visibility, myId, maxTextBytes, actions,
   };
 
   return (
-    <section className="room" aria-label={title}>
+    <section className={`room${dragging ? " room--dropping" : ""}`} aria-label={title} {...dropHandlers}>
+      {dragging && (
+        <div className="room__drop" aria-hidden="true">
+          Drop files to send them, sealed, to {title}
+        </div>
+      )}
       <RoomHeader
         title={title}
         visibility={visibility}
@@ -113,6 +192,12 @@ export function RoomView({ room, title, visibility, myId, maxTextBytes, actions,
               </button>
             </p>
           )}
+          {jumpNotice && (
+            <p className="room__error" role="status">
+              {jumpNotice}
+            </p>
+          )}
+          <FileAccess.Provider value={fetchFile}>
           <MentionContextValue.Provider value={mentions}>
             <MessageList
               label={`Messages in ${title}`}
@@ -125,8 +210,12 @@ export function RoomView({ room, title, visibility, myId, maxTextBytes, actions,
               onLoadOlder={loadOlder}
               onRead={markRead}
               handlers={handlers}
+              uploads={uploads}
+              onCancelUpload={cancelUpload}
+              onDismissUpload={dismissUpload}
             />
           </MentionContextValue.Provider>
+          </FileAccess.Provider>
           <TypingIndicator names={state.typing} />
           <Composer
             placeholder={placeholder}
@@ -140,6 +229,7 @@ export function RoomView({ room, title, visibility, myId, maxTextBytes, actions,
               if (last) startEdit(last);
             }}
             autoFocus
+            onAttach={attach}
           />
         </div>
         {membersOpen && !phone && (

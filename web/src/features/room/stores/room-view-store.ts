@@ -6,6 +6,9 @@
 
 import type { ChatClient } from "@/lib/chat-client";
 import type { Delivery, MessageView, ReactionChip, ReplyQuote } from "@/features/room/stores/message-view";
+import { Uploads, type UploadDeps } from "@/features/room/stores/uploads";
+import { contentProblem, parseContent, type FileContent, type WireContent } from "@/lib/content";
+import type { Progress } from "@/lib/file-transfer";
 import type { OutboxEntry } from "@/lib/outbox";
 import type { Room, RoomSnapshot } from "@/lib/room";
 import type { MessageBody, TimelineItem } from "@/lib/room-timeline";
@@ -24,6 +27,13 @@ export interface RoomViewState {
   readSeq: number | null;
   /** Reaction keys used in the room, for the picker. */
   usedReactions: readonly string[];
+  /** A message to show (a search hit): the view loads older pages, scrolls, highlights. */
+  jump: JumpRequest | null;
+}
+
+export interface JumpRequest {
+  messageId: string;
+  seq: number;
 }
 
 interface Projected {
@@ -41,13 +51,18 @@ export class RoomViewStore {
   private items: readonly MessageView[] = [];
   private usedReactions: readonly string[] = [];
   private readonly stops: (() => void)[];
+  private jump: JumpRequest | null = null;
+  /** Files on their way (sealing, uploading) or failed, shown at the end of the timeline. */
+  readonly uploads: Uploads;
 
   constructor(
     private readonly room: Room,
     private readonly me: User,
     client?: Pick<ChatClient, "events">,
+    describeImage?: UploadDeps["describeImage"],
   ) {
     this.store = new Store<RoomViewState>(this.project(room.snapshot()));
+    this.uploads = new Uploads({ sendFile: (file, options) => room.sendFile(file, options), describeImage });
     this.stops = [room.events.on("change", () => this.store.set(this.project(room.snapshot())))];
     // A room whose load failed (opened during an outage) loads again once the link is back.
     if (client) this.stops.push(client.events.on("resumed", () => void this.reloadIfFailed()));
@@ -55,6 +70,34 @@ export class RoomViewStore {
 
   dispose(): void {
     for (const stop of this.stops.splice(0)) stop();
+    this.uploads.dispose();
+  }
+
+  /** Seal, upload and send files (each its own message, in the order given). */
+  attach(files: readonly File[]): void {
+    for (const file of files) this.uploads.start(file);
+  }
+
+  /** Download and open a file message's file. */
+  fetchFile(file: FileContent, options: { onProgress?: Progress; signal?: AbortSignal } = {}): Promise<Blob> {
+    return this.room.fetchFile(file, options);
+  }
+
+  /** Ask the view to show a message (it calls reveal, then scrolls to it). */
+  requestJump(messageId: string, seq: number): void {
+    this.jump = { messageId, seq };
+    this.store.set({ jump: this.jump });
+  }
+
+  /** The view took the jump request. */
+  jumpDone(): void {
+    this.jump = null;
+    this.store.set({ jump: null });
+  }
+
+  /** Load older pages until the message `seq` is in the timeline; true when it is. */
+  reveal(seq: number): Promise<boolean> {
+    return this.room.reveal(seq);
   }
 
   /** Load again when the last load failed; otherwise nothing. */
@@ -191,7 +234,7 @@ export class RoomViewStore {
         senderName: this.me.username,
         mine: true,
         time: entry.time,
-        body: content.type === "text" && typeof content.text === "string" ? { kind: "text", text: content.text } : { kind: "unsupported", type: content.type },
+        body: pendingBody(content),
         edited: false,
         delivery,
         sendError: delivery === "failed" ? entry.error : null,
@@ -218,14 +261,27 @@ export class RoomViewStore {
       typing: snapshot.typing,
       readSeq: snapshot.readSeq,
       usedReactions: this.usedReactions,
+      jump: this.jump,
     };
   }
+}
+
+/** What a pending send shows: its text, or its file (the card, before the ack). */
+function pendingBody(content: WireContent): MessageBody {
+  if (content.type === "text" && typeof content.text === "string") return { kind: "text", text: content.text };
+  if (content.type === "file" && contentProblem(content) === null) {
+    const parsed = parseContent(content);
+    if (parsed.type === "file") return { kind: "file", file: parsed as FileContent };
+  }
+  return { kind: "unsupported", type: content.type };
 }
 
 function quoteText(body: MessageBody): string {
   switch (body.kind) {
     case "text":
       return body.text.length > QUOTE_CHARS ? `${body.text.slice(0, QUOTE_CHARS)}…` : body.text;
+    case "file":
+      return `File: ${body.file.name}`;
     case "deleted":
       return "message deleted";
     case "opening":

@@ -22,13 +22,15 @@ interface Props {
   onSignOut: () => void;
   /** Open the quick switcher (also Ctrl/Cmd+K). */
   onQuickSwitch: () => void;
+  /** Search messages in all my rooms. */
+  onSearch?: () => void;
   /** A room was chosen from the list (the phone layout then shows it). */
   onChosen: () => void;
   /** A line under the account (the trust indicator). */
   notice?: ReactNode;
 }
 
-export function RoomSidebar({ rooms, me, onSignOut, onQuickSwitch, onChosen, notice }: Props) {
+export function RoomSidebar({ rooms, me, onSignOut, onQuickSwitch, onSearch, onChosen, notice }: Props) {
   const state = useStore(rooms.store);
   const [dialog, setDialog] = useState<Dialog>(null);
   const close = () => setDialog(null);
@@ -63,6 +65,12 @@ export function RoomSidebar({ rooms, me, onSignOut, onQuickSwitch, onChosen, not
           Ctrl K
         </kbd>
       </button>
+      {onSearch && (
+        <button type="button" className="sidebar__browse" onClick={onSearch}>
+          <SearchIcon />
+          Search messages
+        </button>
+      )}
       <button type="button" className="sidebar__browse" onClick={() => setDialog("directory")}>
         <CompassIcon />
         Browse rooms
