@@ -5,14 +5,16 @@ from __future__ import annotations
 import asyncio
 import logging
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from sealchat import commands
 from sealchat.keys_cli import keys_app
 from sealchat.kms.cli import kms_app
-from sealchat.settings import Settings
+
+if TYPE_CHECKING:  # the server's settings load only for the commands that use them
+    from sealchat.settings import Settings
 
 app = typer.Typer(help="Sealchat: realtime team chat sealed in the client.", no_args_is_help=True)
 user_app = typer.Typer(help="Manage accounts of the embedded identity provider.")
@@ -35,6 +37,8 @@ DataDirOption = Annotated[
 
 def load_settings(**overrides: Any) -> Settings:
     """Settings from the environment, with command-line options taking precedence."""
+    from sealchat.settings import Settings
+
     return Settings(**{key: value for key, value in overrides.items() if value is not None})
 
 
