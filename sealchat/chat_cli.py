@@ -18,7 +18,7 @@ import typer
 
 from sealchat.client import SealchatClient
 from sealchat.client.sealed import OpenedMessage
-from sealchat.client.terminal import render_message, terminal_safe
+from sealchat.client.terminal import terminal_safe
 from sealchat.client.trust import trust_indicator
 from sealchat.commands.account import (
     Account,
@@ -206,6 +206,8 @@ def describe_invitation(invitation: dict[str, Any]) -> str:
 
 
 async def interactive(account: Account, room: str, last: int = 20) -> None:
+    from sealchat.commands.chat_live import ChatSession  # it imports this module
+
     async with signed_in(account) as client:
         target = await find_room(client, room)
         # Followed from here on: the live stream starts after ``start``, history ends there.
@@ -215,7 +217,8 @@ async def interactive(account: Account, room: str, last: int = 20) -> None:
         where = await describe(client, target)
         trust = trust_indicator(await client.server_config())
         typer.echo(
-            f"* {where}: messages are sealed in this client. {trust.line()}. /quit to leave."
+            f"* {where}: messages are sealed in this client. {trust.line()}. "
+            "/help for commands, /quit to leave."
         )
         await show_recent(client, target["id"], start, last)
 
@@ -232,20 +235,13 @@ async def interactive(account: Account, room: str, last: int = 20) -> None:
         client.on("member:joined", lambda payload: show_membership(payload, "joined the room"))
         client.on("member:left", lambda payload: show_membership(payload, "left the room"))
 
+        session = ChatSession(client, target["id"])
+
         async def show_incoming() -> None:
-            me = (client.user or {}).get("id")
             while True:
-                message = await client.next_message(timeout=None)
-                room_id = message["room_id"]
-                if room_id == target["id"] and message["sender_id"] == me:
-                    continue  # our own lines are already on screen
-                opened = await client.open(message)
-                sender = await client.name_of(room_id, message["sender_id"])
-                if room_id == target["id"]:
-                    typer.echo(render_message(opened, sender))
-                else:  # another room's message: shown, with the room's name
-                    known = client.core.rooms.get(room_id)
-                    typer.echo(render_message(opened, sender, known.name if known else room_id))
+                opened = await client.open(await client.next_message(timeout=None))
+                for shown in await session.incoming(opened):
+                    typer.echo(shown)
 
         printer = asyncio.ensure_future(show_incoming())
         loop = asyncio.get_running_loop()
@@ -255,7 +251,8 @@ async def interactive(account: Account, room: str, last: int = 20) -> None:
                 if not line or line.strip() == "/quit":
                     break
                 if line.strip():
-                    await client.send_text(target["id"], line.rstrip("\n"))
+                    for answer in await session.typed(line.rstrip("\n")):
+                        typer.echo(answer)
         finally:
             printer.cancel()
 
@@ -265,9 +262,11 @@ async def show_recent(client: SealchatClient, room_id: str, start: int, last: in
     shown twice and nothing is missed."""
     if last <= 0 or start <= 0:
         return
-    for opened in await client.history_opened(room_id, before_seq=start + 1, limit=last):
-        sender = await client.name_of(room_id, opened.message["sender_id"])
-        typer.echo(render_message(opened, sender))
+    from sealchat.commands.conversation import folded_history
+
+    # Each message once: edits, reactions and replies folded in.
+    for line in await folded_history(client, room_id, last, before_seq=start + 1):
+        typer.echo(line)
 
 
 async def opened_json(client: SealchatClient, opened: OpenedMessage) -> dict[str, Any]:

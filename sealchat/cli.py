@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -12,9 +12,9 @@ from sealchat import backup_cli, commands
 from sealchat.admin_cli import admin_app
 from sealchat.keys_cli import keys_app
 from sealchat.kms.cli import kms_app
-from sealchat.logs import configure_logging
-from sealchat.metrics_workers import prepare_multiprocess, supervisor_listener
-from sealchat.settings import Settings
+
+if TYPE_CHECKING:  # the server's settings load only for the commands that use them
+    from sealchat.settings import Settings
 
 app = typer.Typer(help="Sealchat: realtime team chat sealed in the client.", no_args_is_help=True)
 user_app = typer.Typer(help="Manage accounts of the embedded identity provider.")
@@ -39,6 +39,8 @@ DataDirOption = Annotated[
 
 def load_settings(**overrides: Any) -> Settings:
     """Settings from the environment, with command-line options taking precedence."""
+    from sealchat.settings import Settings
+
     return Settings(**{key: value for key, value in overrides.items() if value is not None})
 
 
@@ -66,6 +68,9 @@ def serve(
     from sealchat.app import create_app
 
     settings = load_settings(host=host, port=port, data_dir=data_dir, workers=workers)
+    from sealchat.logs import configure_logging
+    from sealchat.metrics_workers import supervisor_listener
+
     configure_logging(settings.log_level, settings.log_format)
     app: Any = _prepare_workers(settings) if settings.workers > 1 else create_app(settings)
     metrics_port = supervisor_listener(settings) if settings.workers > 1 else None
@@ -99,6 +104,8 @@ def _prepare_workers(settings: Settings) -> str:
     Returns the app factory the workers import; they read the settings from the
     environment, where the command-line options are put."""
     import os
+
+    from sealchat.metrics_workers import prepare_multiprocess
 
     prepare_multiprocess(settings)  # before anything imports prometheus_client
     from sealchat.domain.errors import SealchatError

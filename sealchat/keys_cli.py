@@ -9,11 +9,12 @@ from __future__ import annotations
 import enum
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from sealchat.settings import Settings
+if TYPE_CHECKING:
+    from sealchat.settings import Settings
 
 keys_app = typer.Typer(
     help="Rotate the signing keys (identity provider, room-access grants).", no_args_is_help=True
@@ -32,6 +33,8 @@ DataDirOption = Annotated[
 
 
 def _settings(data_dir: Path | None) -> Settings:
+    from sealchat.settings import Settings
+
     return Settings(data_dir=data_dir) if data_dir is not None else Settings()
 
 

@@ -185,22 +185,11 @@ class SealchatClient:
         if self._authenticator_given:
             return self.api.authenticator
         auth = (await self.server_config()).get("auth") or {"mode": "embedded"}
-        mode = auth.get("mode")
-        if mode == "cognito":
-            if not isinstance(self.api.authenticator, CognitoAuthenticator):
-                self.api.authenticator = CognitoAuthenticator(
-                    region=auth["region"],
-                    client_id=auth["client_id"],
-                    endpoint=(auth.get("endpoints") or {}).get("cognito_idp"),
-                )
-        elif mode == "oidc":
-            # The password grant; a provider that refuses it needs an Authenticator from
-            # the caller (the web client does the code flow with PKCE).
-            if not isinstance(self.api.authenticator, OidcPasswordAuthenticator):
-                self.api.authenticator = OidcPasswordAuthenticator(
-                    issuer=auth["issuer"], client_id=auth["client_id"], scopes=auth["scopes"]
-                )
-        elif mode != "embedded":
+        mode = str(auth.get("mode"))
+        wanted = {"cognito": CognitoAuthenticator, "oidc": OidcPasswordAuthenticator}.get(mode)
+        if wanted is not None and not isinstance(self.api.authenticator, wanted):
+            self.api.authenticator = provider_authenticator(auth)
+        elif wanted is None and mode != "embedded":
             raise ClientError("unsupported", f"this server signs in through {mode!r}")
         return self.api.authenticator
 
@@ -709,3 +698,23 @@ class SealchatClient:
         task = asyncio.ensure_future(coro)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
+
+
+def provider_authenticator(
+    auth: dict[str, Any],
+    oidc: type[OidcPasswordAuthenticator] = OidcPasswordAuthenticator,
+    cognito: type[CognitoAuthenticator] = CognitoAuthenticator,
+) -> OidcPasswordAuthenticator | CognitoAuthenticator:
+    """The sign-in of an external provider, from ``GET /api/config``'s ``auth``.
+
+    OIDC uses the password grant; a provider that refuses it needs an ``Authenticator`` from
+    the caller (the web client does the code flow with PKCE)."""
+    if auth.get("mode") == "cognito":
+        return cognito(
+            region=auth["region"],
+            client_id=auth["client_id"],
+            endpoint=(auth.get("endpoints") or {}).get("cognito_idp"),
+        )
+    if auth.get("mode") == "oidc":
+        return oidc(issuer=auth["issuer"], client_id=auth["client_id"], scopes=auth["scopes"])
+    raise ClientError("unsupported", f"this server signs in through {auth.get('mode')!r}")

@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
-from typing import Any
-
-import socketio
+from typing import TYPE_CHECKING, Any
 
 from sealchat.client.errors import ClientError
+
+if TYPE_CHECKING:
+    import socketio
 
 AuthSource = Callable[[], Awaitable[dict[str, str]]]
 Handler = Callable[..., Awaitable[None] | object]
@@ -43,6 +44,8 @@ class RealtimeTransport:
 
     async def connect(self, url: str, auth: AuthSource, transports: list[str]) -> None:
         """Connect (reconnecting by itself afterwards); a refusal raises ``ClientError``."""
+        import socketio  # only commands that connect pay for loading it (and aiohttp)
+
         sio = socketio.AsyncClient(
             reconnection=True,
             reconnection_delay=0.2,
@@ -89,6 +92,8 @@ class RealtimeTransport:
         if not call.done():
             call.cancel()
             raise ClientError("disconnected", f"connection lost before the ack for {event}")
+        import socketio  # loaded by connect already
+
         try:
             ack = call.result()
         except socketio.exceptions.TimeoutError as exc:

@@ -142,6 +142,24 @@ class RoomTimeline:
     def item(self, message_id: str) -> TimelineItem | None:
         return self._items.get(message_id)
 
+    def reaction_id(self, target_id: str, key: str, sender_id: str) -> str | None:
+        """The id of ``sender_id``'s live ``key`` reaction to ``target_id``, if here."""
+        for entry in self._relations.get(target_id, []):
+            content = entry.content
+            if (
+                isinstance(content, Reaction)
+                and content.key == key
+                and entry.sender_id == sender_id
+                and entry.id not in self._deleted
+            ):
+                return entry.id
+        return None
+
+    def relation_target(self, message_id: str) -> Relation | None:
+        """What a message here relates to (an edit, a reaction, a reply), if anything."""
+        entry = self._entries.get(message_id)
+        return None if entry is None else entry.relation
+
     def held(self) -> int:
         """How many relations wait for a target that is not here."""
         return sum(

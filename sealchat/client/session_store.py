@@ -42,6 +42,7 @@ class StoredSession:
     user_id: str
     refresh_token: str
     storage: str = "file"  # "keyring" or "file": where the refresh token is
+    mode: str = "embedded"  # whose refresh token: "embedded", "oidc" or "cognito"
 
 
 def config_dir() -> Path:

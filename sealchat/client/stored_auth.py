@@ -1,4 +1,5 @@
-"""An embedded-provider session that lives in a ``SessionStore`` (``sealchat login``).
+"""A session that lives in a ``SessionStore`` (``sealchat login``): the embedded
+provider's, or an OIDC or Cognito one (``StoredProviderRefresh``).
 
 Every refresh takes the profile's lock, reads the newest refresh token (another process
 may have rotated it), trades it at ``/api/auth/refresh`` and stores the new one before
@@ -11,8 +12,10 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from sealchat.client.auth import EmbeddedAuthenticator, PostJson
+from sealchat.client.auth import EmbeddedAuthenticator, PostJson, TokenSession
+from sealchat.client.aws import CognitoAuthenticator
 from sealchat.client.errors import ClientError
+from sealchat.client.oidc import OidcPasswordAuthenticator
 from sealchat.client.session_store import SessionStore, StoredSession
 
 
@@ -69,5 +72,52 @@ class StoredSessionAuthenticator(EmbeddedAuthenticator):
         self.forget()
 
     def _sign_in_again(self, what: str) -> str:
-        flag = "" if self.profile == "default" else f" --profile {self.profile}"
-        return f"the session of profile {self.profile!r} {what}: run `sealchat login{flag}`"
+        return _sign_in_again(self.profile, what)
+
+
+class StoredProviderRefresh(TokenSession):
+    """An OIDC or Cognito sign-in whose refresh token lives in a ``SessionStore``: each
+    refresh takes the profile's lock, starts from the stored (newest) token and stores the
+    one the provider returns (OIDC providers may rotate it), as for the embedded provider."""
+
+    store: SessionStore | None = None
+    profile: str = "default"
+
+    def keep_in(self, store: SessionStore, profile: str) -> None:
+        self.store, self.profile = store, profile
+
+    async def refresh(self) -> None:
+        store = self.store
+        if store is None:
+            await super().refresh()
+            return
+        async with store.locked(self.profile):
+            stored = store.load(self.profile)
+            if stored is None:
+                raise ClientError("unauthorized", _sign_in_again(self.profile, "is not signed in"))
+            self.refresh_token = stored.refresh_token
+            try:
+                await super().refresh()
+            except ClientError as exc:
+                if exc.code != "unauthorized":
+                    raise
+                store.delete(self.profile)
+                raise ClientError(
+                    "unauthorized",
+                    _sign_in_again(self.profile, "has ended (signed out, expired or revoked)"),
+                ) from exc
+            if self.refresh_token != stored.refresh_token and self.refresh_token is not None:
+                store.save(self.profile, replace(stored, refresh_token=self.refresh_token))
+
+
+class StoredOidcSession(StoredProviderRefresh, OidcPasswordAuthenticator):
+    """OIDC (password grant), its session kept by ``sealchat login``."""
+
+
+class StoredCognitoSession(StoredProviderRefresh, CognitoAuthenticator):
+    """Cognito, its session kept by ``sealchat login``."""
+
+
+def _sign_in_again(profile: str, what: str) -> str:
+    flag = "" if profile == "default" else f" --profile {profile}"
+    return f"the session of profile {profile!r} {what}: run `sealchat login{flag}`"

@@ -23,8 +23,14 @@ from typing import Annotated, Any, TypeVar
 import typer
 
 from sealchat.client import ClientError, SealchatClient
+from sealchat.client.client import provider_authenticator
 from sealchat.client.session_store import DEFAULT_PROFILE, SessionStore, check_profile
-from sealchat.client.stored_auth import StoredSessionAuthenticator
+from sealchat.client.stored_auth import (
+    StoredCognitoSession,
+    StoredOidcSession,
+    StoredProviderRefresh,
+    StoredSessionAuthenticator,
+)
 from sealchat.client.terminal import terminal_safe
 
 T = TypeVar("T")
@@ -93,11 +99,37 @@ async def signed_in(account: Account) -> AsyncIterator[SealchatClient]:
         raise ClientError("unauthorized", _not_signed_in(profile))
     _check_matches(account, stored.url, stored.username, profile)
     async with SealchatClient(stored.url) as client:
+        if stored.mode != "embedded":
+            await resume_provider(client, store, profile, stored.mode)
+            yield client
+            return
         auth = StoredSessionAuthenticator(client.api.public_post, store, profile)
         client.api.authenticator = auth
         await auth.resume()
         client.core.set_user(auth.user)
         yield client
+
+
+async def resume_provider(
+    client: SealchatClient, store: SessionStore, profile: str, mode: str
+) -> StoredProviderRefresh:
+    """Sign ``client`` in with the OIDC or Cognito session stored in ``profile``."""
+    config = (await client.server_config()).get("auth") or {"mode": "embedded"}
+    if config.get("mode") != mode:
+        raise ClientError(
+            "unauthorized",
+            f"profile {profile!r} signed in through {mode}, the server now through "
+            f"{config.get('mode')}: run `sealchat login` again",
+        )
+    auth = provider_authenticator(config, StoredOidcSession, StoredCognitoSession)
+    assert isinstance(auth, StoredProviderRefresh)
+    auth.keep_in(store, profile)
+    client.api.authenticator = auth
+    await auth.refresh()
+    user = await client.me()
+    auth.set_user(user)
+    client.core.set_user(user)
+    return auth
 
 
 def _stored_url(profile: str) -> str | None:

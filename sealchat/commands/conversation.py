@@ -46,9 +46,15 @@ async def resolve_message(client: SealchatClient, room_id: str, ref: str) -> str
     return str(found[0]["id"])
 
 
-async def folded_history(client: SealchatClient, room_id: str, limit: int) -> list[str]:
-    """The room's recent messages as lines: relations folded into their targets."""
-    opened = await client.history_opened(room_id, limit=limit)
+async def folded_history(
+    client: SealchatClient, room_id: str, limit: int, before_seq: int | None = None
+) -> list[str]:
+    """The room's recent messages (before ``before_seq``) as lines: relations folded into
+    their targets."""
+    paging: dict[str, int] = {"limit": limit}
+    if before_seq is not None:
+        paging["before_seq"] = before_seq
+    opened = await client.history_opened(room_id, **paging)
     by_id = {o.message["id"]: o for o in opened}
     timeline = client.room(room_id).timeline()
     lines: list[str] = []
@@ -57,10 +63,10 @@ async def folded_history(client: SealchatClient, room_id: str, limit: int) -> li
         if shown is None:
             continue  # an older page's item
         sender = await client.name_of(room_id, item.sender_id)
-        quote = await _quote(client, room_id, timeline.item(item.in_reply_to or ""), item)
+        quote = await reply_quote(client, room_id, timeline.item(item.in_reply_to or ""), item)
         if quote:
             lines.append(quote)
-        lines.append(_render(item, shown, sender))
+        lines.append(render_item(item, shown, sender))
     for failed in (o for o in opened if not o.ok):
         sender = await client.name_of(room_id, failed.message["sender_id"])
         error = terminal_safe(str(failed.error))
@@ -68,7 +74,8 @@ async def folded_history(client: SealchatClient, room_id: str, limit: int) -> li
     return lines
 
 
-def _render(item: TimelineItem, shown: OpenedMessage, sender: str) -> str:
+def render_item(item: TimelineItem, shown: OpenedMessage, sender: str) -> str:
+    """``#seq [when] sender: text (edited)   [👍 2]``, or ``(message deleted)``."""
     when = datetime.fromisoformat(shown.message["created_at"]).astimezone()
     head = f"#{item.seq} [{when:%Y-%m-%d %H:%M}] {terminal_safe(sender)}"
     if item.deleted:
@@ -89,9 +96,10 @@ def _body(item: TimelineItem, shown: OpenedMessage) -> str:
     return terminal_safe(item.text, multiline=True)
 
 
-async def _quote(
+async def reply_quote(
     client: SealchatClient, room_id: str, target: TimelineItem | None, item: TimelineItem
 ) -> str | None:
+    """``  > #12 alice: the start of the text`` for a reply (None for anything else)."""
     if item.in_reply_to is None:
         return None
     if target is None:

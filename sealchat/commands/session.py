@@ -10,6 +10,7 @@ from typing import Annotated
 import typer
 
 from sealchat.client import ClientError, SealchatClient
+from sealchat.client.client import provider_authenticator
 from sealchat.client.session_store import SessionStore, StoredSession, check_profile
 from sealchat.client.stored_auth import StoredSessionAuthenticator
 from sealchat.client.terminal import terminal_safe
@@ -54,17 +55,25 @@ def register(app: typer.Typer) -> None:
             store = SessionStore()
             async with SealchatClient(server) as client:
                 mode = ((await client.server_config()).get("auth") or {}).get("mode")
-                if mode not in (None, "embedded"):
+                mode = mode or "embedded"
+                if mode not in ("embedded", "oidc", "cognito"):
                     raise ClientError(
                         "unsupported",
                         f"this server signs in through {mode}: `sealchat login` keeps sessions "
-                        "of the embedded identity provider only; give --password per command",
+                        "of the embedded provider, OIDC and Cognito; give --password per command",
                     )
                 user = await client.login(name, password)
-                token = client.api.authenticator.refresh_token  # type: ignore[attr-defined]
+                token = getattr(client.api.authenticator, "refresh_token", None)
+                if not token:
+                    raise ClientError(
+                        "unsupported",
+                        "the identity provider gave no refresh token to keep: give "
+                        "--password per command",
+                    )
                 await _end_previous(store, check)
                 stored = store.save(
-                    check, StoredSession(server, user["username"], user["id"], str(token))
+                    check,
+                    StoredSession(server, user["username"], user["id"], str(token), mode=mode),
                 )
                 typer.echo(
                     terminal_safe(
@@ -86,9 +95,7 @@ def register(app: typer.Typer) -> None:
             if stored is None:
                 typer.echo(f"profile {profile!r} is not signed in")
                 return
-            async with SealchatClient(stored.url) as client:
-                auth = StoredSessionAuthenticator(client.api.public_post, store, profile)
-                await auth.sign_out()
+            await _sign_out(store, profile, stored)
             typer.echo(terminal_safe(f"signed out {stored.username} at {stored.url}"))
 
         run(work)
@@ -142,11 +149,27 @@ async def _end_previous(store: SessionStore, profile: str) -> None:
     stored = store.load(profile)
     if stored is None:
         return
+    try:
+        await _sign_out(store, profile, stored)
+    except ClientError:
+        store.delete(profile)
+
+
+async def _sign_out(store: SessionStore, profile: str, stored: StoredSession) -> None:
+    """Revoke the stored session at its provider, then forget it here."""
     async with SealchatClient(stored.url) as client:
-        auth = StoredSessionAuthenticator(client.api.public_post, store, profile)
-        try:
+        if stored.mode == "embedded":
+            auth = StoredSessionAuthenticator(client.api.public_post, store, profile)
             await auth.sign_out()
-        except ClientError:
+            return
+        config = (await client.server_config()).get("auth") or {}
+        try:
+            if config.get("mode") == stored.mode:
+                provider = provider_authenticator(config)
+                client.api.authenticator = provider  # closed with the client
+                provider.refresh_token = stored.refresh_token
+                await provider.sign_out()  # Cognito revokes it; OIDC forgets it
+        finally:
             store.delete(profile)
 
 

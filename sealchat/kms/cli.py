@@ -15,10 +15,9 @@ from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
 
-from sealchat.settings import Settings
-
 if TYPE_CHECKING:
     from sealchat.kms.models import Actor
+    from sealchat.settings import Settings
 
 T = TypeVar("T")
 
@@ -33,6 +32,8 @@ DataDirOption = Annotated[
 
 
 def _settings(**overrides: Any) -> Settings:
+    from sealchat.settings import Settings
+
     return Settings(**{key: value for key, value in overrides.items() if value is not None})
 
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
+from datetime import datetime
 from typing import Any, ClassVar
 
 from rich.text import Text
@@ -24,12 +25,14 @@ from textual.widgets import Footer, Input, OptionList, Static
 from textual.widgets.option_list import Option
 
 from sealchat.client import ClientError, SealchatClient
+from sealchat.client.content import EDIT, REACTION
 from sealchat.client.models import Message
 from sealchat.client.terminal import render_message, terminal_safe
 from sealchat.client.trust import trust_indicator
 from sealchat.tui.view import (
     RoomEntry,
     connection_label,
+    item_line,
     room_entry,
     room_heading,
     room_label,
@@ -42,11 +45,12 @@ ROOM_LIST_WIDTH = 20
 
 
 class MessageLine(Static):
-    """One message, as plain text (never markup)."""
+    """One timeline item (or a message that did not open), as plain text (never markup)."""
 
-    def __init__(self, seq: int, line: str) -> None:
+    def __init__(self, seq: int, line: str, item_id: str) -> None:
         super().__init__(Text(line), classes="message")
         self.seq = seq
+        self.item_id = item_id
 
 
 class SealchatApp(App[None]):
@@ -76,8 +80,11 @@ class SealchatApp(App[None]):
         self.client = client
         self.rooms: dict[str, RoomEntry] = {}
         self.current: str | None = None
-        self._shown: dict[int, MessageLine] = {}
+        self._shown: dict[str, MessageLine] = {}  # by item id
+        self._seqs: set[int] = set()  # every message of the open room taken in
+        self._stamps: dict[str, str] = {}  # message id -> its time, as shown
         self._oldest: int | None = None
+        self._marking_read = False
         self._typing_sent_at = 0.0
         self._me = (client.user or {}).get("username", "")
 
@@ -107,6 +114,7 @@ class SealchatApp(App[None]):
             self.client.on(event, self._on_rooms_changed)
         for event in ("presence", "member:joined", "member:left", "typing"):
             self.client.on(event, self._on_people_changed)
+        self.client.on("read:updated", self._on_read_updated)
         await self._load_rooms()
         self._receive()
         with contextlib.suppress(ClientError):
@@ -123,8 +131,10 @@ class SealchatApp(App[None]):
         for body in await self.client.rooms():
             entry = room_entry(body, self._me)
             known = self.rooms.get(entry.id)
-            if known is not None:  # keep the count we kept since (the server's may lag)
-                entry.unread, entry.members = known.unread, known.members
+            if known is not None:
+                entry.members = known.members
+            if entry.id in self.client.core.rooms:  # the core's count, kept since
+                entry.unread = self.client.unread(entry.id)
             fresh[entry.id] = entry
         self.rooms = fresh
         self._render_room_list()
@@ -154,6 +164,7 @@ class SealchatApp(App[None]):
         timeline = self.query_one("#timeline", VerticalScroll)
         await timeline.remove_children()
         self._shown.clear()
+        self._seqs.clear()
         self._oldest = None
         self._render_room_list()
         with contextlib.suppress(ClientError):
@@ -168,6 +179,7 @@ class SealchatApp(App[None]):
                 page = await self.client.history(room_id, before_seq=before, limit=PAGE)
                 await self._prepend(page)
         timeline.scroll_end(animate=False)
+        await self._mark_read()  # shown, at its end: read on every device
 
     async def action_older(self) -> None:
         """The page before the oldest message shown."""
@@ -194,23 +206,76 @@ class SealchatApp(App[None]):
 
     # -- messages --------------------------------------------------------------------------
 
-    async def _line(self, message: Message) -> MessageLine:
-        opened = await self.client.open(message)
-        sender = await self.client.name_of(message["room_id"], message["sender_id"])
-        line = render_message(opened, sender, time_format="%H:%M")  # narrow screens
-        return MessageLine(int(message["seq"]), line)
+    async def _take(self, message: Message) -> tuple[str | None, set[str]]:
+        """Open one message of the open room into its timeline; returns the id of the new
+        item it makes (if any) and the ids of the shown items it changed."""
+        self._seqs.add(int(message["seq"]))
+        opened = await self.client.open(message)  # into the room's timeline
+        stamp = datetime.fromisoformat(message["created_at"]).astimezone()
+        self._stamps[message["id"]] = f"{stamp:%H:%M}"  # narrow screens
+        timeline = self.client.room(message["room_id"]).timeline()
+        if opened.deletes is not None:
+            relation = timeline.relation_target(opened.deletes)
+            return None, {opened.deletes} | ({relation.message_id} if relation else set())
+        relation = timeline.relation_target(message["id"])
+        if relation is not None and relation.type in (EDIT, REACTION):
+            return None, {relation.message_id}
+        if timeline.item(message["id"]) is None and opened.ok:
+            return None, set()  # e.g. a relation of a kind not shown
+        return message["id"], set()
+
+    async def _render(self, room_id: str, message: Message | None, item_id: str) -> str:
+        timeline = self.client.room(room_id).timeline()
+        item = timeline.item(item_id)
+        if item is None:  # it did not open: say why
+            assert message is not None
+            opened = await self.client.open(message)
+            sender = await self.client.name_of(room_id, message["sender_id"])
+            return render_message(opened, sender, time_format="%H:%M")
+        sender = await self.client.name_of(room_id, item.sender_id)
+        target = timeline.item(item.in_reply_to) if item.in_reply_to else None
+        target_sender = (
+            await self.client.name_of(room_id, target.sender_id) if target is not None else None
+        )
+        return item_line(item, sender, self._stamps.get(item_id, ""), target, target_sender)
+
+    async def _refresh(self, room_id: str, changed: set[str]) -> None:
+        """Show the changed items anew, and the replies that quote them."""
+        quoting = {
+            line.item_id
+            for line in self._shown.values()
+            if (item := self.client.room(room_id).timeline().item(line.item_id)) is not None
+            and item.in_reply_to in changed
+        }
+        for item_id in changed | quoting:
+            line = self._shown.get(item_id)
+            if line is not None:
+                line.update(Text(await self._render(room_id, None, item_id)))
 
     async def _prepend(self, messages: list[Message]) -> None:
-        fresh = [m for m in messages if int(m["seq"]) not in self._shown]
+        fresh = [m for m in messages if int(m["seq"]) not in self._seqs]
         if not fresh:
             return
-        lines = [await self._line(m) for m in fresh]
+        made: list[tuple[Message, str]] = []
+        changed: set[str] = set()
+        for message in fresh:
+            new, touched = await self._take(message)
+            changed |= touched
+            if new is not None:
+                made.append((message, new))
+        room_id = fresh[0]["room_id"]
+        lines = [
+            MessageLine(int(m["seq"]), await self._render(room_id, m, item_id), item_id)
+            for m, item_id in made
+        ]
         timeline = self.query_one("#timeline", VerticalScroll)
-        first = next(iter(sorted(self._shown.items())), None)
-        await timeline.mount(*lines, before=first[1] if first else None)
+        first = min(self._shown.values(), key=lambda line: line.seq, default=None)
+        if lines:
+            await timeline.mount(*lines, before=first)
         for line in lines:
-            self._shown[line.seq] = line
-        self._oldest = min(self._shown)
+            self._shown[line.item_id] = line
+        await self._refresh(room_id, changed)
+        self._oldest = min(self._seqs)
 
     @work(exclusive=True, group="receive")
     async def _receive(self) -> None:
@@ -226,23 +291,62 @@ class SealchatApp(App[None]):
     async def _show(self, message: Message) -> None:
         room_id = message["room_id"]
         if room_id == self.current:
-            if int(message["seq"]) in self._shown:
+            if int(message["seq"]) in self._seqs:
                 return
-            line = await self._line(message)
             timeline = self.query_one("#timeline", VerticalScroll)
-            at_end = timeline.scroll_y >= timeline.max_scroll_y - 1
-            await timeline.mount(line)
-            self._shown[line.seq] = line
+            at_end = self._at_end()
+            new, changed = await self._take(message)
+            if new is not None:
+                line = MessageLine(
+                    int(message["seq"]), await self._render(room_id, message, new), new
+                )
+                await timeline.mount(line)
+                self._shown[new] = line
+            await self._refresh(room_id, changed)
             if self._oldest is None:
-                self._oldest = line.seq
+                self._oldest = int(message["seq"])
             if at_end:
                 timeline.scroll_end(animate=False)
+                await self._mark_read()
             return
         await self.client.open(message)  # caches its data key, fills its timeline
         entry = self.rooms.get(room_id)
-        me = (self.client.user or {}).get("id")
-        if entry is not None and message["sender_id"] != me:
-            entry.unread += 1
+        if entry is not None:
+            entry.unread = self.client.unread(room_id)  # the core counts as the server does
+            self._render_room_list()
+
+    def _at_end(self) -> bool:
+        timeline = self.query_one("#timeline", VerticalScroll)
+        return timeline.scroll_y >= timeline.max_scroll_y - 1
+
+    async def _mark_read(self) -> None:
+        """Move my read marker to the open room's newest message, if it is not there yet:
+        every device of mine hears it (``read:updated``) and clears its count."""
+        room_id = self.current
+        room = self.client.core.rooms.get(room_id or "")
+        if room_id is None or room is None or self._marking_read:
+            return
+        marker = self.client.core.read_markers.get(room_id)
+        if room.last_seq <= (marker.seq if marker is not None else 0):
+            return
+        self._marking_read = True
+        try:
+            with contextlib.suppress(ClientError):
+                await self.client.mark_read(room_id, room.last_seq)
+        finally:
+            self._marking_read = False
+        entry = self.rooms.get(room_id)
+        if entry is not None:
+            entry.unread = self.client.unread(room_id)
+            self._render_room_list()
+
+    async def _on_read_updated(self, payload: Any) -> None:
+        """Another device of mine read a room: its count here follows."""
+        if not self.is_running or not isinstance(payload, dict):
+            return
+        entry = self.rooms.get(str(payload.get("room_id")))
+        if entry is not None:
+            entry.unread = self.client.unread(entry.id)
             self._render_room_list()
 
     @on(Input.Submitted, "#composer")
@@ -277,6 +381,7 @@ class SealchatApp(App[None]):
             self.current = None
             await self.query_one("#timeline", VerticalScroll).remove_children()
             self._shown.clear()
+            self._seqs.clear()
 
     async def _on_people_changed(self, payload: Any) -> None:
         if not self.is_running:
@@ -317,9 +422,11 @@ class SealchatApp(App[None]):
         who = terminal_safe(f"{self._me} @ {self.client.api.base_url}")
         self.query_one("#status", Static).update(Text(f" Sealchat · {who} · {state}"))
 
-    def _tick(self) -> None:
+    async def _tick(self) -> None:
         self._update_status()
         self._update_people()  # typing notices expire
+        if self.current is not None and self._at_end():
+            await self._mark_read()  # scrolled down to the newest message
 
 
 async def run_tui(client: SealchatClient) -> None:

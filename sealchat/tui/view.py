@@ -9,9 +9,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from sealchat.client.terminal import terminal_safe
+from sealchat.client.content import FileContent
+from sealchat.client.room_timeline import TimelineItem
+from sealchat.client.terminal import describe_file, terminal_safe
 
 SIGILS = {"public": "#", "private": "!", "direct": "@"}
+QUOTE_CHARS = 50
 
 
 @dataclass
@@ -73,3 +76,46 @@ def connection_label(connected: bool, has_socket: bool) -> str:
     if connected:
         return "● connected"
     return "○ reconnecting…" if has_socket else "○ offline"
+
+
+def item_line(
+    item: TimelineItem,
+    sender: str,
+    stamp: str,
+    target: TimelineItem | None = None,
+    target_sender: str | None = None,
+) -> str:
+    """One timeline item (relations folded in): ``[10:42] alice: text (edited)  [👍 2]``,
+    under a quote of the message it replies to; ``(message deleted)`` once deleted."""
+    head = f"[{stamp}] {terminal_safe(sender)}"
+    if item.deleted:
+        line = f"{head}: (message deleted)"
+    else:
+        edited = " (edited)" if item.edited else ""
+        reactions = "  ".join(
+            f"{terminal_safe(key)} {len(who)}" for key, who in sorted(item.reactions.items())
+        )
+        line = f"{head}: {_body(item)}{edited}" + (f"  [{reactions}]" if reactions else "")
+    if item.in_reply_to is None:
+        return line
+    return f"{reply_quote(target, target_sender)}\n{line}"
+
+
+def reply_quote(target: TimelineItem | None, sender: str | None) -> str:
+    """``> alice: the start of the text`` (the message a reply answers)."""
+    if target is None:
+        return "> (an earlier message)"
+    who = terminal_safe(sender or target.sender_id[:8])
+    if target.deleted or target.text is None:
+        return f"> {who}: (message deleted)"
+    text = terminal_safe(target.text.replace("\n", " "))
+    short = text if len(text) <= QUOTE_CHARS else text[: QUOTE_CHARS - 1] + "…"
+    return f"> {who}: {short}"
+
+
+def _body(item: TimelineItem) -> str:
+    if isinstance(item.content, FileContent):
+        return describe_file(item.content, item.id)
+    if item.text is None:
+        return "[unsupported content]"
+    return terminal_safe(item.text, multiline=True)

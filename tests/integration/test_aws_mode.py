@@ -4,6 +4,7 @@ through Cognito and sealing with AWS KMS data keys, all against moto on loopback
 from __future__ import annotations
 
 import base64
+import json
 import subprocess
 import sys
 import time
@@ -19,6 +20,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from sealchat.client import SealchatClient
 from sealchat.client.errors import ClientError
 from tests.aws_support import PASSWORD, REGION, MotoAws, moto_stand_in
+from tests.integration.cli_support import Terminal
 from tests.live_server import LiveServer, start_server
 from tests.membership import add_member
 
@@ -219,3 +221,30 @@ async def test_register_points_to_the_provider(
     with pytest.raises(ClientError) as refused:
         await client.register("newcomer", PASSWORD)
     assert refused.value.code == "unsupported" and "cognito" in refused.value.message
+
+
+async def test_sign_in_once_through_cognito_from_the_command_line(
+    aws: MotoAws, server: LiveServer, clients: list[SealchatClient], tmp_path: Path
+) -> None:
+    owner_name, name = aws.add_user(unique("kim")), aws.add_user(unique("lee"))
+    owner = SealchatClient(server.url)
+    clients.append(owner)
+    await owner.login(owner_name, PASSWORD)
+    room = await owner.create_room(unique("kept-session"), "public")
+    terminal = Terminal(tmp_path / "lee")
+    terminal.env.update(server.env)  # the moto endpoints for KMS
+    done = await terminal.run("login", "--url", server.url, name, SEALCHAT_PASSWORD=PASSWORD)
+    assert done.code == 0 and f"as {name}" in done.out, done.err
+    kept = terminal.profile_file().read_text()
+    assert PASSWORD not in kept and json.loads(kept)["mode"] == "cognito"
+
+    done = await terminal.run("whoami")
+    assert done.code == 0 and done.out.startswith(f"{name} ("), done.err
+    assert (await terminal.run("room", "join", room["name"])).code == 0
+    done = await terminal.run("send", "--room", room["name"], "kept session, KMS data key")
+    assert done.code == 0, done.err
+    assert [m.text for m in await owner.history_opened(room["id"])] == [
+        "kept session, KMS data key"
+    ]
+    done = await terminal.run("logout")
+    assert done.code == 0 and not terminal.profile_file().exists(), done.err

@@ -46,7 +46,7 @@ async def test_chat_shows_other_rooms_messages_with_the_room_name(
     assert other.endswith(f"{alice_name}: psst, over here")
     await alice.send_text(front["id"], "and here")
     here = (await asyncio.wait_for(process.stdout.readline(), 30)).decode().rstrip()
-    assert here.startswith("[") and here.endswith(f"{alice_name}: and here")
+    assert here.startswith("#1 [") and here.endswith(f"{alice_name}: and here")
     process.stdin.write(b"/quit\n")
     await process.stdin.drain()
     assert await asyncio.wait_for(process.wait(), 30) == 0

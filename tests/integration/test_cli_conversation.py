@@ -9,10 +9,13 @@ from tests.integration.test_chat_cli import sealchat
 from tests.live_server import LiveServer
 
 
-async def conversation(new_client: ClientFactory) -> tuple[str, str, list[dict[str, Any]]]:
-    """Alice's room with Bob: #1 and #2 by Alice, then replies, an edit, reactions."""
+async def conversation(
+    new_client: ClientFactory, name: str
+) -> tuple[str, str, list[dict[str, Any]]]:
+    """Alice's room ``name`` with Bob: #1 and #2 by Alice, then replies, an edit, reactions
+    (public names are unique: one name per test)."""
     alice, bob = await new_client(connect=True), await new_client(connect=True)
-    room = await alice.create_room("cli-conversation")
+    room = await alice.create_room(name)
     await bob.join(room["id"])
     one = await alice.send_text(room["id"], "lunch at noon?")
     two = await alice.send_text(room["id"], "typo here")
@@ -28,8 +31,8 @@ async def conversation(new_client: ClientFactory) -> tuple[str, str, list[dict[s
 
 
 async def test_the_folded_history(server: LiveServer, new_client: ClientFactory) -> None:
-    alice_name, bob_name, _ = await conversation(new_client)
-    code, out, err = await sealchat(server, bob_name, "history", "--room", "cli-conversation")
+    alice_name, bob_name, _ = await conversation(new_client, "cli-folded")
+    code, out, err = await sealchat(server, bob_name, "history", "--room", "cli-folded")
     assert code == 0, err
     lines = out.strip().splitlines()
     assert lines[0].startswith("#1 ")
@@ -44,7 +47,7 @@ async def test_the_folded_history(server: LiveServer, new_client: ClientFactory)
 async def test_reply_edit_react_delete_from_the_command_line(
     server: LiveServer, new_client: ClientFactory
 ) -> None:
-    alice_name, bob_name, sent = await conversation(new_client)
+    alice_name, bob_name, sent = await conversation(new_client, "cli-conversation")
 
     async def run(user: str, *args: str) -> str:
         code, out, err = await sealchat(server, user, *args, "--room", "cli-conversation")

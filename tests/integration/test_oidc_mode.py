@@ -4,13 +4,16 @@ key service, which accepts the provider's tokens for the chat server's audience.
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
 
 import httpx
 import pytest
 
 from sealchat.client import SealchatClient
+from tests.integration.cli_support import Terminal
 from tests.live_server import LiveServer, start_server
 from tests.membership import add_member
 from tests.oidc_support import CLIENT_ID, OidcProvider, running_provider
@@ -104,3 +107,34 @@ def test_the_server_refuses_the_providers_bad_tokens(
     assert status(provider.token(name, aud="another-app")) == 401
     assert status(provider.token(name, iss="http://127.0.0.1:1")) == 401
     assert status(provider.token(name, exp=1_000_000)) == 401
+
+
+async def test_sign_in_once_through_the_provider_from_the_command_line(
+    provider: OidcProvider, server: LiveServer, tmp_path: Path
+) -> None:
+    name = user(provider, "carol")
+    terminal = Terminal(tmp_path / "carol")
+    done = await terminal.run("login", "--url", server.url, name, SEALCHAT_PASSWORD=PASSWORD)
+    assert done.code == 0, done.err
+    assert f"signed in to {server.url} as {name}" in done.out
+    kept = terminal.profile_file().read_text()
+    assert PASSWORD not in kept and json.loads(kept)["mode"] == "oidc"
+    first_token = json.loads(kept)["refresh_token"]
+
+    # Later commands use the kept session; the provider rotates the refresh token and the
+    # profile keeps the newest one (the spent one would be refused).
+    done = await terminal.run("whoami")
+    assert done.code == 0 and done.out.startswith(f"{name} ("), done.err
+    assert json.loads(terminal.profile_file().read_text())["refresh_token"] != first_token
+    room = f"oidc-cli-{uuid.uuid4().hex[:6]}"
+    assert (await terminal.run("room", "create", room)).code == 0
+    done = await terminal.run("send", "--room", room, "sealed through the provider's session")
+    assert done.code == 0 and "sent #1" in done.out, done.err
+    done = await terminal.run("history", "--room", room)
+    assert done.out.rstrip().endswith(f"{name}: sealed through the provider's session")
+
+    done = await terminal.run("logout")
+    assert done.code == 0 and f"signed out {name}" in done.out, done.err
+    assert not terminal.profile_file().exists()
+    done = await terminal.run("whoami")
+    assert done.code == 1 and "not signed in" in done.err

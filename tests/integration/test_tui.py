@@ -44,6 +44,11 @@ async def until(pilot: Pilot[None], condition: Callable[[], bool], what: str) ->
     )
 
 
+def read_up_to(client: SealchatClient, room_id: str) -> int:
+    marker = client.core.read_markers.get(room_id)
+    return marker.seq if marker is not None else 0
+
+
 def shown(app: SealchatApp) -> list[str]:
     return [str(line.render()) for line in app.query(MessageLine)]
 
@@ -64,12 +69,13 @@ async def test_the_terminal_client_sends_and_receives_sealed_messages(
     # The terminal client starts as `sealchat tui` does: a new process, signed in.
     async with SealchatClient(server.url) as terminal:
         await terminal.login(bob.user["username"], PASSWORD)  # type: ignore[index]
-        await drive(terminal, alice, room, elsewhere)
+        await drive(terminal, alice, bob, room, elsewhere)
 
 
 async def drive(
     terminal: SealchatClient,
     alice: SealchatClient,
+    bob: SealchatClient,
     room: dict[str, Any],
     elsewhere: dict[str, Any],
 ) -> None:
@@ -80,6 +86,9 @@ async def drive(
         assert "Trust: key service in the same process as the server" in str(
             app.query_one("#trust").render()
         )
+        # Shown to its end: read, on the server and so on every device of bob's.
+        await until(pilot, lambda: read_up_to(terminal, room["id"]) == 35, "the read marker")
+        assert next(r for r in await bob.rooms() if r["id"] == room["id"])["unread"] == 0
 
         # Older messages: one more page, in order, nothing twice.
         await pilot.press("ctrl+o")
@@ -105,12 +114,38 @@ async def drive(
             "alice's answer",
         )
         assert shown(app)[-2].endswith("hello from the terminal")
+        # Paged back up, bob has not read the newest yet; scrolled down again, he has.
+        assert read_up_to(terminal, room["id"]) == 35
+        app.query_one("#timeline").scroll_end(animate=False)
+        await until(pilot, lambda: read_up_to(terminal, room["id"]) == 37, "reading along")
+
+        # Edits, reactions, replies and deletions fold into the lines they are about.
+        alice_name = alice.user["username"]  # type: ignore[index]
+        welcome = (await alice.history(room["id"], after_seq=36))[0]
+        handle = alice.room(room["id"])
+        await handle.edit(welcome["id"], "welcome, bob")
+        await until(
+            pilot,
+            lambda: shown(app)[-1].endswith(f"{alice_name}: welcome, bob (edited)"),
+            "the edit",
+        )
+        await handle.react(welcome["id"], "👍")
+        await until(pilot, lambda: shown(app)[-1].endswith("(edited)  [👍 1]"), "the reaction")
+        answer = await handle.reply(welcome["id"], "one more thing")
+        await until(pilot, lambda: shown(app)[-1].endswith(": one more thing"), "the reply")
+        assert shown(app)[-1].startswith(f"> {alice_name}: welcome, bob\n[")
+        await handle.delete(answer["id"])
+        await until(pilot, lambda: shown(app)[-1].endswith(": (message deleted)"), "the deletion")
+        assert len(shown(app)) == 38  # 35 + bob's + alice's + her (deleted) reply
 
         # Another room's message: counted in the room list, not shown in the timeline.
         await alice.send_text(elsewhere["id"], "psst")
         await until(pilot, lambda: app.rooms[elsewhere["id"]].unread == 1, "an unread count")
         labels = [str(o.prompt) for o in app.query_one("#rooms", OptionList).options]
         assert any(label.startswith("# random") and label.endswith(" 1") for label in labels)
+        # Read on another device of bob's: the count here clears (read:updated).
+        await bob.mark_read(elsewhere["id"], 1)
+        await until(pilot, lambda: app.rooms[elsewhere["id"]].unread == 0, "the count cleared")
         assert "● connected" in str(app.query_one("#status").render())
 
         await alice.typing(room["id"])

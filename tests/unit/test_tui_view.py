@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from sealchat.client.content import Text
+from sealchat.client.room_timeline import TimelineItem
 from sealchat.tui.view import (
     RoomEntry,
     connection_label,
+    item_line,
+    reply_quote,
     room_entry,
     room_heading,
     room_label,
@@ -43,3 +47,42 @@ def test_the_room_heading_counts_members_and_who_is_online() -> None:
     assert room_heading(entry, 1) == "# ops · 1 member, 1 online"
     entry.members["u2"] = "bob"
     assert room_heading(entry, 1) == "# ops · 2 members, 1 online"
+
+
+def _item(**fields: object) -> TimelineItem:
+    base: dict[str, object] = {
+        "id": "m1",
+        "seq": 1,
+        "sender_id": "u1",
+        "content": Text("hello"),
+        "text": "hello",
+    }
+    return TimelineItem(**{**base, **fields})  # type: ignore[arg-type]
+
+
+def test_an_item_shows_its_latest_text_its_reactions_and_what_it_replies_to() -> None:
+    assert item_line(_item(), "alice", "10:42") == "[10:42] alice: hello"
+    edited = _item(text="hello again", edited=True, reactions={"👍": ["u2", "u3"], "🎉": ["u2"]})
+    assert item_line(edited, "alice", "10:42") == (
+        "[10:42] alice: hello again (edited)  [🎉 1  👍 2]"
+    )
+    reply = _item(id="m2", seq=2, sender_id="u2", text="hi", in_reply_to="m1")
+    assert item_line(reply, "bob", "10:43", edited, "alice") == (
+        "> alice: hello again\n[10:43] bob: hi"
+    )
+    assert item_line(reply, "bob", "10:43") == "> (an earlier message)\n[10:43] bob: hi"
+
+
+def test_a_deleted_item_and_a_quote_of_one() -> None:
+    gone = _item(text=None, deleted=True, reactions={})
+    assert item_line(gone, "alice", "10:42") == "[10:42] alice: (message deleted)"
+    reply = _item(id="m2", seq=2, text="hi", in_reply_to="m1")
+    assert item_line(reply, "bob", "10:43", gone, "alice").startswith(
+        "> alice: (message deleted)\n"
+    )
+
+
+def test_quotes_are_cut_and_escaped() -> None:
+    long = _item(text="\x1b[2J" + "x" * 80)
+    quote = reply_quote(long, "eve\x1b")
+    assert "\x1b" not in quote and quote.endswith("…") and len(quote) <= 62

@@ -78,6 +78,8 @@ export function RoomView({ room, title, visibility, myId, maxTextBytes, actions,
   // Owners remove others; nobody changes a direct room's two people.
   const iOwn = visibility !== "direct" && state.members.some((member) => member.user.id === myId && member.role === "owner");
   const removeMember = useCallback((userId: string) => room.removeMember(userId), [room]);
+  // What the member panel's "seen" compares each read marker with.
+  const shownSeqs = useMemo(() => state.items.flatMap((item) => (item.seq === null ? [] : [item.seq])), [state.items]);
 
   const startEdit = useCallback((item: MessageView) => {
     if (item.messageId && item.body.kind === "text") setMode({ kind: "edit", messageId: item.messageId, text: item.body.text });
@@ -233,12 +235,26 @@ export function RoomView({ room, title, visibility, myId, maxTextBytes, actions,
           />
         </div>
         {membersOpen && !phone && (
-          <MemberPanel members={state.members} myId={myId} roomName={title} onRemove={iOwn ? removeMember : undefined} />
+          <MemberPanel
+            members={state.members}
+            myId={myId}
+            roomName={title}
+            shownSeqs={shownSeqs}
+            hasOlder={state.hasOlder}
+            onRemove={iOwn ? removeMember : undefined}
+          />
         )}
       </div>
       {membersOpen && phone && (
         <Modal title={`People in ${title}`} onClose={() => setMembersOpen(false)} className="modal--sheet">
-          <MemberPanel members={state.members} myId={myId} roomName={title} onRemove={iOwn ? removeMember : undefined} />
+          <MemberPanel
+            members={state.members}
+            myId={myId}
+            roomName={title}
+            shownSeqs={shownSeqs}
+            hasOlder={state.hasOlder}
+            onRemove={iOwn ? removeMember : undefined}
+          />
         </Modal>
       )}
       {deleting?.messageId && (
