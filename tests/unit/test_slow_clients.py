@@ -87,7 +87,7 @@ def test_uvicorn_uses_the_protocol_by_its_import_path() -> None:
 
 
 async def test_a_silent_connection_is_closed(port: int) -> None:
-    async with connection(port) as (reader, writer):
+    async with connection(port) as (reader, _writer):
         assert await closed_by_server(reader)
 
 
