@@ -1,7 +1,7 @@
 """schemathesis over the whole REST API with a signed-in user, on SQLite and PostgreSQL:
 no 5xx, the server never drops, every refusal is ``{"error": {"code", "message"}}`` with a
-code documented in protocol.md §6.2 (or, under ``/kms``, in key-service.md §2), and every
-success matches its response model.
+code documented in protocol.md §6.2 (or, under ``/kms``, in key-service.md §2) with a status
+that table gives it, and every success matches its response model.
 
 Every operation of the served OpenAPI schema runs (``SEALCHAT_API_DOCS=true``), through
 schemathesis's examples, coverage (boundaries, wrong types, other methods) and fuzzing
@@ -31,11 +31,10 @@ from schemathesis.config import SchemathesisConfig
 from schemathesis.specs.openapi.checks import response_schema_conformance
 
 from tests.integration.conftest import PASSWORD, unique_name
-from tests.integration.test_fuzz_events import documented_codes
 from tests.live_server import LiveServer, start_server
 from tests.pg_support import create_temp_database, drop_database
 
-KEY_SERVICE_DOC = Path(__file__).resolve().parents[2] / "docs" / "key-service.md"
+DOCS = Path(__file__).resolve().parents[2] / "docs"
 
 # Bounded for CI: all operations run in one test per database, ~15 s here, under the 60 s
 # deadline on a loaded 2-core machine: a few random examples per operation on top of the
@@ -54,10 +53,25 @@ SERVER_ENV = {
 }
 
 
-def key_service_codes() -> set[str]:
-    text = KEY_SERVICE_DOC.read_text()
-    section = text[text.index("## 2. HTTP API") : text.index("## 3.")]
-    return set(re.findall(r"`([a-z_]+)`", "\n".join(re.findall(r"^\| `.*", section, re.M))))
+def statuses_by_code(doc: Path, start: str, end: str) -> dict[str, set[int]]:
+    """A doc's error-code table: each code with the HTTP statuses it names (none: any)."""
+    text = doc.read_text()
+    found: dict[str, set[int]] = {}
+    for row in re.findall(r"^\| (`.*)", text[text.index(start) : text.index(end)], re.M):
+        cells = row.split("|")
+        for code in re.findall(r"`([a-z_]+)`", cells[0]):
+            found.setdefault(code, set()).update(
+                int(n) for n in re.findall(r"\b[1-5]\d\d\b", cells[1])
+            )
+    return found
+
+
+def merged(*tables: dict[str, set[int]]) -> dict[str, set[int]]:
+    out: dict[str, set[int]] = {}
+    for table in tables:
+        for code, statuses in table.items():
+            out.setdefault(code, set()).update(statuses)
+    return out
 
 
 class Fuzzed:
@@ -118,8 +132,8 @@ def api_schema(fuzzed: Fuzzed, request: pytest.FixtureRequest) -> Any:
 
 
 schema = schemathesis.pytest.from_fixture("api_schema")
-CHAT_CODES = documented_codes()
-KMS_CODES = CHAT_CODES | key_service_codes()
+CHAT_CODES = statuses_by_code(DOCS / "protocol.md", "### 6.2 Error codes", "### 6.3")
+KMS_CODES = merged(CHAT_CODES, statuses_by_code(DOCS / "key-service.md", "## 2. HTTP API", "## 3."))
 
 
 def assert_documented_refusal(path: str, response: Any) -> None:
@@ -132,6 +146,8 @@ def assert_documented_refusal(path: str, response: Any) -> None:
     assert set(body["error"]) == {"code", "message"}, body
     codes = KMS_CODES if path.startswith("/kms") else CHAT_CODES
     assert body["error"]["code"] in codes, (response.status_code, body)
+    statuses = codes[body["error"]["code"]]  # "error" names none: any other status
+    assert not statuses or response.status_code in statuses, (response.status_code, body)
     assert isinstance(body["error"]["message"], str) and body["error"]["message"], body
 
 
