@@ -12,6 +12,7 @@ import socketio
 from fastapi import FastAPI
 
 from sealchat import __version__, metrics
+from sealchat.adapters.slow_clients import set_header_timeout
 from sealchat.api import blobs, keys, read_state, rooms, system
 from sealchat.api.metrics import build_metrics_router, serving_metrics
 from sealchat.api.realtime import RealtimeGateway
@@ -28,6 +29,7 @@ def create_app_from_environment() -> Any:
     """The app of one worker of ``sealchat serve --workers N`` (settings from SEALCHAT_*)."""
     settings = Settings()
     configure_logging(settings.log_level, settings.log_format)
+    set_header_timeout(settings.http_header_timeout_seconds)
     return create_app(settings)
 
 

@@ -65,6 +65,7 @@ def serve(
     """Run the server (migrating the database first) and print its URL."""
     import uvicorn
 
+    from sealchat.adapters.slow_clients import HTTP_PROTOCOL, set_header_timeout
     from sealchat.app import create_app
 
     settings = load_settings(host=host, port=port, data_dir=data_dir, workers=workers)
@@ -72,6 +73,7 @@ def serve(
     from sealchat.metrics_workers import supervisor_listener
 
     configure_logging(settings.log_level, settings.log_format)
+    set_header_timeout(settings.http_header_timeout_seconds)  # workers: in their app factory
     app: Any = _prepare_workers(settings) if settings.workers > 1 else create_app(settings)
     metrics_port = supervisor_listener(settings) if settings.workers > 1 else None
     docs = f" (API docs at {settings.resolved_public_url()}/docs)" if settings.api_docs else ""
@@ -87,6 +89,8 @@ def serve(
         # SEALCHAT_FORWARDED_ALLOW_IPS; by default nobody can forge them.
         proxy_headers=bool(settings.forwarded_allow_ips),
         forwarded_allow_ips=settings.forwarded_allow_ips or None,
+        # uvicorn's httptools protocol with a deadline for request heads (slowloris).
+        http=HTTP_PROTOCOL,
         # uvicorn's websockets-sansio protocol, reachable from the app for the fast lane.
         ws="sealchat.adapters.fast_lane:FastLaneProtocol",
         # Compressing every frame for every recipient costs 13-38 % of the CPU of a

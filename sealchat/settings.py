@@ -257,6 +257,11 @@ class Settings(BaseSettings):
     handshake_rate_per_second: float = Field(default=5.0, ge=0)
     handshake_rate_burst: int = Field(default=30, ge=1)
 
+    # slow clients
+    # A connection whose request head (request line and headers) is not complete this
+    # many seconds after it opened, or after the request began, is closed (0: no deadline).
+    http_header_timeout_seconds: float = Field(default=20.0, ge=0)
+
     def cluster_problem(self) -> str | None:
         """Why this configuration cannot run as several nodes (or workers), if it can't."""
         if self.resolved_database_url().startswith("sqlite"):

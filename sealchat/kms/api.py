@@ -180,7 +180,7 @@ def _blob_bytes(text: str) -> bytes:
     # authentication, and with an audit entry.
     try:
         return base64.b64decode(text, validate=True)
-    except binascii.Error:
+    except (binascii.Error, ValueError):  # ValueError: not ASCII
         return b""
 
 

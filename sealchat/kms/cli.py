@@ -70,11 +70,13 @@ def serve(
     """Run the key service as its own process, with its own port, storage and root key."""
     import uvicorn
 
+    from sealchat.adapters.slow_clients import HTTP_PROTOCOL, set_header_timeout
     from sealchat.kms.runtime import create_kms_app
     from sealchat.logs import configure_logging
 
     settings = _settings(host=host, kms_port=port, data_dir=data_dir)
     configure_logging(settings.log_level, settings.log_format)
+    set_header_timeout(settings.http_header_timeout_seconds)
     _run(_preflight(settings))
     shown_host = "127.0.0.1" if settings.host in ("0.0.0.0", "::") else settings.host  # noqa: S104
     typer.echo(f"Sealchat key service is starting at http://{shown_host}:{settings.kms_port}/kms")
@@ -87,6 +89,7 @@ def serve(
         # SEALCHAT_FORWARDED_ALLOW_IPS names the proxy in front.
         proxy_headers=bool(settings.forwarded_allow_ips),
         forwarded_allow_ips=settings.forwarded_allow_ips or None,
+        http=HTTP_PROTOCOL,  # a deadline for request heads (slowloris)
     )
 
 
