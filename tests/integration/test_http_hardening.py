@@ -259,7 +259,7 @@ async def test_a_pinned_key_service_url_wins_over_the_advertised_one(
         for client in (by_argument, by_environment):
             async with client:
                 await client.register(unique_name(), PASSWORD)
-                room = await client.create_room("pinned")
+                room = await client.create_room(unique_name("pinned"))
                 await client.connect()
                 caplog.clear()
                 with caplog.at_level(logging.WARNING, logger="sealchat.client.client"):
