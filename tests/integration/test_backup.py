@@ -12,6 +12,9 @@ import subprocess
 import sys
 from pathlib import Path
 
+from alembic.script import ScriptDirectory
+
+from sealchat.adapters.sql.migrate import alembic_config
 from sealchat.client import SealchatClient
 from tests.integration.conftest import PASSWORD, unique_name
 from tests.live_server import TEST_ENV, start_server
@@ -59,7 +62,8 @@ async def test_backup_while_writing_then_restore_elsewhere(tmp_path: Path) -> No
     assert str(root_key.resolve()) in made.stdout or str(root_key) in made.stdout
     assert sorted(p.name for p in copy.iterdir()) == ["kms.db", "manifest.json", "sealchat.db"]
     manifest = json.loads((copy / "manifest.json").read_text())
-    assert manifest["files"]["sealchat.db"]["schema"] == "0006"
+    head = ScriptDirectory.from_config(alembic_config("sqlite://")).get_current_head()
+    assert manifest["files"]["sealchat.db"]["schema"] == head
     material = root_key.read_bytes().strip()
     for part in copy.iterdir():
         assert material not in part.read_bytes()
