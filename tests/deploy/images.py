@@ -114,9 +114,9 @@ def debian_base() -> None:
     mirror = next(line.split()[1] for line in sources.splitlines() if line.startswith("URIs:"))
     with tempfile.TemporaryDirectory() as rootfs:
         run("debootstrap", "--variant=minbase", "bookworm", rootfs, mirror, capture_output=True)
-        tar = subprocess.Popen(["tar", "-C", rootfs, "-c", "."], stdout=subprocess.PIPE)
-        run(*PODMAN, "import", "-", DEBIAN_BASE, stdin=tar.stdout, capture_output=True)
-        tar.wait()
+        # The context closes tar's pipe and waits for it (no unclosed file left behind).
+        with subprocess.Popen(["tar", "-C", rootfs, "-c", "."], stdout=subprocess.PIPE) as tar:
+            run(*PODMAN, "import", "-", DEBIAN_BASE, stdin=tar.stdout, capture_output=True)
 
 
 def standin(image: str, containerfile: str, files: dict[str, Path]) -> None:
