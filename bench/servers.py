@@ -59,6 +59,9 @@ SEALCHAT_ENV = {
     "SEALCHAT_LOG_LEVEL": "warning",
     # Every load socket and every sign-up comes from 127.0.0.1.
     "SEALCHAT_MAX_CONNECTIONS_PER_ADDRESS": "0",
+    "SEALCHAT_HANDSHAKE_RATE_PER_SECOND": "0",
+    # A dozen users hold every load socket.
+    "SEALCHAT_MAX_CONNECTIONS_PER_USER": "0",
     "SEALCHAT_AUTH_RATE_PER_MINUTE": "1000000",
     "SEALCHAT_AUTH_RATE_BURST": "1000000",
 }
