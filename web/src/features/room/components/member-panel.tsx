@@ -35,7 +35,7 @@ export function MemberPanel({ members, myId, roomName, shownSeqs = [], hasOlder 
             <li key={member.user.id} className="members__item">
               <Avatar name={member.user.username} size="sm" online={isOnline} />
               <span className="members__name">
-                {member.user.username}
+                <span>{member.user.username}</span>
                 {seen && <span className="members__seen">{seen}</span>}
               </span>
               {member.role === "owner" && <span className="members__role">owner</span>}
