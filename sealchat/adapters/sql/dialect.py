@@ -23,6 +23,8 @@ log = logging.getLogger(__name__)
 POSTGRESQL = "postgresql"
 SQLITE = "sqlite"
 
+# How long a migrator waits for another one's upgrade to finish (SQLite).
+MIGRATION_BUSY_TIMEOUT_MS = 120_000
 # A TRUNCATE checkpoint waits up to busy_timeout for the writer; then tries again.
 _CHECKPOINT_ATTEMPTS = 3
 
@@ -197,6 +199,10 @@ async def migration_transaction(engine: AsyncEngine) -> AsyncIterator[AsyncConne
             driver = (await conn.get_raw_connection()).driver_connection
             assert driver is not None, "a checked-out connection has a driver connection"
             await driver.execute("PRAGMA foreign_keys=OFF")
+            # Migrators starting together queue behind each other's whole upgrade, which
+            # can take longer than the 5 s an ordinary write waits (this connection is
+            # dropped afterwards, so the longer wait stays with migrations).
+            await driver.execute(f"PRAGMA busy_timeout={MIGRATION_BUSY_TIMEOUT_MS}")
             # Take the write lock up front: a second migrator waits (busy_timeout)
             # instead of failing when it tries to write after reading the version.
             await conn.execution_options(**{SQLITE_BEGIN_IMMEDIATE: True})
