@@ -425,14 +425,25 @@ class LaneServer(socketio.AsyncServer):  # type: ignore[misc]
         if not self.fast_lane:
             await super()._send_packet(eio_sid, pkt)
             return
-        manager = self.manager
-        if getattr(manager, "delivering", 0):
-            await manager.wait_for_deliveries()
         encoded = pkt.encode()
         if not isinstance(encoded, str):  # binary attachments: several engine.io packets
+            manager = self.manager
+            if getattr(manager, "delivering", 0):
+                await manager.wait_for_deliveries()
             for part in encoded:
                 await self.eio.send(eio_sid, part)
             return
+        await self._send_encoded(eio_sid, encoded)
+
+    async def _send_encoded(self, eio_sid: str, encoded: str) -> None:
+        """One encoded text packet to one socket, by the lane when nothing is ahead of
+        it (after any sliced broadcast under way, as ``_send_packet``)."""
+        if not self.fast_lane:
+            await self.eio.send(eio_sid, encoded)
+            return
+        manager = self.manager
+        if getattr(manager, "delivering", 0):
+            await manager.wait_for_deliveries()
         socket = self.eio.sockets.get(eio_sid)
         if isinstance(socket, LaneSocket) and socket.lane_write(
             text_frame(("4" + encoded).encode())

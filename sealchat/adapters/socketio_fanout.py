@@ -15,8 +15,9 @@ to the other nodes as a control message.
 from __future__ import annotations
 
 import asyncio
+import json
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 import socketio
@@ -25,6 +26,7 @@ from socketio import packet
 
 from sealchat import metrics
 from sealchat.adapters.fast_lane import LaneSocket, text_frame
+from sealchat.domain.encoded import EncodedJson
 from sealchat.ports.fanout import room_channel, user_channel
 
 NAMESPACE = "/"
@@ -56,7 +58,13 @@ class FastBroadcast:
 
     def encode_event(self, event: str, data: Any, namespace: str) -> str | None:
         """The Socket.IO packet of an event, once; None when it has binary attachments
-        (several engine.io packets: those take the manager's usual path)."""
+        (several engine.io packets: those take the manager's usual path).
+
+        A pre-encoded payload (``EncodedJson``: a new message) becomes its packet by
+        concatenation, without python-socketio's packet object and its walk of the data
+        looking for binary parts."""
+        if type(data) is EncodedJson and namespace == NAMESPACE:
+            return f"{packet.EVENT}[{json.dumps(event)},{data.text}]"
         encoded = self.server.packet_class(
             packet.EVENT, namespace=namespace, data=[event, *event_arguments(data)]
         ).encode()
@@ -81,9 +89,8 @@ class FastBroadcast:
         started = time.perf_counter()
         skip = set(skip_sid) if isinstance(skip_sid, list) else {skip_sid}
         pkt = eio_packet.Packet(eio_packet.MESSAGE, encoded)
-        frame = (
-            text_frame(pkt.encode().encode()) if getattr(self.server, "fast_lane", False) else None
-        )
+        lane = getattr(self.server, "fast_lane", False)
+        frame = text_frame(f"4{encoded}".encode()) if lane else None
         # get_participants walks a copy of the room's table: safe across the slices.
         recipients = self.get_participants(namespace, room)
         if self.delivering:
@@ -228,7 +235,7 @@ class SocketIoFanout:
         self._manager: FastBroadcast = sio.manager
 
     async def publish(
-        self, event: str, payload: dict[str, Any], channels: list[str], skip: str | None = None
+        self, event: str, payload: Mapping[str, Any], channels: list[str], skip: str | None = None
     ) -> None:
         await self._sio.emit(event, payload, to=channels, skip_sid=skip, namespace=NAMESPACE)
 

@@ -14,13 +14,14 @@ event is registered the usual way.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import socketio
 from socketio import packet
 
 from sealchat.adapters.fast_lane_pins import internals_problems
+from sealchat.domain.encoded import EncodedJson
 
 NAMESPACE = "/"
 
@@ -42,13 +43,25 @@ class InlineEventServer(socketio.AsyncServer):  # type: ignore[misc]
         self._inline[event] = handler
         return True
 
-    async def send_ack(self, sid: str, ack_id: int, ack: dict[str, Any]) -> None:
-        """Send an inline handler's answer (the socket may be gone: then nothing)."""
+    async def send_ack(self, sid: str, ack_id: int, ack: Mapping[str, Any]) -> None:
+        """Send an inline handler's answer (the socket may be gone: then nothing).
+
+        A pre-encoded answer (``EncodedJson``: a stored message's ack) becomes its packet
+        by concatenation, without python-socketio's packet object and its walk of the
+        data looking for binary parts."""
         eio_sid = self.manager.eio_sid_from_sid(sid, NAMESPACE)
-        if eio_sid is not None:
-            await self._send_packet(
-                eio_sid, self.packet_class(packet.ACK, namespace=NAMESPACE, id=ack_id, data=[ack])
-            )
+        if eio_sid is None:
+            return
+        if isinstance(ack, EncodedJson):
+            await self._send_encoded(eio_sid, f"{packet.ACK}{ack_id}[{ack.text}]")
+            return
+        await self._send_packet(
+            eio_sid, self.packet_class(packet.ACK, namespace=NAMESPACE, id=ack_id, data=[ack])
+        )
+
+    async def _send_encoded(self, eio_sid: str, encoded: str) -> None:
+        """Send one encoded text packet (``LaneServer`` takes the fast lane for it)."""
+        await self.eio.send(eio_sid, encoded)
 
     async def _handle_event(self, eio_sid: str, namespace: str | None, id: Any, data: Any) -> None:
         event = data[0] if isinstance(data, list) and data else None

@@ -10,7 +10,8 @@
   per socket, on engine.io's server.
 
 Their ``__init__`` methods take their own keyword arguments and pass the rest on, so the
-method resolution order below builds each of them once.
+method resolution order below builds each of them once. ``LaneServer`` comes before
+``InlineEventServer``: its ``_send_encoded`` (the fast lane) overrides the plain one.
 """
 
 from __future__ import annotations
@@ -20,5 +21,5 @@ from sealchat.adapters.socketio_guard import GuardedAsyncServer
 from sealchat.adapters.socketio_inline import InlineEventServer
 
 
-class SealchatSocketServer(GuardedAsyncServer, InlineEventServer, LaneServer):
+class SealchatSocketServer(GuardedAsyncServer, LaneServer, InlineEventServer):
     """python-socketio's ``AsyncServer`` with every guard, inline events and the fast lane."""

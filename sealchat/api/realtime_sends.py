@@ -19,7 +19,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import deque
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Coroutine, Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -35,7 +35,7 @@ from sealchat.services.messages import MessageService
 
 log = logging.getLogger(__name__)
 
-Ack = dict[str, Any]
+Ack = Mapping[str, Any]
 INTERNAL_ACK: Ack = {"ok": False, "error": {"code": "internal", "message": "internal error"}}
 # Completions between two turns of the event loop (each one a broadcast and an ack).
 FINISH_SLICE = 32
@@ -48,7 +48,7 @@ class AckSender(Protocol):
 class Gate(Protocol):
     """What the gateway decides for every event: its sender, or the refusal to ack."""
 
-    def admit(self, sid: str) -> User | Ack: ...
+    def admit(self, sid: str) -> User | dict[str, Any]: ...
 
     def release(self, sid: str) -> None: ...
 
@@ -143,14 +143,13 @@ class InlineSends:
 
     async def _accepted(self, send: _Send, result: AppendResult) -> Ack:
         # As RealtimeGateway.send_message: a resend gets the stored original back; a new
-        # message is broadcast, and its envelope goes back as the text just stored.
-        envelope = None
-        stored = result.message.envelope_json
-        if result.created:
-            await self._messages.announce(result, send.body.envelope, send.sid)
-            if stored is not None:
-                envelope = EncodedJson(send.body.envelope, stored)
-        return {"ok": True, "message": events.message_payload(result.message, envelope)}
+        # message is broadcast, and its ack carries the very text broadcast (encoded once).
+        if not result.created:
+            return {"ok": True, "message": events.message_payload(result.message)}
+        payload = await self._messages.announce(result, send.body.envelope, send.sid)
+        if isinstance(payload, EncodedJson):
+            return events.accepted_ack(payload)
+        return {"ok": True, "message": payload}
 
     def _spawn(self, work: Coroutine[Any, Any, None]) -> None:
         task = asyncio.ensure_future(work)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any, Protocol
 
 
@@ -15,7 +16,7 @@ def user_channel(user_id: str) -> str:
 
 class Fanout(Protocol):
     async def publish(
-        self, event: str, payload: dict[str, Any], channels: list[str], skip: str | None = None
+        self, event: str, payload: Mapping[str, Any], channels: list[str], skip: str | None = None
     ) -> None:
         """Send one event to every socket in any of ``channels`` (each socket once)."""
 

@@ -6,6 +6,7 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
+from sealchat.domain.encoded import EncodedJson
 from sealchat.domain.models import (
     DirectoryEntry,
     Invitation,
@@ -17,6 +18,8 @@ from sealchat.domain.models import (
 )
 
 MESSAGE_NEW = "message:new"
+# Socket.IO's JSON (compact; ASCII, as python-socketio writes it).
+_COMPACT = json.JSONEncoder(separators=(",", ":"))
 ROOM_JOINED = "room:joined"
 ROOM_LEFT = "room:left"
 MEMBER_JOINED = "member:joined"
@@ -118,3 +121,32 @@ def message_payload(message: Message, envelope: Mapping[str, Any] | None = None)
         ),
         "deleted": message.deleted,
     }
+
+
+def encoded_message_payload(message: Message, envelope: EncodedJson) -> EncodedJson:
+    """``message_payload`` with its JSON text made once, for the send path: the broadcast
+    and the sender's ack both carry this text (the envelope's stored text spliced in),
+    so a new message is encoded once, not once per event that carries it."""
+    relation = message.relates_to
+    head = {
+        "id": message.id,
+        "room_id": message.room_id,
+        "seq": message.seq,
+        "sender_id": message.sender_id,
+        "client_msg_id": message.client_msg_id,
+        "created_at": message.created_at.isoformat(),
+        "relates_to": (
+            None
+            if relation is None
+            else {"type": relation.type.value, "message_id": relation.message_id}
+        ),
+        "deleted": message.deleted,
+    }
+    text = f'{_COMPACT.encode(head)[:-1]},"envelope":{envelope.text}}}'
+    head["envelope"] = envelope
+    return EncodedJson(head, text)
+
+
+def accepted_ack(payload: EncodedJson) -> EncodedJson:
+    """The ack of a stored message, ``{"ok": true, "message": ...}``, pre-encoded too."""
+    return EncodedJson({"ok": True, "message": payload}, f'{{"ok":true,"message":{payload.text}}}')

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -170,19 +170,23 @@ class MessageService:
 
     async def announce(
         self, result: AppendResult, envelope: dict[str, Any], origin: str | None
-    ) -> None:
+    ) -> Mapping[str, Any]:
         """Broadcast a message just stored to its room (``origin``: the sender's socket,
-        which gets it in its ack instead)."""
+        which gets it in its ack instead); returns the payload broadcast, for that ack.
+
+        The payload is encoded once, with the envelope as the text just stored: the
+        broadcast and the ack carry that same text (``EncodedJson``)."""
         message = result.message
-        # The envelope goes out as the text just stored, not encoded again.
         stored = message.envelope_json
-        encoded = EncodedJson(envelope, stored) if stored is not None else None
-        await self._fanout.publish(
-            events.MESSAGE_NEW,
-            events.message_payload(message, encoded),
-            [room_channel(message.room_id)],
-            skip=origin,
+        payload: Mapping[str, Any] = (
+            events.message_payload(message)
+            if stored is None
+            else events.encoded_message_payload(message, EncodedJson(envelope, stored))
         )
+        await self._fanout.publish(
+            events.MESSAGE_NEW, payload, [room_channel(message.room_id)], skip=origin
+        )
+        return payload
 
     async def refusal(self, sender_id: str, room_id: str) -> SealchatError:
         """Why a message was not stored (a cold path): not_found or forbidden."""
