@@ -87,16 +87,21 @@ def decode_base64(value: str) -> bytes | None:
 
 def _check_base64(envelope: dict[object, object], name: str, least: int, most: int) -> None:
     value = envelope[name]
-    sizes = f"{least} bytes" if least == most else f"{least} to {most} bytes"
     if not isinstance(value, str):
         raise EnvelopeShapeError(f"{name} must be a base64 string")
     if len(value) > 8 * -(-most // 3):  # twice the longest spelling: not worth decoding
-        raise EnvelopeShapeError(f"{name} must be {sizes}; {len(value)} characters is too long")
+        raise EnvelopeShapeError(
+            f"{name} must be {_sizes(least, most)}; {len(value)} characters is too long"
+        )
     raw = decode_base64(value)
     if raw is None:
         raise EnvelopeShapeError(f"{name} must be standard base64 with padding (RFC 4648 §4)")
     if not least <= len(raw) <= most:
-        raise EnvelopeShapeError(f"{name} must be {sizes}, not {len(raw)}")
+        raise EnvelopeShapeError(f"{name} must be {_sizes(least, most)}, not {len(raw)}")
+
+
+def _sizes(least: int, most: int) -> str:
+    return f"{least} bytes" if least == most else f"{least} to {most} bytes"
 
 
 def _show(name: object) -> str:

@@ -15,8 +15,9 @@ handed back and forth, on the server's one core). What could make it wait runs e
   ``SLOW_BACKOFF_SECONDS``, every batch after commits on the loop turned slow (a slow
   disk: see ``SLOW_COMMIT_SECONDS``) or one failed, go to the writer thread: one hop.
 
-Each message has a savepoint of its own, so a message that fails (a reused id) is
-undone alone and the batch commits. The statements are plain strings, prepared once by
+A message that fails (a reused id) is undone alone and the batch commits: a plain
+message is one insert that takes the seq (a failed statement is undone by SQLite) and
+one update of the room's counter; a relation has a savepoint of its own. The statements are plain strings, prepared once by
 the driver's statement cache. Batches never overlap (the group-commit writer sends one
 at a time), so the loop and the writer thread never use the connection at once.
 """
@@ -54,6 +55,17 @@ _ORIGINAL = (
     "SELECT id, seq, envelope, created_at, relates_type, relates_to, deleted FROM messages "
     "WHERE room_id = ? AND sender_id = ? AND client_msg_id = ?"
 )
+# A plain message (no relation, the hot path) in two statements and no savepoint: the
+# insert takes the room's next seq itself, and only when the sender is a member (no row
+# otherwise); a reused client message id fails that one statement, which SQLite undoes
+# alone (nothing of this message written). Then the room's counter moves to that seq.
+_INSERT_NEXT = (
+    "INSERT INTO messages (id, room_id, seq, sender_id, client_msg_id, envelope, created_at, "
+    "relates_type, relates_to) SELECT ?, id, last_seq + 1, ?, ?, ?, ?, NULL, NULL FROM rooms "
+    "WHERE id = ? AND EXISTS (SELECT 1 FROM memberships WHERE room_id = ? AND user_id = ?) "
+    "RETURNING seq"
+)
+_SET_SEQ = "UPDATE rooms SET last_seq = ? WHERE id = ?"
 # A relation's target, looked up (relations only) after the membership check.
 _TARGET = "SELECT sender_id, relates_type, deleted FROM messages WHERE id = ? AND room_id = ?"
 # How SQLAlchemy's SQLite DATETIME stores a (naive UTC) datetime; readers parse this.
@@ -244,6 +256,8 @@ class _Checkpointer:
 
 
 def _append(conn: sqlite3.Connection, new: NewMessage, stamp: str, created_at: datetime) -> Outcome:
+    if new.relates_to is None:
+        return _append_plain(conn, new, stamp, created_at)
     conn.execute("SAVEPOINT message")
     try:
         # fetchall: run the statement to its end, so it holds nothing open.
@@ -282,6 +296,35 @@ def _append(conn: sqlite3.Connection, new: NewMessage, stamp: str, created_at: d
         conn.execute("RELEASE message")
         return _original(conn, new)
     conn.execute("RELEASE message")
+    return _created(new, seq, created_at)
+
+
+def _append_plain(
+    conn: sqlite3.Connection, new: NewMessage, stamp: str, created_at: datetime
+) -> Outcome:
+    parameters = (
+        new.id,
+        new.sender_id,
+        new.client_msg_id,
+        new.envelope_json,
+        stamp,
+        new.room_id,
+        new.room_id,
+        new.sender_id,
+    )
+    try:
+        # fetchall: run the statement to its end, so it holds nothing open.
+        inserted = conn.execute(_INSERT_NEXT, parameters).fetchall()
+    except sqlite3.IntegrityError:
+        return _original(conn, new)  # a reused client message id (or message id)
+    if not inserted:
+        return None  # not a member (or no such room)
+    seq = int(inserted[0][0])
+    conn.execute(_SET_SEQ, (seq, new.room_id))
+    return _created(new, seq, created_at)
+
+
+def _created(new: NewMessage, seq: int, created_at: datetime) -> AppendResult:
     message = Message(
         id=new.id,
         room_id=new.room_id,
