@@ -20,6 +20,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import logging
+import weakref
 from typing import Any
 
 import engineio
@@ -123,6 +124,39 @@ class _ReadDeadline:
         return None
 
 
+class _LaneFlush:
+    """The lane's frames leave at the end of the event loop's turn, one write per
+    connection: a turn that stores a batch of messages writes each recipient every frame
+    it gets from the batch (broadcasts and acks) with one system call instead of one per
+    frame. One per event loop; ``add`` schedules the flush with the turn's first frame."""
+
+    _by_loop: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _LaneFlush] = (
+        weakref.WeakKeyDictionary()
+    )
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self._loop = loop
+        self._sockets: list[LaneSocket] = []
+
+    @classmethod
+    def of_running_loop(cls) -> _LaneFlush:
+        loop = asyncio.get_running_loop()
+        flush = cls._by_loop.get(loop)
+        if flush is None:
+            flush = cls._by_loop[loop] = cls(loop)
+        return flush
+
+    def add(self, socket: LaneSocket) -> None:
+        if not self._sockets:
+            self._loop.call_soon(self._flush)
+        self._sockets.append(socket)
+
+    def _flush(self) -> None:
+        sockets, self._sockets = self._sockets, []
+        for socket in sockets:
+            socket.flush_lane()
+
+
 def _packet_size(pkt: Any) -> int:
     data = pkt.data
     return len(data) if isinstance(data, str | bytes) else _SMALL_PACKET
@@ -152,20 +186,38 @@ class LaneSocket(AsyncSocket):  # type: ignore[misc]
     _held_bytes = 0
     _overflowed = False
     _closer: asyncio.Task[Any] | None = None
+    # Lane frames of this turn of the event loop, not yet written (see _LaneFlush).
+    _corked: list[bytes] | None = None
+    _corked_bytes = 0
 
     def attach(self, protocol: FastLaneProtocol) -> None:
         if not protocol.compressed:
             self._protocol = protocol
 
     def unsent_bytes(self) -> int:
-        """Bytes queued in engine.io, held by its writer, and buffered by the transport."""
+        """Bytes queued in engine.io, held by its writer, waiting in the lane and
+        buffered by the transport."""
         buffered = 0
         if self._protocol is not None and not self._protocol.disconnected:
             buffered = self._protocol.transport.get_write_buffer_size()
-        return self._queued_bytes + self._held_bytes + buffered
+        return self._queued_bytes + self._held_bytes + self._corked_bytes + buffered
+
+    def flush_lane(self) -> None:
+        """Write the lane's waiting frames now, in one write. Frames for a connection that
+        is closing are dropped (its client resumes with sync)."""
+        corked = self._corked
+        if corked is None:
+            return
+        self._corked = None
+        self._corked_bytes = 0
+        protocol = self._protocol
+        if protocol is None or self._overflowed or not protocol.open_for_writes:
+            return
+        protocol.transport.write(corked[0] if len(corked) == 1 else b"".join(corked))
 
     def lane_write(self, frame: bytes) -> bool:
-        """Write ``frame`` straight to the transport if nothing can be ahead of it.
+        """Write ``frame`` straight to the transport if nothing can be ahead of it (at
+        the end of this turn of the event loop, with the turn's other frames: _LaneFlush).
 
         False: the caller must send the packet the normal way (through the queue).
         True: written, or dropped because the socket is being cut for being too slow.
@@ -182,17 +234,24 @@ class LaneSocket(AsyncSocket):  # type: ignore[misc]
             or not protocol.open_for_writes
         ):
             return self._overflowed
-        transport = protocol.transport
-        behind = transport.get_write_buffer_size()
+        behind = protocol.transport.get_write_buffer_size() + self._corked_bytes
         if behind and behind + len(frame) > self.max_unsent_bytes:
             self.overflow(behind + len(frame))
             return True
-        transport.write(frame)
+        corked = self._corked
+        if corked is None:
+            self._corked = [frame]
+            _LaneFlush.of_running_loop().add(self)
+        else:
+            corked.append(frame)
+        self._corked_bytes += len(frame)
         return True
 
     async def send(self, pkt: Any) -> None:
         if self._overflowed:
             return
+        # What the lane took goes first: the writer must not pass it with this packet.
+        self.flush_lane()
         behind = self.unsent_bytes()
         await super().send(pkt)
         self._queued_bytes += _packet_size(pkt)
@@ -360,6 +419,8 @@ class LaneSocket(AsyncSocket):  # type: ignore[misc]
         if ending:  # the handler's "writer, stop" must survive the purge
             self.queue.put_nowait(None)
         self._queued_bytes = 0
+        self._corked = None
+        self._corked_bytes = 0
         if self._protocol is not None and self.upgraded:
             # engine.io notices the closed websocket and runs the usual disconnect.
             self._protocol.transport.abort()

@@ -40,14 +40,24 @@ async def build(
 
 
 def received(protocol: FakeProtocol) -> list[Any]:
-    """What one socket got, in order: the event's argument or the ack's."""
+    """What one socket got, in order: the event's argument or the ack's (the lane writes
+    a turn's frames to a socket in one write: the stream is cut into frames here)."""
     out = []
-    for frame in protocol.transport.written:
-        text = frame[2:].decode() if frame[1] < 126 else frame[4:].decode()
+    stream = b"".join(protocol.transport.written)
+    while stream:
+        size, start = stream[1], 2
+        if size == 126:
+            size, start = int.from_bytes(stream[2:4], "big"), 4
+        text = stream[start : start + size].decode()
+        stream = stream[start + size :]
         assert text.startswith("4")
         body = text[1:].lstrip("0123456789")
         out.append(json.loads(body)[-1])
     return out
+
+
+async def turn_ends() -> None:
+    await asyncio.sleep(0)  # the lane's frames are written at the end of the loop's turn
 
 
 async def test_a_big_room_is_delivered_in_slices_with_the_loop_running_between() -> None:
@@ -65,6 +75,7 @@ async def test_a_big_room_is_delivered_in_slices_with_the_loop_running_between()
     before = ticks
     await server.emit("message:new", {"n": 1}, to=ROOM)
     task.cancel()
+    await turn_ends()
     assert ticks - before >= 3  # 10 sockets in slices of 3: the loop ran between them
     assert all(received(p) == [{"n": 1}] for p in protocols)
     assert server.manager.delivering == 0
@@ -80,6 +91,7 @@ async def test_order_holds_across_concurrent_sliced_broadcasts_and_acks() -> Non
         ack = server.packet_class(sio_packet.ACK, namespace="/", id=n, data=[{"ack": n}])
         jobs.append(server._send_packet(server.manager.eio_sid_from_sid(last, "/"), ack))
     await asyncio.gather(*jobs)
+    await turn_ends()
     expected = [item for n in range(5) for item in ({"n": n}, {"ack": n})]
     assert received(protocols[-1]) == expected
     for protocol in protocols[:-1]:
@@ -96,6 +108,7 @@ async def test_a_broadcast_walking_another_order_does_not_overtake_one_being_sli
     for n in range(4):
         jobs.append(server.emit("message:new", {"n": n}, to=ROOM if n % 2 == 0 else backwards))
     await asyncio.gather(*jobs)
+    await turn_ends()
     for protocol in protocols:
         assert received(protocol) == [{"n": n} for n in range(4)]
 
@@ -103,5 +116,6 @@ async def test_a_broadcast_walking_another_order_does_not_overtake_one_being_sli
 async def test_a_small_room_is_delivered_at_once() -> None:
     server, _, protocols = await build(3, slice_size=3)
     await server.emit("message:new", {"n": 1}, to=ROOM)
+    await turn_ends()
     assert all(received(p) == [{"n": 1}] for p in protocols)
     assert server.manager.delivering == 0

@@ -68,7 +68,51 @@ def test_frame_is_what_websockets_would_send(size: int) -> None:
 async def test_an_idle_websocket_takes_the_lane() -> None:
     socket, protocol = await lane_socket()
     assert socket.lane_write(b"frame") is True
+    await asyncio.sleep(0)  # written at the end of the loop's turn
     assert protocol.transport.written == [b"frame"]
+
+
+async def test_the_frames_of_one_turn_leave_in_one_write_in_order() -> None:
+    socket, protocol = await lane_socket()
+    other, other_protocol = await lane_socket()
+    for frame in (b"one", b"two", b"three"):
+        assert socket.lane_write(frame) is True
+    assert other.lane_write(b"elsewhere") is True
+    assert protocol.transport.written == []  # nothing before the turn ends
+    await asyncio.sleep(0)
+    assert protocol.transport.written == [b"onetwothree"]
+    assert other_protocol.transport.written == [b"elsewhere"]
+    assert socket.lane_write(b"next turn") is True
+    await asyncio.sleep(0)
+    assert protocol.transport.written == [b"onetwothree", b"next turn"]
+
+
+async def test_a_queued_packet_never_passes_what_the_lane_took() -> None:
+    socket, protocol = await lane_socket()
+    assert socket.lane_write(b"lane") is True
+    await socket.send(message("queued"))  # writes the lane's frames first
+    assert protocol.transport.written == [b"lane"]
+    assert [p.data for p in await socket.poll()] == ["queued"]
+    await asyncio.sleep(0)
+    assert protocol.transport.written == [b"lane"]  # not written twice
+
+
+async def test_waiting_frames_count_toward_the_cap() -> None:
+    socket, protocol = await lane_socket()
+    assert socket.lane_write(b"a" * (CAP - 10)) is True
+    assert socket.unsent_bytes() == CAP - 10
+    assert socket.lane_write(b"b" * 11) is True  # over the cap: cut, both dropped
+    assert protocol.transport.aborted
+    await asyncio.sleep(0)
+    assert protocol.transport.written == []
+
+
+async def test_frames_for_a_closing_connection_are_dropped() -> None:
+    socket, protocol = await lane_socket()
+    assert socket.lane_write(b"frame") is True
+    protocol.transport.aborted = True  # closed before the turn ended
+    await asyncio.sleep(0)
+    assert protocol.transport.written == []
 
 
 async def test_anything_queued_ahead_sends_the_frame_the_normal_way() -> None:
@@ -89,6 +133,7 @@ async def test_a_batch_the_writer_holds_is_not_overtaken() -> None:
     waiting = asyncio.ensure_future(socket.poll())
     await asyncio.sleep(0)
     assert socket.lane_write(b"third") is True
+    await asyncio.sleep(0)
     assert protocol.transport.written == [b"third"]
     waiting.cancel()
 
@@ -124,6 +169,7 @@ async def test_a_websocket_over_the_cap_is_cut_and_gets_nothing_more() -> None:
 async def test_one_packet_bigger_than_the_cap_passes_when_nothing_is_ahead() -> None:
     socket, protocol = await lane_socket()
     assert socket.lane_write(b"z" * (2 * CAP)) is True
+    await asyncio.sleep(0)
     assert len(protocol.transport.written) == 1 and not protocol.transport.aborted
     protocol.transport.buffered = 2 * CAP  # the kernel did not take it: now it is a backlog
     assert socket.lane_write(b"next") is True
