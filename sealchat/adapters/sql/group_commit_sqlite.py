@@ -18,8 +18,9 @@ handed back and forth, on the server's one core). What could make it wait runs e
 A message that fails (a reused id) is undone alone and the batch commits: a plain
 message is one insert that takes the seq (a failed statement is undone by SQLite) and
 one update of the room's counter; a relation has a savepoint of its own. The statements
-are plain strings, prepared once by the driver's statement cache. Batches never overlap (the group-commit writer sends one
-at a time), so the loop and the writer thread never use the connection at once.
+are plain strings, prepared once by the driver's statement cache. Batches never overlap
+(the group-commit writer sends one at a time), so the loop and the writer thread never
+use the connection at once.
 """
 
 from __future__ import annotations
