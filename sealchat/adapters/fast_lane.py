@@ -103,7 +103,10 @@ class FastLaneProtocol(WebSocketsSansIOProtocol):
         limits = [n for n in (self.conn.max_message_size, self.conn.max_fragment_size) if n]
         self._inbound_socket = socket
         self._inbound = InboundLane(
-            self._lane_text, self._websockets_receive, self._websockets_at_rest, min(limits or [0xFFFF])
+            self._lane_text,
+            self._websockets_receive,
+            self._websockets_at_rest,
+            min(limits or [0xFFFF]),
         )
 
     def data_received(self, data: bytes) -> None:

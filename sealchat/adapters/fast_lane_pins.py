@@ -299,8 +299,7 @@ EXPECTED_SOURCE: list[tuple[str, Callable[[], object], str, str]] = [
     (
         "uvicorn WebSocketsSansIOProtocol.receive",
         _uvicorn_receive,
-        "message = await self.queue.get()\n"
-        "        if self.read_paused and self.queue.empty():",
+        "message = await self.queue.get()\n        if self.read_paused and self.queue.empty():",
         "the app takes queued messages in order; reading resumes once all are taken",
     ),
     (

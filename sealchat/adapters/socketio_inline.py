@@ -57,9 +57,7 @@ class InlineEventServer(socketio.AsyncServer):  # type: ignore[misc]
         self._inline_heads = tuple("[" + json.dumps(name) for name in self._inline)
         return True
 
-    def inline_now(
-        self, eio_sid: str, data: str, answer: Callable[[str, Any], None]
-    ) -> bool:
+    def inline_now(self, eio_sid: str, data: str, answer: Callable[[str, Any], None]) -> bool:
         """Handle the Socket.IO packet ``data`` now if it is an inline event; False when it
         is not one (nothing done: it takes the usual path). As ``_handle_event``: a socket
         not connected to ``/`` gets nothing; a refusal with an ack id is answered."""
@@ -86,7 +84,9 @@ class InlineEventServer(socketio.AsyncServer):  # type: ignore[misc]
             return True
         ack = handler(sid, ack_id, decoded[1:])
         if ack is not None and ack_id is not None:
-            answer(eio_sid, self.packet_class(packet.ACK, namespace=NAMESPACE, id=ack_id, data=[ack]))
+            answer(
+                eio_sid, self.packet_class(packet.ACK, namespace=NAMESPACE, id=ack_id, data=[ack])
+            )
         return True
 
     async def send_ack(self, sid: str, ack_id: int, ack: dict[str, Any]) -> None:

@@ -129,7 +129,12 @@ def test_text_frames_split_at_every_byte_are_all_parsed_by_the_lane() -> None:
 def test_sixteen_bit_lengths_whole_split_and_byte_by_byte(size: int) -> None:
     message = ("ab" * size)[:size]
     stream = text("a") + text(message) + text("b")
-    splits = [[stream], [stream[:3], stream[3:]], [stream[:9], stream[9:]], [stream[:-1], stream[-1:]]]
+    splits = [
+        [stream],
+        [stream[:3], stream[3:]],
+        [stream[:9], stream[9:]],
+        [stream[:-1], stream[-1:]],
+    ]
     splits.append([stream[i : i + 1] for i in range(len(stream))])
     run = same_as_websockets(stream, splits)
     assert run.by_lane == 3
@@ -143,7 +148,9 @@ def test_each_frame_has_its_own_mask() -> None:
 
 
 def test_a_ping_between_texts_is_answered_by_websockets_and_the_lane_goes_on() -> None:
-    stream = text("one") + frame(Opcode.PING, b"hi") + text("two") + frame(Opcode.PONG, b"") + text("3")
+    stream = (
+        text("one") + frame(Opcode.PING, b"hi") + text("two") + frame(Opcode.PONG, b"") + text("3")
+    )
     run = same_as_websockets(stream, every_split(stream))
     assert run.seen[1] == ("PING", b"hi", True)
     assert run.written == [Frame(Opcode.PONG, b"hi").serialize(mask=False)]
