@@ -133,6 +133,10 @@ class Settings(BaseSettings):
     # One pre-built frame per broadcast written straight to each upgraded websocket with
     # nothing queued ahead of it (docs/architecture.md, "The websocket fast lane").
     websocket_fast_lane: bool = True
+    # Client frames parsed by Sealchat (adapters/inbound_lane.py) instead of websockets, and
+    # message:send handled as it arrives when the socket's reader is idle; with the fast
+    # lane only. A kill switch: off, every frame takes websockets' parser and the queue.
+    websocket_inbound_lane: bool = True
     # A socket whose unsent bytes (engine.io's queue plus the transport's buffer) pass
     # this is disconnected; its client reconnects and resumes with sync.
     socket_send_buffer_max_bytes: int = Field(default=4 * 1024 * 1024, ge=64 * 1024)

@@ -78,6 +78,7 @@ def build_socketio_server(settings: Settings) -> socketio.AsyncServer:
         handshake_rate=settings.handshake_rate_per_second,
         handshake_burst=settings.handshake_rate_burst,
         fast_lane=settings.websocket_fast_lane,
+        inbound_lane=settings.websocket_inbound_lane,
         max_unsent_bytes=settings.socket_send_buffer_max_bytes,
         async_mode="asgi",
         serializer=GuardedPacket,

@@ -4,7 +4,10 @@ recipient's transport when nothing can be ahead of it; a cap on every socket's u
 Pieces, from the bottom up:
 
 - ``FastLaneProtocol``: uvicorn's sans-I/O websocket protocol that names itself in the ASGI
-  scope, so engine.io's side of the same connection can find its transport.
+  scope, so engine.io's side of the same connection can find its transport. Once engine.io's
+  socket attaches, it reads the client's frames itself (the inbound lane, inbound_lane.py):
+  each text message is put on uvicorn's queue as uvicorn would, or, when engine.io's reader
+  is idle and the message is an inline event (socketio_inline.py), handled right there.
 - ``LaneSocket``: python-engineio's ``AsyncSocket`` that knows that protocol, says whether a
   frame may skip its queue (``lane_write``), counts its unsent bytes and cuts the connection
   when they pass the cap (the client resumes with ``sync``).
@@ -18,9 +21,11 @@ The internals this relies on are listed and checked in fast_lane_pins.py.
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import functools
 import logging
 import weakref
+from collections.abc import Callable
 from typing import Any
 
 import engineio
@@ -33,6 +38,7 @@ from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIO
 from websockets.http11 import Request
 
 from sealchat.adapters.fast_lane_pins import internals_problems
+from sealchat.adapters.inbound_lane import InboundLane, websockets_at_rest
 
 log = logging.getLogger(__name__)
 
@@ -59,7 +65,20 @@ class FastLaneProtocol(WebSocketsSansIOProtocol):
 
     Its ASGI ``send`` writes to the transport synchronously (after waiting for it to be
     writable), so a frame written here directly lands in the same byte stream in order.
+
+    The inbound lane (``open_inbound_lane``): incoming bytes go through ``InboundLane``,
+    which hands websockets only what it does not parse itself. A text message it parsed is
+    offered to engine.io's socket (``LaneSocket.take_inline``: handled now if the reader is
+    idle and it is an inline event), else queued for the app exactly as uvicorn queues one
+    (the same event, the same pause of reading until the app has taken everything).
+    ``unfinished`` counts the messages queued for the app that engine.io's reader has not
+    taken yet, whichever parser queued them: while it is not 0, nothing is handled ahead
+    of them.
     """
+
+    _inbound: InboundLane | None = None
+    _inbound_socket: LaneSocket | None = None
+    unfinished = 0
 
     def handle_connect(self, event: Request) -> None:
         super().handle_connect(event)
@@ -70,11 +89,64 @@ class FastLaneProtocol(WebSocketsSansIOProtocol):
 
     def connection_lost(self, exc: Exception | None) -> None:
         super().connection_lost(exc)
+        self._inbound = self._inbound_socket = None
         # Break the protocol -> scope -> protocol cycle now rather than at the next
         # garbage collection.
         scope = getattr(self, "scope", None)
         if scope is not None:
             scope["extensions"].pop(SCOPE_EXTENSION, None)
+
+    def open_inbound_lane(self, socket: LaneSocket) -> None:
+        """Parse this connection's frames here from now on (never with compression: those
+        frames need websockets' inflater)."""
+        if self.compressed or self._inbound is not None:
+            return
+        limits = [n for n in (self.conn.max_message_size, self.conn.max_fragment_size) if n]
+        self._inbound_socket = socket
+        self._inbound = InboundLane(
+            self._lane_text,
+            self._websockets_receive,
+            self._websockets_at_rest,
+            min(limits or [0xFFFF]),
+        )
+
+    def data_received(self, data: bytes) -> None:
+        lane = self._inbound
+        if lane is None:
+            super().data_received(data)
+        else:
+            lane.receive(data)
+
+    def _websockets_receive(self, data: bytes) -> None:
+        super().data_received(data)
+
+    def _websockets_at_rest(self) -> bool:
+        return (
+            self.handshake_complete
+            and not self.close_sent
+            and not self.disconnected
+            and websockets_at_rest(self.conn)
+        )
+
+    def _lane_text(self, text: str) -> None:
+        """A text message the lane parsed: what ``send_receive_event_to_app`` does with one,
+        unless engine.io's socket takes it at once."""
+        if self.close_sent:
+            return  # as uvicorn: the app is past websocket.close
+        socket = self._inbound_socket
+        if socket is not None and socket.take_inline(text):
+            return
+        self.queue.put_nowait({"type": "websocket.receive", "text": text})
+        self.unfinished += 1
+        if not self.read_paused:
+            self.read_paused = True
+            self.transport.pause_reading()
+
+    def send_receive_event_to_app(self) -> None:
+        queued = self.queue.qsize()
+        super().send_receive_event_to_app()
+        # (bad UTF-8 queues a disconnect instead: counted too, and nothing follows it)
+        self.unfinished += self.queue.qsize() - queued
 
     @property
     def compressed(self) -> bool:
@@ -103,6 +175,10 @@ class _ReadDeadline:
         self.waiting_since: float | None = None
         self.expired = False
         self._timer = self._loop.call_at(self._loop.time() + seconds, self._check)
+
+    def wait_again(self) -> None:
+        """A message was handled without the reader (the inbound lane): it waits anew."""
+        self.waiting_since = self._loop.time()
 
     def _check(self) -> None:
         since = self.waiting_since
@@ -189,10 +265,16 @@ class LaneSocket(AsyncSocket):  # type: ignore[misc]
     # Lane frames of this turn of the event loop, not yet written (see _LaneFlush).
     _corked: list[bytes] | None = None
     _corked_bytes = 0
+    # The reader's deadline while it runs its read loop, and its context as it last
+    # started waiting (an inline event handled for it runs there: the same log fields).
+    _deadline: _ReadDeadline | None = None
+    _reader_context: contextvars.Context | None = None
 
     def attach(self, protocol: FastLaneProtocol) -> None:
         if not protocol.compressed:
             self._protocol = protocol
+            if getattr(self.server, "inbound_lane", False):
+                protocol.open_inbound_lane(self)
 
     def unsent_bytes(self) -> int:
         """Bytes queued in engine.io, held by its writer, waiting in the lane and
@@ -215,15 +297,10 @@ class LaneSocket(AsyncSocket):  # type: ignore[misc]
             return
         protocol.transport.write(corked[0] if len(corked) == 1 else b"".join(corked))
 
-    def lane_write(self, frame: bytes) -> bool:
-        """Write ``frame`` straight to the transport if nothing can be ahead of it (at
-        the end of this turn of the event loop, with the turn's other frames: _LaneFlush).
-
-        False: the caller must send the packet the normal way (through the queue).
-        True: written, or dropped because the socket is being cut for being too slow.
-        """
+    def lane_open(self) -> bool:
+        """Whether a frame written now would have nothing ahead of it."""
         protocol = self._protocol
-        if (
+        return not (
             protocol is None
             or self._writer_holds
             or self.queue.qsize()
@@ -232,9 +309,19 @@ class LaneSocket(AsyncSocket):  # type: ignore[misc]
             or self.closing
             or self.closed
             or not protocol.open_for_writes
-        ):
+        )
+
+    def lane_write(self, frame: bytes) -> bool:
+        """Write ``frame`` straight to the transport if nothing can be ahead of it (at
+        the end of this turn of the event loop, with the turn's other frames: _LaneFlush).
+
+        False: the caller must send the packet the normal way (through the queue).
+        True: written, or dropped because the socket is being cut for being too slow.
+        """
+        if not self.lane_open():
             return self._overflowed
-        behind = protocol.transport.get_write_buffer_size() + self._corked_bytes
+        transport = self._protocol.transport  # type: ignore[union-attr]
+        behind = transport.get_write_buffer_size() + self._corked_bytes
         if behind and behind + len(frame) > self.max_unsent_bytes:
             self.overflow(behind + len(frame))
             return True
@@ -246,6 +333,41 @@ class LaneSocket(AsyncSocket):  # type: ignore[misc]
             corked.append(frame)
         self._corked_bytes += len(frame)
         return True
+
+    def take_inline(self, text: str) -> bool:
+        """The inbound lane offers a message as it arrives: True if it was handled here,
+        as engine.io's reader would have handled it; False: it goes to the reader.
+
+        Only while the reader is idle: in its read loop, waiting, with nothing queued for
+        it and nothing taken that it has not finished (``unfinished``; the reader clears
+        ``waiting_since`` as soon as it takes a message). So no message is handled ahead
+        of one that arrived before it. The rest is the reader's own checks: the socket
+        is this session's, upgraded and open, the message is within the size cap."""
+        deadline = self._deadline
+        protocol = self._protocol
+        server = self.server
+        inline_now = server.inline_now
+        if (
+            deadline is None
+            or deadline.waiting_since is None
+            or protocol is None
+            or protocol.unfinished
+            or inline_now is None
+            or self._overflowed
+            or text[:2] != "42"
+            or len(text) > server.max_http_buffer_size
+            or server.sockets.get(self.sid) is not self
+        ):
+            return False
+        context = self._reader_context or contextvars.copy_context()
+        try:
+            handled: bool = context.run(inline_now, self, text[1:])
+        except Exception:  # as the reader: logged, and the next message is read
+            server.logger.exception("message async handler error")
+            handled = True
+        if handled:
+            deadline.wait_again()  # a busy socket is not a silent one
+        return handled
 
     async def send(self, pkt: Any) -> None:
         if self._overflowed:
@@ -292,9 +414,12 @@ class LaneSocket(AsyncSocket):  # type: ignore[misc]
         interval + ping timeout, for the wait only), same endings. The upgrade handshake
         and the writer are engine.io's, unchanged."""
         server = self.server
+        protocol = self._protocol
 
         async def websocket_wait() -> Any:
             data = await ws.wait()
+            if protocol is not None:
+                protocol.unfinished -= 1  # taken; the read loop clears waiting_since next
             if data and len(data) > server.max_http_buffer_size:
                 raise ValueError("packet is too large")
             return data
@@ -360,16 +485,17 @@ class LaneSocket(AsyncSocket):  # type: ignore[misc]
         # calls that handler the same way, without building an engine.io Packet.
         on_message = None if server.async_handlers else server.handlers.get("message")
         loop = asyncio.get_running_loop()
-        deadline = _ReadDeadline(wait_seconds)
+        deadline = self._deadline = _ReadDeadline(wait_seconds)
         try:
             while True:
+                self._reader_context = contextvars.copy_context()
                 deadline.waiting_since = loop.time()
                 p = await websocket_wait()
                 deadline.waiting_since = None  # handling a packet is not waiting
                 if p is None:
                     # connection closed by client
                     break
-                if on_message is not None and type(p) is str and p[1:2] in _DIGITS:
+                if on_message is not None and type(p) is str and p[:1] == "4" and p[1:2] in _DIGITS:
                     # engine.io's _trigger_event: errors logged, the reader goes on
                     try:
                         await on_message(self.sid, p[1:])
@@ -396,6 +522,7 @@ class LaneSocket(AsyncSocket):  # type: ignore[misc]
             ended = deadline.close() or exc
             server.logger.info("%s: websocket read ended: %r", self.sid, ended)
         deadline.close()
+        self._deadline = None
 
         await self.queue.put(None)  # unlock the writer task so it can exit
         await asyncio.wait_for(writer_task, timeout=None)
@@ -445,6 +572,11 @@ class LaneWebSocket(eio_asgi.WebSocket):  # type: ignore[misc]
 
 
 class LaneEngineServer(engineio.AsyncServer):  # type: ignore[misc]
+    # Set by LaneServer: sockets read their frames through the inbound lane, and inline
+    # events are handled as they arrive when the reader is idle (``LaneSocket.take_inline``).
+    inbound_lane = False
+    inline_now: Callable[[LaneSocket, str], bool] | None = None
+
     def __init__(self, *, max_unsent_bytes: int, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.max_unsent_bytes = max_unsent_bytes
@@ -468,14 +600,45 @@ class LaneServer(socketio.AsyncServer):  # type: ignore[misc]
     lane when ``fast_lane``), if the internals they rely on are the ones they were written
     against; otherwise the stock engine.io server, without either."""
 
-    def __init__(self, *, fast_lane: bool, max_unsent_bytes: int, **kwargs: Any) -> None:
+    def __init__(
+        self, *, fast_lane: bool, max_unsent_bytes: int, inbound_lane: bool = True, **kwargs: Any
+    ) -> None:
         problems = internals_problems()
         if problems:
             log.error("websocket fast lane and send buffer cap are off: %s", "; ".join(problems))
         self.lane_sockets = not problems
         self.fast_lane = fast_lane and self.lane_sockets
         self._max_unsent_bytes = max_unsent_bytes
+        self._answers: set[asyncio.Task[None]] = set()
         super().__init__(**kwargs)
+        self.inbound_lane = self.fast_lane and inbound_lane
+        if self.inbound_lane:
+            self.eio.inbound_lane = True
+            if hasattr(self, "inline_now"):  # InlineEventServer's, when composed with it
+                self.eio.inline_now = self._inline_now
+
+    def _inline_now(self, socket: LaneSocket, data: str) -> bool:
+        """An engine.io message handled as it arrives, if it is an inline event and its
+        answer, if any, can take the lane now (nothing ahead of it, no broadcast being
+        delivered in slices); False: nothing was done."""
+        if getattr(self.manager, "delivering", 0) or not socket.lane_open():
+            return False
+        return bool(self.inline_now(socket.sid, data, self._answer_now))
+
+    def _answer_now(self, eio_sid: str, pkt: Any) -> None:
+        """Write an inline handler's ack (``_inline_now`` checked the lane is open, and the
+        handler writes nothing itself, so it is)."""
+        socket = self.eio.sockets.get(eio_sid)
+        encoded = pkt.encode()
+        if (
+            isinstance(socket, LaneSocket)
+            and isinstance(encoded, str)
+            and socket.lane_write(text_frame(("4" + encoded).encode()))
+        ):
+            return
+        task = asyncio.ensure_future(self._send_packet(eio_sid, pkt))  # pragma: no cover
+        self._answers.add(task)  # pragma: no cover
+        task.add_done_callback(self._answers.discard)  # pragma: no cover
 
     async def _send_packet(self, eio_sid: str, pkt: Any) -> None:
         """Every packet to one socket (acks above all): straight to its transport when

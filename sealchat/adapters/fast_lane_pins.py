@@ -83,6 +83,60 @@ def _socketio_handle_eio_message() -> object:
     return AsyncServer._handle_eio_message
 
 
+def _websockets_parse() -> object:
+    from websockets.protocol import Protocol
+
+    return Protocol.parse
+
+
+def _websockets_recv_frame() -> object:
+    from websockets.protocol import Protocol
+
+    return Protocol.recv_frame
+
+
+def _websockets_frame_parse() -> object:
+    from websockets.frames import Frame
+
+    return Frame.parse
+
+
+def _websockets_server_parse() -> object:
+    from websockets.server import ServerProtocol
+
+    return ServerProtocol.parse
+
+
+def _websockets_at_eof() -> object:
+    from websockets.streams import StreamReader
+
+    return StreamReader.at_eof
+
+
+def _uvicorn_send_receive() -> object:
+    from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
+
+    return WebSocketsSansIOProtocol.send_receive_event_to_app
+
+
+def _uvicorn_receive() -> object:
+    from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
+
+    return WebSocketsSansIOProtocol.receive
+
+
+def _uvicorn_data_received() -> object:
+    from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
+
+    return WebSocketsSansIOProtocol.data_received
+
+
+def _socketio_packet_decode() -> object:
+    from socketio.packet import Packet
+
+    return Packet.decode
+
+
 # (where, what must be in its source, why the fast lane (or inline events) needs it)
 EXPECTED_SOURCE: list[tuple[str, Callable[[], object], str, str]] = [
     (
@@ -181,6 +235,96 @@ EXPECTED_SOURCE: list[tuple[str, Callable[[], object], str, str]] = [
         _socketio_handle_event,
         "if not self.manager.is_connected(sid, namespace):",
         "inline events look the socket up and check it as _handle_event does",
+    ),
+    # The inbound lane (inbound_lane.py): where websockets' parser rests between frames.
+    (
+        "websockets Protocol.parse",
+        _websockets_parse,
+        "if (yield from self.reader.at_eof()):",
+        "between two frames the parser waits in reader.at_eof (websockets_at_rest)",
+    ),
+    (
+        "websockets Protocol.parse",
+        _websockets_parse,
+        "frame = yield from Frame.parse(\n"
+        "                    self.reader.read_exact,\n"
+        "                    mask=self.side is SERVER,\n"
+        "                    max_size=max_size,",
+        "a frame is read from the reader's buffer, masked, up to max_size",
+    ),
+    (
+        "websockets ServerProtocol.parse",
+        _websockets_server_parse,
+        "yield from super().parse()",
+        "after the handshake the server's parser delegates to Protocol.parse",
+    ),
+    (
+        "websockets StreamReader.at_eof",
+        _websockets_at_eof,
+        "if self.buffer:\n                return False",
+        "the reader's bytes are in its buffer",
+    ),
+    (
+        "websockets Protocol.recv_frame",
+        _websockets_recv_frame,
+        "if not frame.fin:\n                self.current_size = len(frame.data)",
+        "current_size is set while a fragmented message is under way",
+    ),
+    (
+        "websockets Frame.parse",
+        _websockets_frame_parse,
+        "data = apply_mask(data, mask_bytes)",
+        "the payload is unmasked with apply_mask, as the lane does",
+    ),
+    (
+        "uvicorn WebSocketsSansIOProtocol.data_received",
+        _uvicorn_data_received,
+        "self.conn.receive_data(data)",
+        "bytes the lane hands over go through uvicorn's own data_received",
+    ),
+    (
+        "uvicorn WebSocketsSansIOProtocol.send_receive_event_to_app",
+        _uvicorn_send_receive,
+        'self.queue.put_nowait({"type": "websocket.receive", "text": data.decode()})',
+        "a text message is queued for the app as this event (the lane queues the same)",
+    ),
+    (
+        "uvicorn WebSocketsSansIOProtocol.send_receive_event_to_app",
+        _uvicorn_send_receive,
+        "if not self.read_paused:\n"
+        "            self.read_paused = True\n"
+        "            self.transport.pause_reading()",
+        "reading pauses while the app has messages queued (the lane does the same)",
+    ),
+    (
+        "uvicorn WebSocketsSansIOProtocol.receive",
+        _uvicorn_receive,
+        "message = await self.queue.get()\n        if self.read_paused and self.queue.empty():",
+        "the app takes queued messages in order; reading resumes once all are taken",
+    ),
+    (
+        "engineio asgi WebSocket",
+        _engineio_asgi_websocket,
+        "async def wait(self):\n        event = await self.asgi_receive()",
+        "each wait takes one event off uvicorn's queue (the reader counts it as taken)",
+    ),
+    (
+        "socketio Packet.decode",
+        _socketio_packet_decode,
+        "if ep and ep[0].isdigit():",
+        "an EVENT's ack id follows its type; inline_now reads the same shape",
+    ),
+    (
+        "socketio Packet.decode",
+        _socketio_packet_decode,
+        "self.data = self.json.loads(ep)",
+        "an EVENT's arguments are one JSON text, decoded with the packet class's json",
+    ),
+    (
+        "socketio AsyncServer._handle_eio_message",
+        _socketio_handle_eio_message,
+        "if eio_sid in self._binary_packet:",
+        "a text message after a binary event is an attachment (inline_now leaves it)",
     ),
 ]
 

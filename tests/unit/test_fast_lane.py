@@ -39,6 +39,7 @@ class FakeProtocol:
     transport: FakeTransport = field(default_factory=FakeTransport)
     compressed: bool = False
     disconnected: bool = False
+    unfinished: int = 0  # messages queued for engine.io's reader, not yet taken
 
     @property
     def open_for_writes(self) -> bool:
@@ -269,3 +270,87 @@ async def test_a_reader_waiting_past_the_deadline_ends_and_handling_does_not_cou
     assert received == ["2slow", '2["after"]']
     assert socket.closed and not reader.cancelled()
     assert reader.cancelling() == 0  # the deadline withdrew its cancel
+
+
+async def idle_reader(
+    on_message: Any = None,
+) -> tuple[LaneSocket, FakeProtocol, list[str], FakeWebSocket, Any]:
+    """A reader in its read loop, waiting, with the inbound lane offering it messages."""
+    socket, _, ws = await reading_socket(60)
+    socket.server.async_handlers = False  # as python-socketio sets it: handled in the reader
+    if on_message is not None:
+        socket.server.on("message", on_message)
+    protocol = FakeProtocol()
+    socket._protocol = protocol  # type: ignore[assignment]
+    handled: list[str] = []
+
+    def inline_now(sock: LaneSocket, data: str) -> bool:
+        handled.append(data)
+        return "inline" in data
+
+    socket.server.inline_now = inline_now
+    reader = asyncio.ensure_future(socket._websocket_handler(ws))
+    while socket._deadline is None or socket._deadline.waiting_since is None:
+        await asyncio.sleep(0)
+    return socket, protocol, handled, ws, reader
+
+
+async def test_an_idle_reader_lets_inline_events_be_handled_as_they_arrive() -> None:
+    socket, protocol, handled, ws, reader = await idle_reader()
+
+    assert socket.take_inline('42["inline"]')
+    assert not socket.take_inline('42["other"]')  # not an inline event: to the reader
+    assert not socket.take_inline('40{"token":1}')  # not an event
+    assert not socket.take_inline('42["inline",' + "x" * socket.server.max_http_buffer_size)
+    assert handled == ['2["inline"]', '2["other"]']
+
+    protocol.unfinished = 1  # a message is queued and the reader has not taken it
+    assert not socket.take_inline('42["inline"]')
+    protocol.unfinished = 0
+    socket.server.sockets.pop(socket.sid)  # no longer this session's socket
+    assert not socket.take_inline('42["inline"]')
+    assert handled == ['2["inline"]', '2["other"]']
+
+    protocol.unfinished += 1
+    ws.incoming.put_nowait(None)
+    await asyncio.wait_for(reader, 5)
+    assert not socket.take_inline('42["inline"]')  # the read loop is over
+
+
+async def test_a_reader_handling_a_message_is_not_idle() -> None:
+    done = asyncio.Event()
+
+    async def slow(sid: str, data: Any) -> None:
+        await done.wait()
+
+    socket, protocol, _, ws, reader = await idle_reader(slow)
+    protocol.unfinished += 1  # what the protocol does as it queues a message
+    ws.incoming.put_nowait('42["queued"]')
+    assert not socket.take_inline('42["inline"]')  # queued, the reader not woken yet
+    while protocol.unfinished:
+        await asyncio.sleep(0)
+    assert not socket.take_inline('42["inline"]')  # taken, being handled
+    done.set()
+    while socket._deadline is None or socket._deadline.waiting_since is None:
+        await asyncio.sleep(0)
+    assert socket.take_inline('42["inline"]')  # finished: idle again
+    ws.incoming.put_nowait(None)
+    await asyncio.wait_for(reader, 5)
+
+
+async def test_inline_events_keep_a_busy_reader_alive_and_silence_still_ends_it() -> None:
+    socket, _, _, _, reader = await idle_reader()
+    deadline = socket._deadline
+    assert deadline is not None and deadline.waiting_since is not None
+    loop = asyncio.get_running_loop()
+
+    deadline.waiting_since -= 100  # as if it had been waiting far past the deadline...
+    assert socket.take_inline('42["inline"]')  # ...but a message came in
+    deadline._check()  # the timer fires now
+    await asyncio.sleep(0)
+    assert not reader.done() and loop.time() - deadline.waiting_since < 50
+
+    deadline.waiting_since -= 100  # silent from here on
+    deadline._check()
+    await asyncio.wait_for(reader, 5)
+    assert socket.closed and reader.cancelling() == 0
