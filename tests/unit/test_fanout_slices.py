@@ -22,7 +22,11 @@ async def build(
     manager = BroadcastManager()
     manager.delivery_slice = slice_size
     server = LaneServer(
-        fast_lane=True, max_unsent_bytes=1 << 20, async_mode="asgi", client_manager=manager
+        fast_lane=True,
+        inbound_lane=False,  # the fake protocol has no inbound side
+        max_unsent_bytes=1 << 20,
+        async_mode="asgi",
+        client_manager=manager,
     )
     sids, protocols = [], []
     for n in range(sockets):
