@@ -60,6 +60,13 @@ def text_frame(payload: bytes) -> bytes:
     return header + payload
 
 
+# At most this many inline events are handled as they arrive from one read of the socket;
+# the rest of a burst is queued for engine.io's reader, which pauses reading until it has
+# taken them (backpressure on a client that sends faster than the server stores, and no
+# long stall of the event loop on one huge read).
+INLINE_PER_READ = 32
+
+
 class FastLaneProtocol(WebSocketsSansIOProtocol):
     """uvicorn's ``websockets-sansio`` protocol, reachable from the app through the scope.
 
@@ -79,6 +86,8 @@ class FastLaneProtocol(WebSocketsSansIOProtocol):
     _inbound: InboundLane | None = None
     _inbound_socket: LaneSocket | None = None
     unfinished = 0
+    # Inline events handled as they arrive in this call of data_received (see _lane_text).
+    _taken_now = 0
 
     def handle_connect(self, event: Request) -> None:
         super().handle_connect(event)
@@ -115,6 +124,7 @@ class FastLaneProtocol(WebSocketsSansIOProtocol):
         if lane is None:
             super().data_received(data)
         else:
+            self._taken_now = 0
             lane.receive(data)
 
     def _websockets_receive(self, data: bytes) -> None:
@@ -134,7 +144,8 @@ class FastLaneProtocol(WebSocketsSansIOProtocol):
         if self.close_sent:
             return  # as uvicorn: the app is past websocket.close
         socket = self._inbound_socket
-        if socket is not None and socket.take_inline(text):
+        if socket is not None and self._taken_now < INLINE_PER_READ and socket.take_inline(text):
+            self._taken_now += 1
             return
         self.queue.put_nowait({"type": "websocket.receive", "text": text})
         self.unfinished += 1

@@ -89,10 +89,10 @@ class RawFrames:
         while True:
             frame = await self.next_frame()
             if frame.opcode is Opcode.TEXT:
-                return frame.data.decode()
+                return bytes(frame.data).decode()
 
     def texts(self) -> list[str]:
-        return [f.data.decode() for f in self.frames if f.opcode is Opcode.TEXT]
+        return [bytes(f.data).decode() for f in self.frames if f.opcode is Opcode.TEXT]
 
     def acks(self) -> dict[int, Any]:
         """Socket.IO acks received so far, by id."""

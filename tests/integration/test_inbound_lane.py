@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 from websockets.frames import Close, Opcode
 
+from sealchat.adapters.fast_lane import INLINE_PER_READ
 from sealchat.client import SealchatClient
 from tests.envelopes import opaque_envelope
 from tests.integration.conftest import ClientFactory, unique_name
@@ -138,3 +139,33 @@ async def test_a_text_frame_that_is_not_utf8_closes_with_1007(
         pass
     assert [Close.parse(f.data).code for f in frames if f.opcode is Opcode.CLOSE] == [1007]
     await sender.close()
+
+
+async def test_a_burst_longer_than_one_reads_share_keeps_its_order(
+    server: LiveServer, new_client: ClientFactory
+) -> None:
+    # More plain sends in one TCP write than are handled as they arrive from one read
+    # (INLINE_PER_READ): the rest wait for engine.io's reader, behind the first ones.
+    (alice, bob), room_id = await members(new_client, 2)
+    sender = await RawFrames.open(server.url, alice.api.access_token or "")
+    watcher = await socket_of(server, bob)
+    count = 3 * INLINE_PER_READ
+    burst = [
+        send(
+            i + 1,
+            {"room_id": room_id, "client_msg_id": f"b-{i}", "envelope": opaque_envelope(f"{i}")},
+        )
+        for i in range(count)
+    ]
+    await sender.write(b"".join(burst))
+
+    while len(sender.acks()) < count:
+        await sender.next_frame()
+    acks = sender.acks()
+    assert [acks[i + 1]["message"]["seq"] for i in range(count)] == list(range(1, count + 1))
+    order = [int(t[2:].split("[", 1)[0]) for t in sender.texts() if t.startswith("43")]
+    assert order == list(range(1, count + 1))
+    delivered = await watcher.wait_for("message:new", count, timeout=10)
+    assert [m["client_msg_id"] for m in delivered] == [f"b-{i}" for i in range(count)]
+    await sender.close()
+    await watcher.close()
