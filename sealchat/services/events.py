@@ -105,6 +105,23 @@ def message_payload(message: Message, envelope: Mapping[str, Any] | None = None)
     """
     if envelope is None and message.envelope_json is not None:
         envelope = json.loads(message.envelope_json)
+    payload = _message_fields(message)
+    payload["envelope"] = envelope
+    return payload
+
+
+def encoded_message_payload(message: Message, envelope: EncodedJson) -> EncodedJson:
+    """``message_payload`` with its JSON text made once, for the send path: the broadcast
+    and the sender's ack both carry this text (the envelope's stored text spliced in),
+    so a new message is encoded once, not once per event that carries it."""
+    fields = _message_fields(message)
+    text = f'{_COMPACT.encode(fields)[:-1]},"envelope":{envelope.text}}}'
+    fields["envelope"] = envelope
+    return EncodedJson(fields, text)
+
+
+def _message_fields(message: Message) -> dict[str, Any]:
+    """Every field of a message's wire form but its envelope."""
     relation = message.relates_to
     return {
         "id": message.id,
@@ -112,7 +129,6 @@ def message_payload(message: Message, envelope: Mapping[str, Any] | None = None)
         "seq": message.seq,
         "sender_id": message.sender_id,
         "client_msg_id": message.client_msg_id,
-        "envelope": envelope,
         "created_at": message.created_at.isoformat(),
         "relates_to": (
             None
@@ -121,30 +137,6 @@ def message_payload(message: Message, envelope: Mapping[str, Any] | None = None)
         ),
         "deleted": message.deleted,
     }
-
-
-def encoded_message_payload(message: Message, envelope: EncodedJson) -> EncodedJson:
-    """``message_payload`` with its JSON text made once, for the send path: the broadcast
-    and the sender's ack both carry this text (the envelope's stored text spliced in),
-    so a new message is encoded once, not once per event that carries it."""
-    relation = message.relates_to
-    head = {
-        "id": message.id,
-        "room_id": message.room_id,
-        "seq": message.seq,
-        "sender_id": message.sender_id,
-        "client_msg_id": message.client_msg_id,
-        "created_at": message.created_at.isoformat(),
-        "relates_to": (
-            None
-            if relation is None
-            else {"type": relation.type.value, "message_id": relation.message_id}
-        ),
-        "deleted": message.deleted,
-    }
-    text = f'{_COMPACT.encode(head)[:-1]},"envelope":{envelope.text}}}'
-    head["envelope"] = envelope
-    return EncodedJson(head, text)
 
 
 def accepted_ack(payload: EncodedJson) -> EncodedJson:
