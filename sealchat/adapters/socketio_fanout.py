@@ -237,7 +237,10 @@ class SocketIoFanout:
     async def publish(
         self, event: str, payload: Mapping[str, Any], channels: list[str], skip: str | None = None
     ) -> None:
-        await self._sio.emit(event, payload, to=channels, skip_sid=skip, namespace=NAMESPACE)
+        # The manager's emit, as AsyncServer.emit calls it (without its info log line).
+        await self._sio.manager.emit(
+            event, payload, NAMESPACE, room=channels, skip_sid=skip, callback=None
+        )
 
     async def subscribe_user(self, user_id: str, room_id: str) -> None:
         await self._manager.members_enter(NAMESPACE, user_channel(user_id), room_channel(room_id))
