@@ -262,6 +262,11 @@ class RecordingFanout:
     ) -> None:
         self.published.append((event, payload, channels, skip))
 
+    def publish_now(
+        self, event: str, payload: dict[str, Any], channels: list[str], skip: str | None = None
+    ) -> bool:
+        return False  # always the awaited path: publish records it
+
     async def subscribe_user(self, user_id: str, room_id: str) -> None:
         self.subscriptions.append(("subscribe", user_id, room_id))
 

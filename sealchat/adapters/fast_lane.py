@@ -670,6 +670,19 @@ class LaneServer(socketio.AsyncServer):  # type: ignore[misc]
             return
         await self._send_encoded(eio_sid, encoded)
 
+    def _send_now(self, eio_sid: str, encoded: str) -> bool:
+        """One encoded text packet to one socket by the lane, now, if nothing is ahead of
+        it (no sliced broadcast under way either); False: nothing was sent."""
+        delivering: int = getattr(self.manager, "delivering", 0)
+        if not self.fast_lane or delivering:
+            return False
+        socket = self.eio.sockets.get(eio_sid)
+        return (
+            isinstance(socket, LaneSocket)
+            and socket.lane_open()
+            and socket.lane_write(text_frame(f"4{encoded}".encode()))
+        )
+
     async def _send_encoded(self, eio_sid: str, encoded: str) -> None:
         """One encoded text packet to one socket, by the lane when nothing is ahead of
         it (after any sliced broadcast under way, as ``_send_packet``)."""

@@ -32,6 +32,8 @@ from sealchat.ports.fanout import room_channel, user_channel
 NAMESPACE = "/"
 # About 1 ms of writes (6-8 µs each) between two turns of the event loop.
 DELIVERY_SLICE = 128
+# Rooms up to this many local recipients may be delivered synchronously (deliver_now).
+NOW_RECIPIENTS_MAX = 32
 
 
 def event_arguments(data: Any) -> list[Any]:
@@ -69,6 +71,33 @@ class FastBroadcast:
             packet.EVENT, namespace=namespace, data=[event, *event_arguments(data)]
         ).encode()
         return encoded if isinstance(encoded, str) else None
+
+    def deliver_now(self, encoded: str, namespace: str, room: Any, skip_sid: Any) -> bool:
+        """``deliver_local`` without awaiting anything, for a room of at most
+        ``NOW_RECIPIENTS_MAX`` sockets that can all take the fast lane now (and no sliced
+        broadcast under way); False: nothing was sent, use ``deliver_local``."""
+        if self.delivering or not getattr(self.server, "fast_lane", False):
+            return False
+        if namespace not in self.rooms:
+            return True
+        started = time.perf_counter()
+        skip = set(skip_sid) if isinstance(skip_sid, list) else {skip_sid}
+        sockets = self.server.eio.sockets
+        targets = []
+        for sid, eio_sid in self.get_participants(namespace, room):
+            if sid in skip:
+                continue
+            socket = sockets.get(eio_sid)
+            if not isinstance(socket, LaneSocket) or not socket.lane_open():
+                return False
+            targets.append(socket)
+            if len(targets) > NOW_RECIPIENTS_MAX:
+                return False
+        frame = text_frame(f"4{encoded}".encode())
+        for socket in targets:
+            socket.lane_write(frame)
+        metrics.record_broadcast(encoded, len(targets), time.perf_counter() - started)
+        return True
 
     async def deliver_local(self, encoded: str, namespace: str, room: Any, skip_sid: Any) -> None:
         """Send an encoded packet to this node's sockets in ``room`` (one room, a list of
@@ -226,6 +255,11 @@ class BroadcastManager(FastBroadcast, socketio.AsyncManager):  # type: ignore[mi
             return
         await self.deliver_local(encoded, namespace, to or room, skip_sid)
 
+    def emit_now(self, event: str, data: Any, namespace: str, room: Any, skip_sid: Any) -> bool:
+        """``emit`` done at once (``deliver_now``), or False: nothing was sent."""
+        encoded = self.encode_event(event, data, namespace)
+        return encoded is not None and self.deliver_now(encoded, namespace, room, skip_sid)
+
 
 class SocketIoFanout:
     """The ``Fanout`` port on a Socket.IO server whose manager mixes in ``FastBroadcast``."""
@@ -241,6 +275,13 @@ class SocketIoFanout:
         await self._sio.manager.emit(
             event, payload, NAMESPACE, room=channels, skip_sid=skip, callback=None
         )
+
+    def publish_now(
+        self, event: str, payload: Mapping[str, Any], channels: list[str], skip: str | None = None
+    ) -> bool:
+        # Only the in-process manager can: the Redis one must publish (and await) first.
+        emit_now = getattr(self._sio.manager, "emit_now", None)
+        return emit_now is not None and bool(emit_now(event, payload, NAMESPACE, channels, skip))
 
     async def subscribe_user(self, user_id: str, room_id: str) -> None:
         await self._manager.members_enter(NAMESPACE, user_channel(user_id), room_channel(room_id))

@@ -106,6 +106,18 @@ class InlineEventServer(socketio.AsyncServer):  # type: ignore[misc]
             eio_sid, self.packet_class(packet.ACK, namespace=NAMESPACE, id=ack_id, data=[ack])
         )
 
+    def send_ack_now(self, sid: str, ack_id: int, ack: Mapping[str, Any]) -> bool:
+        """``send_ack`` of a pre-encoded answer done at once, if the socket's fast lane is
+        free (``_send_now``); False: nothing was sent. A socket that is gone: True."""
+        if not isinstance(ack, EncodedJson):
+            return False
+        eio_sid = self.manager.eio_sid_from_sid(sid, NAMESPACE)
+        return eio_sid is None or self._send_now(eio_sid, f"{packet.ACK}{ack_id}[{ack.text}]")
+
+    def _send_now(self, eio_sid: str, encoded: str) -> bool:
+        """Send one encoded text packet at once if possible (``LaneServer``: the lane)."""
+        return False
+
     async def _send_encoded(self, eio_sid: str, encoded: str) -> None:
         """Send one encoded text packet (``LaneServer`` takes the fast lane for it)."""
         await self.eio.send(eio_sid, encoded)

@@ -39,10 +39,16 @@ Ack = Mapping[str, Any]
 INTERNAL_ACK: Ack = {"ok": False, "error": {"code": "internal", "message": "internal error"}}
 # Completions between two turns of the event loop (each one a broadcast and an ack).
 FINISH_SLICE = 32
+# What _finish_now returns when it sent everything.
+_SENT: Ack = {"ok": True}
 
 
 class AckSender(Protocol):
     async def send_ack(self, sid: str, ack_id: int, ack: Ack) -> None: ...
+
+    def send_ack_now(self, sid: str, ack_id: int, ack: Ack) -> bool:
+        """``send_ack`` done at once if nothing is ahead of it; False: nothing sent."""
+        ...
 
 
 class Gate(Protocol):
@@ -120,12 +126,39 @@ class InlineSends:
             finished = 0
             while self._done:
                 send, outcome = self._done.popleft()
-                await self._finish(send, outcome)
+                finished_now = self._finish_now(send, outcome)
+                if finished_now is None:
+                    await self._finish(send, outcome)
+                elif finished_now is not _SENT:
+                    await self._send_ack(send, finished_now)  # the lane was not free
                 finished += 1
                 if finished % FINISH_SLICE == 0:
                     await asyncio.sleep(0)  # a big batch does not hold the loop
         finally:
             self._finisher = None
+
+    def _finish_now(self, send: _Send, outcome: StoreOutcome) -> Ack | None:
+        """A new message's broadcast and ack, sent at once when neither has to wait (a
+        small room, every socket on the fast lane: the common case), without a chain of
+        coroutines per message. None: nothing was sent (``_finish`` does it all); an ack:
+        broadcast, and this ack still to send (its socket's lane was not free); or _SENT."""
+        if type(outcome) is not AppendResult or not outcome.created:
+            return None
+        try:
+            payload = self._messages.new_message_payload(outcome, send.body.envelope)
+            if not self._messages.broadcast_now(payload, send.sid):
+                return None
+        except Exception:
+            return None  # _finish does it again the usual way (and logs what fails)
+        self._gate.release(send.sid)
+        if send.ack_id is None:
+            return _SENT
+        ack = (
+            events.accepted_ack(payload)
+            if isinstance(payload, EncodedJson)
+            else {"ok": True, "message": payload}
+        )
+        return _SENT if self._sio.send_ack_now(send.sid, send.ack_id, ack) else ack
 
     async def _finish(self, send: _Send, outcome: StoreOutcome) -> None:
         try:
@@ -190,6 +223,9 @@ class InlineSends:
 
     async def _answer(self, send: _Send, ack: Ack) -> None:
         self._gate.release(send.sid)
+        await self._send_ack(send, ack)
+
+    async def _send_ack(self, send: _Send, ack: Ack) -> None:
         if send.ack_id is not None:
             try:
                 await self._sio.send_ack(send.sid, send.ack_id, ack)

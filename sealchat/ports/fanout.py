@@ -20,6 +20,12 @@ class Fanout(Protocol):
     ) -> None:
         """Send one event to every socket in any of ``channels`` (each socket once)."""
 
+    def publish_now(
+        self, event: str, payload: Mapping[str, Any], channels: list[str], skip: str | None = None
+    ) -> bool:
+        """``publish``, done at once when it needs no waiting (a small room whose sockets
+        can all take the fast lane); False: nothing was sent, ``publish`` must be awaited."""
+
     async def subscribe_user(self, user_id: str, room_id: str) -> None:
         """Make every connected socket of the user receive the room's events."""
 

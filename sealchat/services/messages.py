@@ -172,21 +172,32 @@ class MessageService:
         self, result: AppendResult, envelope: dict[str, Any], origin: str | None
     ) -> Mapping[str, Any]:
         """Broadcast a message just stored to its room (``origin``: the sender's socket,
-        which gets it in its ack instead); returns the payload broadcast, for that ack.
+        which gets it in its ack instead); returns the payload broadcast, for that ack."""
+        payload = self.new_message_payload(result, envelope)
+        await self.broadcast(payload, origin)
+        return payload
 
-        The payload is encoded once, with the envelope as the text just stored: the
-        broadcast and the ack carry that same text (``EncodedJson``)."""
+    def new_message_payload(
+        self, result: AppendResult, envelope: dict[str, Any]
+    ) -> Mapping[str, Any]:
+        """A stored message's ``message:new`` payload, encoded once, with the envelope as
+        the text just stored: the broadcast and the ack carry that same text
+        (``EncodedJson``)."""
         message = result.message
         stored = message.envelope_json
-        payload: Mapping[str, Any] = (
-            events.message_payload(message)
-            if stored is None
-            else events.encoded_message_payload(message, EncodedJson(envelope, stored))
-        )
+        if stored is None:
+            return events.message_payload(message)
+        return events.encoded_message_payload(message, EncodedJson(envelope, stored))
+
+    def broadcast_now(self, payload: Mapping[str, Any], origin: str | None) -> bool:
+        """``broadcast`` done at once when nothing needs waiting for; False: nothing sent."""
+        channels = [room_channel(payload["room_id"])]
+        return self._fanout.publish_now(events.MESSAGE_NEW, payload, channels, skip=origin)
+
+    async def broadcast(self, payload: Mapping[str, Any], origin: str | None) -> None:
         await self._fanout.publish(
-            events.MESSAGE_NEW, payload, [room_channel(message.room_id)], skip=origin
+            events.MESSAGE_NEW, payload, [room_channel(payload["room_id"])], skip=origin
         )
-        return payload
 
     async def refusal(self, sender_id: str, room_id: str) -> SealchatError:
         """Why a message was not stored (a cold path): not_found or forbidden."""

@@ -7,10 +7,11 @@ import asyncio
 import json
 from typing import Any
 
+from engineio import packet as eio_packet
 from socketio import packet as sio_packet
 
 from sealchat.adapters.fast_lane import LaneServer, LaneSocket
-from sealchat.adapters.socketio_fanout import BroadcastManager
+from sealchat.adapters.socketio_fanout import NOW_RECIPIENTS_MAX, BroadcastManager
 from tests.unit.test_fast_lane import FakeProtocol
 
 ROOM = "room:r"
@@ -123,3 +124,27 @@ async def test_a_small_room_is_delivered_at_once() -> None:
     await turn_ends()
     assert all(received(p) == [{"n": 1}] for p in protocols)
     assert server.manager.delivering == 0
+
+
+async def test_a_small_room_on_the_lane_is_delivered_without_awaiting() -> None:
+    server, _, protocols = await build(3, slice_size=3)
+    assert server.manager.emit_now("message:new", {"n": 1}, "/", ROOM, None)
+    await turn_ends()
+    assert all(received(p) == [{"n": 1}] for p in protocols)
+
+
+async def test_delivery_at_once_sends_nothing_unless_every_socket_can_take_it() -> None:
+    server, _, protocols = await build(3, slice_size=3)
+    busy = server.eio.sockets["e1"]
+    await busy.send(eio_packet.Packet(eio_packet.MESSAGE, '2["queued"]'))  # ahead of it
+    assert not server.manager.emit_now("message:new", {"n": 1}, "/", ROOM, None)
+    await turn_ends()
+    assert all(received(p) == [] for p in protocols)  # nobody got it: the caller awaits emit
+
+    big, _, big_protocols = await build(NOW_RECIPIENTS_MAX + 1, slice_size=128)
+    assert not big.manager.emit_now("message:new", {"n": 1}, "/", ROOM, None)
+    small, _, _ = await build(2, slice_size=3)
+    small.manager.delivering = 1
+    assert not small.manager.emit_now("message:new", {"n": 1}, "/", ROOM, None)
+    await turn_ends()
+    assert all(received(p) == [] for p in big_protocols)

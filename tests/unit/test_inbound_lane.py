@@ -183,6 +183,9 @@ def test_a_fragmented_message_goes_to_websockets_and_the_lane_resumes_after_it()
         (frame(Opcode.BINARY, b"\x00\x01"), None),
         (long_length_text("sixty-four"), None),
     ],
+    # Fixed ids: the frames carry random masks, and pytest-xdist's workers must collect
+    # the same test names.
+    ids=["bad-utf8", "oversize", "unmasked", "rsv1", "binary", "64-bit-length"],
 )
 def test_anything_else_is_handed_to_websockets_with_everything_after_it(
     bad: bytes, code: int | None

@@ -10,6 +10,8 @@ from datetime import datetime
 from types import SimpleNamespace
 from typing import Any, cast
 
+import pytest
+
 from sealchat.adapters.sql.group_commit import GroupCommitWriter, Outcome
 from sealchat.api.deps import ApiServices
 from sealchat.api.realtime import RealtimeGateway, RealtimeLimits
@@ -57,16 +59,30 @@ class Rooms:
 class Wire:
     """The fan-out and the socket server's acks, in one log: what each socket would see."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, now: bool = False) -> None:
         self.log: list[tuple[str, Any]] = []
+        self.now = now  # whether publish_now and send_ack_now can send at once
 
     async def publish(
         self, event: str, payload: dict[str, Any], channels: list[str], skip: str | None = None
     ) -> None:
         self.log.append(("new", payload["client_msg_id"]))
 
+    def publish_now(
+        self, event: str, payload: dict[str, Any], channels: list[str], skip: str | None = None
+    ) -> bool:
+        if not self.now:
+            return False
+        self.log.append(("new", payload["client_msg_id"]))
+        return True
+
     async def send_ack(self, sid: str, ack_id: int, ack: dict[str, Any]) -> None:
         self.log.append(("ack", (ack_id, ack)))
+
+    def send_ack_now(self, sid: str, ack_id: int, ack: dict[str, Any]) -> bool:
+        if self.now:
+            self.log.append(("ack", (ack_id, ack)))
+        return self.now
 
 
 class FakeSio:
@@ -74,11 +90,16 @@ class FakeSio:
         pass
 
 
-async def test_sends_are_queued_inline_and_finished_in_order_by_one_task_per_batch() -> None:
+@pytest.mark.parametrize("now", [False, True], ids=["awaited", "at-once"])
+async def test_sends_are_queued_inline_and_finished_in_order_by_one_task_per_batch(
+    now: bool,
+) -> None:
+    # "at-once": the fan-out and the acks can send without waiting (a small room on the
+    # fast lane), so each message is finished without a coroutine of its own.
     committer = Committer()
     writer = GroupCommitWriter(committer, queue_max=100, batch_max=8)
     writer.start()
-    wire = Wire()
+    wire = Wire(now=now)
     messages = MessageService(
         cast(Any, None),
         cast(Any, Rooms()),
