@@ -78,10 +78,17 @@ class FastBroadcast:
         broadcast under way); False: nothing was sent, use ``deliver_local``."""
         if self.delivering or not getattr(self.server, "fast_lane", False):
             return False
-        if namespace not in self.rooms:
+        rooms = self.rooms.get(namespace)
+        if rooms is None:
             return True
-        started = time.perf_counter()
         skip = set(skip_sid) if isinstance(skip_sid, list) else {skip_sid}
+        names = room if isinstance(room, list | tuple) else [room]
+        # A big room takes the sliced path: tell it without copying its table.
+        if sum(len(rooms[name]) for name in names if name in rooms) > NOW_RECIPIENTS_MAX + len(
+            skip
+        ):
+            return False
+        started = time.perf_counter()
         sockets = self.server.eio.sockets
         targets = []
         for sid, eio_sid in self.get_participants(namespace, room):

@@ -64,6 +64,13 @@ class Gate(Protocol):
 
 
 @dataclass(slots=True)
+class _Unsent:
+    """A stored message's payload, encoded, whose broadcast must be awaited."""
+
+    payload: Mapping[str, Any]
+
+
+@dataclass(slots=True)
 class _Send:
     sid: str
     ack_id: int | None
@@ -129,6 +136,8 @@ class InlineSends:
                 finished_now = self._finish_now(send, outcome)
                 if finished_now is None:
                     await self._finish(send, outcome)
+                elif isinstance(finished_now, _Unsent):
+                    await self._finish_broadcast(send, finished_now.payload)
                 elif finished_now is not _SENT:
                     await self._send_ack(send, finished_now)  # the lane was not free
                 finished += 1
@@ -137,17 +146,18 @@ class InlineSends:
         finally:
             self._finisher = None
 
-    def _finish_now(self, send: _Send, outcome: StoreOutcome) -> Ack | None:
+    def _finish_now(self, send: _Send, outcome: StoreOutcome) -> Ack | _Unsent | None:
         """A new message's broadcast and ack, sent at once when neither has to wait (a
         small room, every socket on the fast lane: the common case), without a chain of
-        coroutines per message. None: nothing was sent (``_finish`` does it all); an ack:
-        broadcast, and this ack still to send (its socket's lane was not free); or _SENT."""
+        coroutines per message. None: nothing was done (``_finish`` does it all);
+        ``_Unsent``: its payload, encoded, still to broadcast (a big room, a busy socket);
+        an ack: broadcast, and this ack still to send (the lane was not free); or _SENT."""
         if type(outcome) is not AppendResult or not outcome.created:
             return None
         try:
             payload = self._messages.new_message_payload(outcome, send.body.envelope)
             if not self._messages.broadcast_now(payload, send.sid):
-                return None
+                return _Unsent(payload)
         except Exception:
             return None  # _finish does it again the usual way (and logs what fails)
         self._gate.release(send.sid)
@@ -159,6 +169,20 @@ class InlineSends:
             else {"ok": True, "message": payload}
         )
         return _SENT if self._sio.send_ack_now(send.sid, send.ack_id, ack) else ack
+
+    async def _finish_broadcast(self, send: _Send, payload: Mapping[str, Any]) -> None:
+        ack: Ack
+        try:
+            await self._messages.broadcast(payload, send.sid)
+            ack = (
+                events.accepted_ack(payload)
+                if isinstance(payload, EncodedJson)
+                else {"ok": True, "message": payload}
+            )
+        except Exception:
+            log.exception("unexpected error handling a socket event")
+            ack = INTERNAL_ACK
+        await self._answer(send, ack)
 
     async def _finish(self, send: _Send, outcome: StoreOutcome) -> None:
         try:
