@@ -163,6 +163,19 @@ async def when_available(step: Callable[[], Awaitable[Any]]) -> Any:
     raise AssertionError("unreachable")
 
 
+async def revoked_within(seconds: float, decrypt: Callable[[], httpx.Response]) -> httpx.Response:
+    """The key service's answer to ``decrypt`` once it refuses, or its last answer after
+    ``seconds``. A node revokes a removed member's grant at once, and retries with back-off
+    when the key service does not answer (services/revocations.py): on a loaded machine the
+    containers' name resolution has been seen to stall the first attempts for seconds."""
+    deadline = time.monotonic() + seconds
+    while True:
+        answer = decrypt()
+        if answer.status_code != 200 or time.monotonic() > deadline:
+            return answer
+        await asyncio.sleep(1)
+
+
 async def sign_up(client: SealchatClient, username: str) -> None:
     try:
         await when_available(lambda: client.register(username, PASSWORD))
@@ -206,14 +219,17 @@ async def smoke_test(compose: Compose) -> None:
         # Removing bob reaches the key service over the nodes' internal URL: his grant dies.
         kept: Any = await bob.grants.get(room["id"])
         await alice.remove_member(room["id"], bob.user["id"])  # type: ignore[index]
-        refused = httpx.post(
-            f"{compose.url}/kms/decrypt",
-            headers={"Authorization": f"Bearer {bob.api.kms_access_token}"},
-            json={
-                "ciphertext_blob": sent["envelope"]["edk"],
-                "encryption_context": {"room_id": room["id"]},
-                "grant": kept,
-            },
+        refused = await revoked_within(
+            60,
+            lambda: httpx.post(
+                f"{compose.url}/kms/decrypt",
+                headers={"Authorization": f"Bearer {bob.api.kms_access_token}"},
+                json={
+                    "ciphertext_blob": sent["envelope"]["edk"],
+                    "encryption_context": {"room_id": room["id"]},
+                    "grant": kept,
+                },
+            ),
         )
         assert refused.status_code == 403, refused.text
     # Only the nodes post revocations, directly: nginx refuses the route from outside.
