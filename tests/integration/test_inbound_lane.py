@@ -29,6 +29,17 @@ async def members(new_client: ClientFactory, count: int) -> tuple[list[SealchatC
     return clients, room["id"]
 
 
+async def frames_until_closed(sender: RawFrames) -> list[Any]:
+    """Every frame the server sends until it closes the connection."""
+    frames = []
+    try:
+        while True:
+            frames.append(await sender.next_frame())
+    except EOFError:
+        pass
+    return frames
+
+
 def send(ack_id: int, body: dict[str, Any], *, through_reader: bool = False) -> bytes:
     # "42/,<id>" names the "/" namespace explicitly: the same event, but a shape only
     # python-socketio's decoder reads, so it always goes through engine.io's reader.
@@ -110,12 +121,7 @@ async def test_a_close_frame_after_sends_closes_cleanly(
     close = client_frame(Opcode.CLOSE, Close(1000, "bye").serialize())
     await sender.write(send(1, body) + close + send(2, {**body, "client_msg_id": "never"}))
 
-    frames = []
-    try:
-        while True:
-            frames.append(await sender.next_frame())
-    except EOFError:
-        pass
+    frames = await frames_until_closed(sender)
     closes = [Close.parse(f.data) for f in frames if f.opcode is Opcode.CLOSE]
     assert [(c.code, c.reason) for c in closes] == [(1000, "bye")]
     # The send before the close was taken; nothing after it.
@@ -131,12 +137,7 @@ async def test_a_text_frame_that_is_not_utf8_closes_with_1007(
     (alice,), _ = await members(new_client, 1)
     sender = await RawFrames.open(server.url, alice.api.access_token or "")
     await sender.write(client_frame(Opcode.TEXT, b"42\xff\xfe"))
-    frames = []
-    try:
-        while True:
-            frames.append(await sender.next_frame())
-    except EOFError:
-        pass
+    frames = await frames_until_closed(sender)
     assert [Close.parse(f.data).code for f in frames if f.opcode is Opcode.CLOSE] == [1007]
     await sender.close()
 
