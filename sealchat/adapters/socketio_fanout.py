@@ -180,7 +180,7 @@ class FastBroadcast:
             left -= 1
             if frame is not None:
                 socket = sockets.get(eio_sid)
-                if isinstance(socket, LaneSocket) and socket.lane_write(frame):
+                if isinstance(socket, LaneSocket) and socket.lane_send(frame):
                     if not left:
                         return self.delivery_slice
                     continue

@@ -39,11 +39,12 @@ class FakeProtocol:
     transport: FakeTransport = field(default_factory=FakeTransport)
     compressed: bool = False
     disconnected: bool = False
+    close_sent: bool = False
     unfinished: int = 0  # messages queued for engine.io's reader, not yet taken
 
     @property
-    def open_for_writes(self) -> bool:
-        return not self.transport.is_closing()
+    def open_for_writes(self) -> bool:  # as FastLaneProtocol's
+        return not (self.close_sent or self.disconnected or self.transport.is_closing())
 
 
 def message(text: str) -> Any:
@@ -88,6 +89,57 @@ async def test_the_frames_of_one_turn_leave_in_one_write_in_order() -> None:
     assert protocol.transport.written == [b"onetwothree", b"next turn"]
 
 
+async def test_a_big_rooms_frame_is_written_at_once() -> None:
+    socket, protocol = await lane_socket()
+    assert socket.lane_send(b"broadcast") is True
+    assert protocol.transport.written == [b"broadcast"]  # not at the end of the turn
+    await asyncio.sleep(0)
+    assert protocol.transport.written == [b"broadcast"]
+
+
+async def test_a_big_rooms_frame_waits_behind_the_turns_frames() -> None:
+    socket, protocol = await lane_socket()
+    assert socket.lane_write(b"ack") is True
+    assert socket.lane_send(b"broadcast") is True
+    assert protocol.transport.written == []
+    await asyncio.sleep(0)
+    assert protocol.transport.written == [b"ackbroadcast"]
+
+
+async def test_a_big_rooms_frame_over_the_cap_cuts_the_socket() -> None:
+    socket, protocol = await lane_socket()
+    protocol.transport.buffered = CAP - 10
+    assert socket.lane_send(b"x" * 11) is True  # dropped, not written
+    assert protocol.transport.written == [] and protocol.transport.aborted
+    assert socket.lane_send(b"next") is True  # cut: dropped too
+    assert protocol.transport.written == []
+
+
+@pytest.mark.parametrize("method", ["lane_write", "lane_send"])
+@pytest.mark.parametrize(
+    "state", ["compressed", "polling", "upgrading", "closing", "close_sent", "queued", "held"]
+)
+async def test_a_socket_that_cannot_take_the_lane_sends_the_normal_way(
+    method: str, state: str
+) -> None:
+    socket, protocol = await lane_socket(compressed=state == "compressed")
+    if state == "polling":
+        socket.upgraded = False
+    elif state == "upgrading":
+        socket.upgrading = True
+    elif state == "closing":
+        protocol.transport.aborted = True
+    elif state == "close_sent":
+        protocol.close_sent = True
+    elif state in ("queued", "held"):
+        await socket.send(message("first"))
+        if state == "held":
+            await socket.poll()  # the writer holds it, not yet written
+    assert getattr(socket, method)(b"frame") is False
+    await asyncio.sleep(0)
+    assert protocol.transport.written == []
+
+
 async def test_a_queued_packet_never_passes_what_the_lane_took() -> None:
     socket, protocol = await lane_socket()
     assert socket.lane_write(b"lane") is True
@@ -116,13 +168,6 @@ async def test_frames_for_a_closing_connection_are_dropped() -> None:
     assert protocol.transport.written == []
 
 
-async def test_anything_queued_ahead_sends_the_frame_the_normal_way() -> None:
-    socket, protocol = await lane_socket()
-    await socket.send(message("first"))
-    assert socket.lane_write(b"second") is False
-    assert protocol.transport.written == []
-
-
 async def test_a_batch_the_writer_holds_is_not_overtaken() -> None:
     socket, protocol = await lane_socket()
     await socket.send(message("first"))
@@ -137,24 +182,6 @@ async def test_a_batch_the_writer_holds_is_not_overtaken() -> None:
     await asyncio.sleep(0)
     assert protocol.transport.written == [b"third"]
     waiting.cancel()
-
-
-async def test_compressed_or_polling_sockets_never_take_the_lane() -> None:
-    compressed, protocol = await lane_socket(compressed=True)
-    assert compressed.lane_write(b"frame") is False
-    polling, _ = await lane_socket()
-    polling.upgraded = False
-    assert polling.lane_write(b"frame") is False
-    upgrading, _ = await lane_socket()
-    upgrading.upgrading = True
-    assert upgrading.lane_write(b"frame") is False
-    assert protocol.transport.written == []
-
-
-async def test_a_closing_transport_is_left_to_the_normal_path() -> None:
-    socket, protocol = await lane_socket()
-    protocol.transport.aborted = True
-    assert socket.lane_write(b"frame") is False
 
 
 async def test_a_websocket_over_the_cap_is_cut_and_gets_nothing_more() -> None:
