@@ -9,12 +9,15 @@ Pieces, from the bottom up:
   each text message is put on uvicorn's queue as uvicorn would, or, when engine.io's reader
   is idle and the message is an inline event (socketio_inline.py), handled right there.
 - ``LaneSocket``: python-engineio's ``AsyncSocket`` that knows that protocol, says whether a
-  frame may skip its queue (``lane_write``), counts its unsent bytes and cuts the connection
-  when they pass the cap (the client resumes with ``sync``).
+  frame may skip its queue and takes it (``lane_write``: written with the turn's other
+  frames, one write per connection; ``lane_send``: written at once, for a big room's
+  broadcast), counts its unsent bytes and cuts the connection when they pass the cap (the
+  client resumes with ``sync``).
 - ``LaneServer``: python-socketio's server, on an engine.io server whose sockets are
   ``LaneSocket``.
 
-``BroadcastManager`` (socketio_fanout.py) builds the frame once and calls ``lane_write``.
+``BroadcastManager`` (socketio_fanout.py) builds the frame once and calls ``lane_write``
+(a small room, at once) or ``lane_send`` (a big room, in slices) for each recipient.
 The internals this relies on are listed and checked in fast_lane_pins.py.
 """
 
@@ -331,11 +334,16 @@ class LaneSocket(AsyncSocket):  # type: ignore[misc]
         """
         if not self.lane_open():
             return self._overflowed
+        self.cork(frame)
+        return True
+
+    def cork(self, frame: bytes) -> None:
+        """``lane_write`` for a caller that has just seen ``lane_open`` say True."""
         transport = self._protocol.transport  # type: ignore[union-attr]
         behind = transport.get_write_buffer_size() + self._corked_bytes
         if behind and behind + len(frame) > self.max_unsent_bytes:
             self.overflow(behind + len(frame))
-            return True
+            return
         corked = self._corked
         if corked is None:
             self._corked = [frame]
@@ -343,7 +351,6 @@ class LaneSocket(AsyncSocket):  # type: ignore[misc]
         else:
             corked.append(frame)
         self._corked_bytes += len(frame)
-        return True
 
     def lane_send(self, frame: bytes) -> bool:
         """``lane_write`` for a broadcast to a big room: the frame goes to the transport
@@ -370,7 +377,8 @@ class LaneSocket(AsyncSocket):  # type: ignore[misc]
         if protocol.close_sent or protocol.disconnected or transport.is_closing():
             return self._overflowed
         if self._corked is not None:
-            return self.lane_write(frame)
+            self.cork(frame)
+            return True
         behind = transport.get_write_buffer_size()
         if behind and behind + len(frame) > self.max_unsent_bytes:
             self.overflow(behind + len(frame))
@@ -710,11 +718,10 @@ class LaneServer(socketio.AsyncServer):  # type: ignore[misc]
         if not self.fast_lane or delivering:
             return False
         socket = self.eio.sockets.get(eio_sid)
-        return (
-            isinstance(socket, LaneSocket)
-            and socket.lane_open()
-            and socket.lane_write(text_frame(f"4{encoded}".encode()))
-        )
+        if not isinstance(socket, LaneSocket) or not socket.lane_open():
+            return False
+        socket.cork(text_frame(f"4{encoded}".encode()))
+        return True
 
     async def _send_encoded(self, eio_sid: str, encoded: str) -> None:
         """One encoded text packet to one socket, by the lane when nothing is ahead of

@@ -102,7 +102,7 @@ class FastBroadcast:
                 return False
         frame = text_frame(f"4{encoded}".encode())
         for socket in targets:
-            socket.lane_write(frame)
+            socket.cork(frame)  # lane_open said True just above
         metrics.record_broadcast(encoded, len(targets), time.perf_counter() - started)
         return True
 
