@@ -10,8 +10,8 @@
 | ``floor`` | bench/floor_server.py: one pre-built websocket frame per recipient |
 
 ``node`` is the reference every ratio is taken against. ``sealchat-stock``,
-``-polltimeout``, ``-deflate``, ``-nolane`` and ``-noinbound`` are bench-only monkeypatches or
-settings (see bench/sealchat_server.py), not in the default set.
+``-polltimeout``, ``-deflate``, ``-nolane``, ``-noinbound`` and ``-interval`` are bench-only
+monkeypatches or settings (see bench/sealchat_server.py), not in the default set.
 
 Every server is pinned to the server core, except ``sealchat-2nodes``: two nodes on a
 2-core machine, so its nodes, nginx and its load generator are all left to the scheduler
@@ -81,6 +81,7 @@ SERVERS: dict[str, list[str]] = {
     "sealchat-deflate": ["--deflate"],
     "sealchat-nolane": [],
     "sealchat-noinbound": [],
+    "sealchat-interval": [],
 }
 # Settings of a variant, on top of SEALCHAT_ENV.
 SERVER_ENV: dict[str, dict[str, str]] = {
@@ -88,6 +89,8 @@ SERVER_ENV: dict[str, dict[str, str]] = {
     "sealchat-nolane": {"SEALCHAT_WEBSOCKET_FAST_LANE": "false"},
     # Client frames through websockets' parser and uvicorn's queue, as before the inbound lane.
     "sealchat-noinbound": {"SEALCHAT_WEBSOCKET_INBOUND_LANE": "false"},
+    # The writer's interval on (off by default): a busy writer starts a batch every 3 ms.
+    "sealchat-interval": {"SEALCHAT_WRITE_INTERVAL_MS": "3"},
 }
 DEFAULT_SERVERS = ["sealchat", "sealchat-pg", "node", "node-nostore", "floor"]
 

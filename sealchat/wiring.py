@@ -346,6 +346,7 @@ async def runtime(settings: Settings, sio: socketio.AsyncServer) -> AsyncIterato
                 engine,
                 queue_max=settings.write_queue_max,
                 batch_max=settings.write_batch_max,
+                interval=settings.write_interval_ms / 1000,
             )
         )
         messages = MessageService(

@@ -47,12 +47,65 @@ class FakeCommitter:
         self.closed = True
 
 
-async def started(committer: FakeCommitter, **bounds: int) -> GroupCommitWriter:
+async def started(
+    committer: FakeCommitter, *, interval: float = 0.0, **bounds: int
+) -> GroupCommitWriter:
     writer = GroupCommitWriter(
-        committer, queue_max=bounds.get("queue_max", 100), batch_max=bounds.get("batch_max", 10)
+        committer,
+        queue_max=bounds.get("queue_max", 100),
+        batch_max=bounds.get("batch_max", 10),
+        interval=interval,
     )
     writer.start()
     return writer
+
+
+class TimedCommitter(FakeCommitter):
+    """Also notes when (the loop's clock) each batch began."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.began: list[float] = []
+
+    async def commit(self, batch: Sequence[NewMessage], created_at: datetime) -> list[Outcome]:
+        self.began.append(asyncio.get_running_loop().time())
+        return await super().commit(batch, created_at)
+
+
+async def test_a_busy_writer_starts_one_batch_per_interval() -> None:
+    committer = TimedCommitter()
+    writer = await started(committer, interval=0.05)
+    first = asyncio.gather(writer.append(new(0)), writer.append(new(1)))
+    await asyncio.sleep(0)  # the first batch (two senders at once) starts now
+    later = [asyncio.ensure_future(writer.append(new(n))) for n in range(2, 5)]
+    await asyncio.sleep(0.01)
+    assert committer.batches == [["m0", "m1"]]  # the others wait for the interval
+    await asyncio.gather(first, *later)
+    assert committer.batches == [["m0", "m1"], ["m2", "m3", "m4"]]
+    assert committer.began[1] - committer.began[0] >= 0.045  # the loop's clock: ms ticks
+    await writer.aclose()
+
+
+async def test_a_lone_sender_never_waits_for_the_interval() -> None:
+    committer = TimedCommitter()
+    writer = await started(committer, interval=0.5)
+    loop = asyncio.get_running_loop()
+    begun = loop.time()
+    for n in range(5):  # each send waits for its ack: batches of one
+        await writer.append(new(n))
+    assert committer.batches == [[f"m{n}"] for n in range(5)]
+    assert loop.time() - begun < 0.25
+    await writer.aclose()
+
+
+async def test_closing_does_not_wait_for_the_interval() -> None:
+    committer = TimedCommitter()
+    writer = await started(committer, interval=5.0)
+    await asyncio.gather(writer.append(new(0)), writer.append(new(1)))
+    waiting = asyncio.ensure_future(writer.append(new(2)))
+    await asyncio.sleep(0.01)
+    await asyncio.wait_for(writer.aclose(), 1.0)
+    assert committer.batches[-1] == ["m2"] or isinstance(waiting.exception(), Unavailable)
 
 
 async def test_waiting_sends_share_batches_no_bigger_than_the_bound() -> None:

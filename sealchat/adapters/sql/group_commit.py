@@ -53,13 +53,29 @@ Waiter = tuple[NewMessage, "asyncio.Future[AppendResult | None] | OnStored"]
 
 
 class GroupCommitWriter:
-    def __init__(self, committer: BatchCommitter, *, queue_max: int, batch_max: int) -> None:
+    def __init__(
+        self,
+        committer: BatchCommitter,
+        *,
+        queue_max: int,
+        batch_max: int,
+        interval: float = 0.0,
+    ) -> None:
         self._committer = committer
         self._queue_max = queue_max
         self._batch_max = batch_max
+        # A busy writer starts at most one batch per ``interval`` seconds: what arrives
+        # in between joins the next batch (one transaction, one wake-up of the senders'
+        # side, one write per connection for the batch's acks and broadcasts). Busy: the
+        # last batch held several messages (senders at once) and started less than
+        # ``interval`` ago. A lone sender who waits for each ack never waits here.
+        self._interval = interval
+        self._last_started = -interval
+        self._last_size = 0
         self._pending: deque[Waiter] = deque()
         self._in_flight: list[Waiter] = []
         self._wakeup = asyncio.Event()
+        self._closed = asyncio.Event()
         self._closing = False
         self._task: asyncio.Task[None] | None = None
 
@@ -91,6 +107,7 @@ class GroupCommitWriter:
     async def aclose(self) -> None:
         """Store what is queued (for up to ``DRAIN_SECONDS``), fail the rest, then close."""
         self._closing = True
+        self._closed.set()
         self._wakeup.set()
         if self._task is not None:
             try:
@@ -107,18 +124,27 @@ class GroupCommitWriter:
         await self._committer.close()
 
     async def _run(self) -> None:
+        loop = asyncio.get_running_loop()
         while True:
             while not self._pending:
                 if self._closing:
                     return
                 self._wakeup.clear()
                 await self._wakeup.wait()
+            if self._last_size > 1 and not self._closing and len(self._pending) < self._batch_max:
+                wait = self._last_started + self._interval - loop.time()
+                if wait > 0:  # busy: let the next messages join this batch
+                    with contextlib.suppress(TimeoutError):
+                        async with asyncio.timeout(wait):
+                            await self._closed.wait()  # closing does not wait
+            self._last_started = loop.time()
             batch = self._in_flight = []
             while self._pending and len(batch) < self._batch_max:
                 new, waiter = self._pending.popleft()
                 if isinstance(waiter, asyncio.Future) and waiter.cancelled():
                     continue  # the sender gave up before its turn: skip it
                 batch.append((new, waiter))
+            self._last_size = len(batch) if self._interval else 0
             if batch:
                 await self._commit(batch)
             self._in_flight = []

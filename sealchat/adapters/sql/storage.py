@@ -28,7 +28,7 @@ __all__ = [
 
 @asynccontextmanager
 async def open_message_writer(
-    engine: AsyncEngine, *, queue_max: int, batch_max: int
+    engine: AsyncEngine, *, queue_max: int, batch_max: int, interval: float = 0.0
 ) -> AsyncIterator[GroupCommitWriter | None]:
     """The group-commit writer for ``engine``'s database, closed (drained) at the end.
 
@@ -39,7 +39,9 @@ async def open_message_writer(
     if committer is None:
         yield None
         return
-    writer = GroupCommitWriter(committer, queue_max=queue_max, batch_max=batch_max)
+    writer = GroupCommitWriter(
+        committer, queue_max=queue_max, batch_max=batch_max, interval=interval
+    )
     writer.start()
     try:
         yield writer
