@@ -13,7 +13,7 @@ import pytest
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from sealchat.adapters.sql import dialect
+from sealchat.adapters.sql import dialect, group_commit_postgres
 from sealchat.adapters.sql.engine import create_engine
 from sealchat.adapters.sql.group_commit import BatchCommitter, GroupCommitWriter, Outcome
 from sealchat.adapters.sql.migrate import upgrade_to_head
@@ -335,3 +335,69 @@ async def _recreate(url: str) -> None:
         await conn.execute(f'CREATE DATABASE "{name}"')
     finally:
         await conn.close()
+
+
+# Enough rows that PostgreSQL's planner prefers an index wherever one answers a row.
+_BIG_DATABASE = """
+INSERT INTO users (id, username, created_at)
+    SELECT 'u' || g, 'user' || g, now() FROM generate_series(1, 200) g;
+INSERT INTO rooms (id, name, visibility, created_by, created_at, last_seq)
+    SELECT 'r' || g, 'room' || g, 'public', 'u1', now(), 100 FROM generate_series(1, 2000) g;
+INSERT INTO memberships (room_id, user_id, role, joined_at, last_read_seq)
+    SELECT 'r' || g, 'u' || (g % 200 + 1), 'member', now(), 0 FROM generate_series(1, 2000) g;
+INSERT INTO messages (id, room_id, seq, sender_id, client_msg_id, envelope, created_at)
+    SELECT 'm' || g, 'r' || (g % 2000 + 1), g, 'u1', 'c' || g, '{}', now()
+    FROM generate_series(1, 40000) g;
+ANALYZE;
+"""
+
+
+@pytest.mark.postgres
+async def test_postgres_batch_plan_reads_rows_by_index_only() -> None:
+    """The committer plans its statements once (a generic plan): that plan must look each
+    row up by an index, never scan a table (which would cost a whole room or table per
+    batch as the database grows)."""
+    url = await create_temp_database()
+    try:
+        await upgrade_to_head(url)
+        dsn = make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+        conn = await asyncpg.connect(dsn, server_settings={"plan_cache_mode": "force_generic_plan"})
+        try:
+            await conn.execute(_BIG_DATABASE)
+            for name, statement, arrays in (
+                ("append_batch", group_commit_postgres._APPEND_BATCH, 8),
+                ("relation_targets", group_commit_postgres._RELATION_TARGETS, 4),
+            ):
+                types = ["text[]"] * arrays
+                if arrays == 8:
+                    types[5] = "timestamptz"
+                await conn.execute(f"PREPARE {name}({', '.join(types)}) AS {statement}")
+                values = ", ".join(
+                    "now()" if kind == "timestamptz" else "ARRAY['r1']" for kind in types
+                )
+                plan = "\n".join(
+                    row[0] for row in await conn.fetch(f"EXPLAIN EXECUTE {name}({values})")
+                )
+                assert "Seq Scan" not in plan, plan
+                assert "Index" in plan, plan
+        finally:
+            await conn.close()
+    finally:
+        await drop_database(url)
+
+
+@pytest.mark.postgres
+async def test_postgres_committer_makes_its_plans_again(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    url = await create_temp_database()
+    engine, room, alice = await _fresh_database(url)
+    try:
+        monkeypatch.setattr(group_commit_postgres, "PLAN_REFRESH_SECONDS", 0.0)
+        async with Writer(engine) as writer:
+            for seq in (1, 2, 3):  # DISCARD PLANS before the second and third batch
+                back = await writer.store.append_message(a_message(room, alice))
+                assert stored(back).message.seq == seq
+    finally:
+        await engine.dispose()
+        await drop_database(url)
