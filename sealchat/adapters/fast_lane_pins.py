@@ -29,6 +29,12 @@ def _source(get: Callable[[], object]) -> str:
         return ""
 
 
+def _asyncio_queue_qsize() -> object:
+    import asyncio
+
+    return asyncio.Queue.qsize
+
+
 def _engineio_handle_connect() -> object:
     from engineio.async_server import AsyncServer
 
@@ -139,6 +145,12 @@ def _socketio_packet_decode() -> object:
 
 # (where, what must be in its source, why the fast lane (or inline events) needs it)
 EXPECTED_SOURCE: list[tuple[str, Callable[[], object], str, str]] = [
+    (
+        "asyncio Queue.qsize",
+        _asyncio_queue_qsize,
+        "return len(self._queue)",
+        "LaneSocket.lane_send reads the socket queue's deque itself (once per recipient)",
+    ),
     (
         "engineio AsyncServer._handle_connect",
         _engineio_handle_connect,
