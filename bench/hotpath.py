@@ -23,6 +23,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import datetime as dt
+import itertools
 import json
 import os
 import platform
@@ -153,6 +154,13 @@ def parse_args() -> argparse.Namespace:
         help="py-spy the Sealchat servers' saturated fan-out phases into this directory "
         "(bench/profile_summary.py reads them; a profiled run's numbers are not results)",
     )
+    parser.add_argument(
+        "--repeat",
+        type=int,
+        default=1,
+        help="measure every cell this many times, the servers taking turns; the tables show "
+        "each cell's median run (small rooms by messages/s, fan-out by CPU per delivery)",
+    )
     parser.add_argument("--no-docs", action="store_true", help="do not rewrite docs/benchmarks.md")
     parser.add_argument("--no-pin", action="store_true", help="do not pin processes to cores")
     return parser.parse_args()
@@ -184,7 +192,8 @@ def main() -> None:
     if load_core is not None:
         os.sched_setaffinity(0, {load_core})  # this script stays off the servers' core
     loadavg = " ".join(Path("/proc/loadavg").read_text().split()[:3])
-    progress = Progress(len(names) * (1 + len(room_sizes) + len(fanout_sizes)))
+    repeat = max(1, args.repeat)
+    progress = Progress(len(names) * (1 + repeat * (len(room_sizes) + len(fanout_sizes))))
     progress.say(f"pinning: {pinning}; open files up to {fds}; load average {loadavg}")
     secret = secrets.token_urlsafe(32)
     rooms = smallrooms.rooms_for(room_sizes) | broadcast.ROOMS
@@ -212,26 +221,26 @@ def main() -> None:
                 except Exception as exc:  # a server that cannot start is reported, not fatal
                     notes.append(f"{name} did not start: {str(exc).splitlines()[0][:200]}")
                     progress.step(f"{name} did not start: {exc}")
-            for size in room_sizes:
-                for server in servers:
-                    progress.say(f"small rooms, {size} members, {server.name} ...")
-                    try:
-                        row = smallrooms.search(server, size, load_core, search)
-                        progress.step("  " + smallrooms.progress_line(row))
-                    except Exception as exc:
-                        row = {"server": server.name, "members": size, "error": str(exc)}
-                        progress.step(f"  failed: {exc}")
-                    small.append(row)
-            for size in fanout_sizes:
-                for server in servers:
-                    progress.say(f"fan-out, {size} receivers, {server.name} ...")
-                    try:
-                        row = broadcast.run_cell(server, load_core, size, cell_args)
-                        progress.step("  " + broadcast.progress_line(row))
-                    except Exception as exc:
-                        row = {"server": server.name, "recipients": size, "error": str(exc)}
-                        progress.step(f"  failed: {exc}")
-                    fanout.append(row)
+            # With --repeat, the servers take turns (a, b, c, a, b, c, ...) so that a slow
+            # spell of the shared machine falls on all of them alike.
+            for size, _, server in itertools.product(room_sizes, range(repeat), servers):
+                progress.say(f"small rooms, {size} members, {server.name} ...")
+                try:
+                    row = smallrooms.search(server, size, load_core, search)
+                    progress.step("  " + smallrooms.progress_line(row))
+                except Exception as exc:
+                    row = {"server": server.name, "members": size, "error": str(exc)}
+                    progress.step(f"  failed: {exc}")
+                small.append(row)
+            for size, _, server in itertools.product(fanout_sizes, range(repeat), servers):
+                progress.say(f"fan-out, {size} receivers, {server.name} ...")
+                try:
+                    row = broadcast.run_cell(server, load_core, size, cell_args)
+                    progress.step("  " + broadcast.progress_line(row))
+                except Exception as exc:
+                    row = {"server": server.name, "recipients": size, "error": str(exc)}
+                    progress.step(f"  failed: {exc}")
+                fanout.append(row)
         finally:
             for server in servers:
                 server.stop()
@@ -249,13 +258,16 @@ def main() -> None:
             "loadavg": loadavg,
             "versions": versions(),
             "fanoutRate": args.fanout_rate,
+            "repeat": repeat,
             "search": vars(search),
         },
-        "smallRooms": small,
-        "fanout": fanout,
+        "smallRooms": report.median_rows(small, "members", "rate"),
+        "fanout": report.median_rows(fanout, "recipients", "cpuUsPerDelivery"),
         "notes": notes,
         "plots": [],
     }
+    if repeat > 1:  # every run, besides the median ones above
+        result["smallRoomsRuns"], result["fanoutRuns"] = small, fanout
     RESULTS.mkdir(exist_ok=True)
     plots, why_not = report.plot(result, RESULTS if args.no_docs else DOC.parent)
     result["plots"] = [str(p) for p in plots]
