@@ -23,6 +23,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import datetime as dt
+import functools
 import itertools
 import json
 import os
@@ -33,6 +34,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
@@ -166,6 +168,23 @@ def parse_args() -> argparse.Namespace:
     return parser.parse_args()
 
 
+def measured(
+    progress: Progress,
+    cell: dict[str, Any],
+    run: Callable[[], dict[str, Any]],
+    line: Callable[[dict[str, Any]], str],
+) -> dict[str, Any]:
+    """One cell's row: what ``run`` measured, or ``cell`` with the error that stopped it
+    (the run goes on with the next cell)."""
+    try:
+        row = run()
+        progress.step("  " + line(row))
+    except Exception as exc:
+        row = {**cell, "error": str(exc)}
+        progress.step(f"  failed: {exc}")
+    return row
+
+
 def main() -> None:
     args = parse_args()
     preset = QUICK if args.quick else FULL
@@ -225,22 +244,24 @@ def main() -> None:
             # spell of the shared machine falls on all of them alike.
             for size, _, server in itertools.product(room_sizes, range(repeat), servers):
                 progress.say(f"small rooms, {size} members, {server.name} ...")
-                try:
-                    row = smallrooms.search(server, size, load_core, search)
-                    progress.step("  " + smallrooms.progress_line(row))
-                except Exception as exc:
-                    row = {"server": server.name, "members": size, "error": str(exc)}
-                    progress.step(f"  failed: {exc}")
-                small.append(row)
+                small.append(
+                    measured(
+                        progress,
+                        {"server": server.name, "members": size},
+                        functools.partial(smallrooms.search, server, size, load_core, search),
+                        smallrooms.progress_line,
+                    )
+                )
             for size, _, server in itertools.product(fanout_sizes, range(repeat), servers):
                 progress.say(f"fan-out, {size} receivers, {server.name} ...")
-                try:
-                    row = broadcast.run_cell(server, load_core, size, cell_args)
-                    progress.step("  " + broadcast.progress_line(row))
-                except Exception as exc:
-                    row = {"server": server.name, "recipients": size, "error": str(exc)}
-                    progress.step(f"  failed: {exc}")
-                fanout.append(row)
+                fanout.append(
+                    measured(
+                        progress,
+                        {"server": server.name, "recipients": size},
+                        functools.partial(broadcast.run_cell, server, load_core, size, cell_args),
+                        broadcast.progress_line,
+                    )
+                )
         finally:
             for server in servers:
                 server.stop()
