@@ -14,6 +14,7 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 from sealchat.adapters.secret_files import ensure_private_directory
+from sealchat.domain.errors import NotFound
 
 READ_CHUNK_BYTES = 256 * 1024
 _SAFE_ID = re.compile(r"[0-9a-f-]{36}")
@@ -50,7 +51,11 @@ class FileBlobStore:
         return size
 
     async def read(self, blob_id: str, start: int, end: int) -> AsyncIterator[bytes]:
-        with open(self.path(blob_id), "rb") as source:  # noqa: ASYNC230 - one open per read
+        try:
+            source = open(self.path(blob_id), "rb")  # noqa: ASYNC230, SIM115 - one open per read
+        except FileNotFoundError:
+            raise NotFound("no such file") from None  # removed by the cleanup meanwhile
+        with source:  # once open, the file reads whole even if it is removed now
             await asyncio.to_thread(source.seek, start)
             left = end - start + 1
             while left > 0:

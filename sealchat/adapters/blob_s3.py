@@ -13,7 +13,7 @@ from collections.abc import AsyncIterator
 from typing import Any
 from urllib.parse import urlsplit
 
-from sealchat.domain.errors import Unavailable
+from sealchat.domain.errors import NotFound, Unavailable
 
 PART_BYTES = 8 * 1024 * 1024  # S3's smallest part is 5 MiB (all but the last)
 READ_CHUNK_BYTES = 256 * 1024
@@ -80,9 +80,21 @@ class S3BlobStore:
         return size
 
     async def read(self, blob_id: str, start: int, end: int) -> AsyncIterator[bytes]:
-        got = await self._call(
-            "get_object", Bucket=self._bucket, Key=self.key(blob_id), Range=f"bytes={start}-{end}"
-        )
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        try:
+            got = await asyncio.to_thread(
+                self._s3.get_object,
+                Bucket=self._bucket,
+                Key=self.key(blob_id),
+                Range=f"bytes={start}-{end}",
+            )
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") in {"NoSuchKey", "404"}:
+                raise NotFound("no such file") from None  # removed by the cleanup meanwhile
+            raise Unavailable(f"the blob store refused get_object: {exc}") from exc
+        except BotoCoreError as exc:
+            raise Unavailable(f"the blob store refused get_object: {exc}") from exc
         body = got["Body"]
         try:
             while chunk := await asyncio.to_thread(body.read, READ_CHUNK_BYTES):

@@ -59,7 +59,7 @@ async def download_blob(
         headers["Content-Range"] = f"bytes {start}-{end}/{blob.size}"
     headers["Content-Length"] = str(end - start + 1)
     return StreamingResponse(
-        found.blobs.read(blob, start, end),
+        await found.blobs.open(blob, start, end),
         status_code=status,
         headers=headers,
         media_type="application/octet-stream",

@@ -22,7 +22,8 @@ class BlobStore(Protocol):
         """
 
     def read(self, blob_id: str, start: int, end: int) -> AsyncIterator[bytes]:
-        """Bytes ``start`` to ``end`` (inclusive) of a stored blob, in chunks."""
+        """Bytes ``start`` to ``end`` (inclusive) of a stored blob, in chunks. A blob that is
+        not (or no longer) in the store raises ``NotFound`` before the first chunk."""
 
     async def delete(self, blob_id: str) -> None:
         """Remove a blob; one that is not there is not an error."""

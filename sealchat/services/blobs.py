@@ -80,8 +80,18 @@ class BlobService:
             raise NotFound("no such file")
         return blob
 
-    def read(self, blob: Blob, start: int, end: int) -> AsyncIterator[bytes]:
-        return self._store.read(blob.id, start, end)
+    async def open(self, blob: Blob, start: int, end: int) -> AsyncIterator[bytes]:
+        """Bytes ``start`` to ``end`` (inclusive) of a readable blob, its first chunk already
+        read: a blob the cleanup removed after ``readable`` answers ``not_found`` here,
+        before any response has started, instead of a response cut short."""
+        if end < start:
+            return _chunks_of(b"")
+        chunks = aiter(self._store.read(blob.id, start, end))
+        try:
+            first = await anext(chunks)
+        except StopAsyncIteration:
+            return _chunks_of(b"")
+        return _chained(first, chunks)
 
     async def forget_messages(self, message_ids: list[str]) -> None:
         """Deleted messages: their blobs go at the next cleanup."""
@@ -151,3 +161,15 @@ class BlobService:
             f"your files would take more than your quota of {self._quota} bytes; "
             "delete some or ask the operator for more"
         )
+
+
+async def _chunks_of(data: bytes) -> AsyncIterator[bytes]:
+    if data:
+        yield data
+
+
+async def _chained(first: bytes, rest: AsyncIterator[bytes]) -> AsyncIterator[bytes]:
+    async with contextlib.aclosing(rest):  # type: ignore[type-var]
+        yield first
+        async for chunk in rest:
+            yield chunk

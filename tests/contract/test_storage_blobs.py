@@ -81,8 +81,22 @@ async def test_upload_and_read_back_with_ranges(
     blob = await service.upload(alice.id, room.id, stream(data[:1000], data[1000:]), None)
     assert blob.size == 3000
     readable = await service.readable(alice.id, blob.id)
-    assert b"".join([c async for c in service.read(readable, 0, 2999)]) == data
-    assert b"".join([c async for c in service.read(readable, 100, 199)]) == data[100:200]
+    assert b"".join([c async for c in await service.open(readable, 0, 2999)]) == data
+    assert b"".join([c async for c in await service.open(readable, 100, 199)]) == data[100:200]
+
+
+async def test_a_blob_removed_after_the_lookup_is_not_found_at_open(
+    service: BlobService, store: FileBlobStore, make_user: UserFactory, make_room: RoomFactory
+) -> None:
+    alice = await make_user()
+    room = await make_room(alice)
+    blob = await service.upload(alice.id, room.id, stream(b"z" * 600), None)
+    readable = await service.readable(alice.id, blob.id)
+    opened = await service.open(readable, 0, 599)
+    await store.delete(blob.id)  # an open file still reads whole
+    assert b"".join([c async for c in opened]) == b"z" * 600
+    with pytest.raises(NotFound):
+        await service.open(readable, 0, 599)
 
 
 async def test_a_non_member_cannot_read_and_cannot_upload(

@@ -60,6 +60,13 @@ class FileServer:
         else:
             (self.live.data_dir / "blobs" / blob_id[:2] / blob_id).write_bytes(data)
 
+    def remove(self, blob_id: str) -> None:
+        """Take the bytes away behind the server's back (as a cleanup running meanwhile)."""
+        if self.s3 is not None:
+            self.s3.delete_object(Bucket=BUCKET, Key=f"team/{blob_id}")
+        else:
+            (self.live.data_dir / "blobs" / blob_id[:2] / blob_id).unlink()
+
 
 LIMITS = {
     "SEALCHAT_MAX_UPLOAD_BYTES": str(MAX_UPLOAD),
@@ -307,6 +314,20 @@ async def test_unreferenced_blobs_are_removed_and_referenced_ones_kept(
     assert (await raw_get(alice, orphan)).json()["error"]["code"] == "not_found"
     assert not any(orphan in name for name in server.stored())
     assert (await raw_get(bob, kept.blob_id)).status_code == 200
+
+
+async def test_a_blob_gone_from_the_store_answers_not_found_not_a_cut_response(
+    server: FileServer, new_client: ClientFactory
+) -> None:
+    # The cleanup removes a blob between the download's index lookup and its first read:
+    # the download must answer 404 before any header, not a 200 cut short.
+    alice, _, room_id = await room_of_two(new_client)
+    blob_id = (await raw_upload(alice, room_id, os.urandom(1000))).json()["blob"]["id"]
+    server.remove(blob_id)
+    for headers in ({}, {"Range": "bytes=10-19"}):
+        gone = await raw_get(alice, blob_id, **headers)
+        assert gone.status_code == 404, gone.status_code
+        assert gone.json()["error"]["code"] == "not_found"
 
 
 async def test_deleting_a_file_message_removes_its_blob(
