@@ -262,6 +262,16 @@ class RecordingFanout:
     ) -> None:
         self.published.append((event, payload, channels, skip))
 
+    async def publish_each(
+        self,
+        event: str,
+        payloads: list[dict[str, Any]],
+        channels: list[str],
+        skip: str | None = None,
+    ) -> None:
+        for payload in payloads:
+            await self.publish(event, payload, channels, skip)
+
     def publish_now(
         self, event: str, payload: dict[str, Any], channels: list[str], skip: str | None = None
     ) -> bool:

@@ -78,6 +78,13 @@ class _Send:
     body: SendMessage
 
 
+def _accepted_ack(payload: Mapping[str, Any]) -> Ack:
+    """A new message's ack: the very text broadcast (encoded once) when it is encoded."""
+    if isinstance(payload, EncodedJson):
+        return events.accepted_ack(payload)
+    return {"ok": True, "message": payload}
+
+
 class InlineSends:
     def __init__(self, gate: Gate, messages: MessageService, sio: AckSender) -> None:
         self._gate = gate
@@ -137,11 +144,14 @@ class InlineSends:
                 if finished_now is None:
                     await self._finish(send, outcome)
                 elif isinstance(finished_now, _Unsent):
-                    await self._finish_broadcast(send, finished_now.payload)
+                    group = self._same_room_after(send, finished_now.payload)
+                    await self._finish_broadcasts(group)
+                    finished += len(group) - 1
                 elif finished_now is not _SENT:
                     await self._send_ack(send, finished_now)  # the lane was not free
                 finished += 1
-                if finished % FINISH_SLICE == 0:
+                if finished >= FINISH_SLICE:
+                    finished = 0
                     await asyncio.sleep(0)  # a big batch does not hold the loop
         finally:
             self._finisher = None
@@ -163,26 +173,50 @@ class InlineSends:
         self._gate.release(send.sid)
         if send.ack_id is None:
             return _SENT
-        ack = (
-            events.accepted_ack(payload)
-            if isinstance(payload, EncodedJson)
-            else {"ok": True, "message": payload}
-        )
+        ack = _accepted_ack(payload)
         return _SENT if self._sio.send_ack_now(send.sid, send.ack_id, ack) else ack
 
-    async def _finish_broadcast(self, send: _Send, payload: Mapping[str, Any]) -> None:
-        ack: Ack
+    def _same_room_after(
+        self, send: _Send, payload: Mapping[str, Any]
+    ) -> list[tuple[_Send, Mapping[str, Any]]]:
+        """``send``'s broadcast (a big room's), and those of the new messages right behind
+        it from the same socket to the same room: they go out as one broadcast, each
+        recipient getting them in order in one write."""
+        group = [(send, payload)]
+        done = self._done
+        while done and len(group) < FINISH_SLICE:
+            following, outcome = done[0]
+            if (
+                following.sid != send.sid
+                or following.body.room_id != send.body.room_id
+                or type(outcome) is not AppendResult
+                or not outcome.created
+            ):
+                break
+            try:
+                more = self._messages.new_message_payload(outcome, following.body.envelope)
+            except Exception:
+                break  # taken the usual way next (which logs what fails)
+            done.popleft()
+            group.append((following, more))
+        return group
+
+    async def _finish_broadcasts(self, group: list[tuple[_Send, Mapping[str, Any]]]) -> None:
+        acks: list[Ack]
         try:
-            await self._messages.broadcast(payload, send.sid)
-            ack = (
-                events.accepted_ack(payload)
-                if isinstance(payload, EncodedJson)
-                else {"ok": True, "message": payload}
-            )
+            origin = group[0][0].sid
+            if len(group) == 1:
+                await self._messages.broadcast(group[0][1], origin)
+            else:
+                await self._messages.broadcast_each([payload for _, payload in group], origin)
+            acks = [_accepted_ack(payload) for _, payload in group]
         except Exception:
             log.exception("unexpected error handling a socket event")
-            ack = INTERNAL_ACK
-        await self._answer(send, ack)
+            acks = [INTERNAL_ACK] * len(group)
+        for (send, _), ack in zip(group, acks, strict=True):
+            self._gate.release(send.sid)
+            if send.ack_id is not None and not self._sio.send_ack_now(send.sid, send.ack_id, ack):
+                await self._send_ack(send, ack)
 
     async def _finish(self, send: _Send, outcome: StoreOutcome) -> None:
         try:
@@ -204,9 +238,7 @@ class InlineSends:
         if not result.created:
             return {"ok": True, "message": events.message_payload(result.message)}
         payload = await self._messages.announce(result, send.body.envelope, send.sid)
-        if isinstance(payload, EncodedJson):
-            return events.accepted_ack(payload)
-        return {"ok": True, "message": payload}
+        return _accepted_ack(payload)
 
     def _spawn(self, work: Coroutine[Any, Any, None]) -> None:
         task = asyncio.ensure_future(work)

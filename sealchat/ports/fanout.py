@@ -20,6 +20,16 @@ class Fanout(Protocol):
     ) -> None:
         """Send one event to every socket in any of ``channels`` (each socket once)."""
 
+    async def publish_each(
+        self,
+        event: str,
+        payloads: list[Mapping[str, Any]],
+        channels: list[str],
+        skip: str | None = None,
+    ) -> None:
+        """``publish`` of several events of one kind to the same channels, in order (a
+        socket may get them in one write)."""
+
     def publish_now(
         self, event: str, payload: Mapping[str, Any], channels: list[str], skip: str | None = None
     ) -> bool:

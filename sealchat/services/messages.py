@@ -199,6 +199,13 @@ class MessageService:
             events.MESSAGE_NEW, payload, [room_channel(payload["room_id"])], skip=origin
         )
 
+    async def broadcast_each(self, payloads: list[Mapping[str, Any]], origin: str | None) -> None:
+        """``broadcast`` of several new messages of one room, in order: a recipient on the
+        fast lane gets them all in one write."""
+        await self._fanout.publish_each(
+            events.MESSAGE_NEW, payloads, [room_channel(payloads[0]["room_id"])], skip=origin
+        )
+
     async def refusal(self, sender_id: str, room_id: str) -> SealchatError:
         """Why a message was not stored (a cold path): not_found or forbidden."""
         try:

@@ -148,3 +148,23 @@ async def test_delivery_at_once_sends_nothing_unless_every_socket_can_take_it() 
     assert not small.manager.emit_now("message:new", {"n": 1}, "/", ROOM, None)
     await turn_ends()
     assert all(received(p) == [] for p in big_protocols)
+
+
+async def test_several_events_reach_a_lane_socket_in_one_write_and_a_queued_one_in_order() -> None:
+    server, sids, protocols = await build(6, slice_size=4)  # sliced: two slices
+    queued = server.eio.sockets["e2"]
+    await queued.send(eio_packet.Packet(eio_packet.MESSAGE, '2["ahead"]'))  # not on the lane
+    payloads = [{"n": n} for n in range(3)]
+    await server.manager.emit_each("message:new", payloads, "/", ROOM, sids[0])
+    await turn_ends()
+    assert received(protocols[0]) == []  # the origin is skipped
+    for n, protocol in enumerate(protocols[1:], start=1):
+        if n == 2:
+            continue
+        assert received(protocol) == payloads
+        assert len(protocol.transport.written) == 1  # the three frames, joined once
+    assert [p.data for p in list(queued.queue._queue)] == [
+        '2["ahead"]',
+        *(f'2["message:new",{{"n": {n}}}]'.replace(" ", "") for n in range(3)),
+    ]
+    assert server.manager.delivering == 0
