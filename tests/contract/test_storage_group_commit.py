@@ -24,7 +24,16 @@ from sealchat.adapters.sql.storage import (
     message_committer,
 )
 from sealchat.domain.errors import Conflict, Unavailable
-from sealchat.domain.models import AppendResult, NewMessage, Role, Room, User, Visibility
+from sealchat.domain.models import (
+    AppendResult,
+    NewMessage,
+    Relation,
+    RelationType,
+    Role,
+    Room,
+    User,
+    Visibility,
+)
 from tests.contract.conftest import RoomFactory, UserFactory
 from tests.contract.test_storage_messages import a_message
 from tests.pg_support import admin_url, create_temp_database, drop_database
@@ -142,6 +151,51 @@ async def test_many_rooms_in_one_batch_get_dense_seqs_each(
         assert await writer.store.list_messages(room.id) == mine
         now = await rooms.get_room(room.id)
         assert now is not None and now.last_seq == 4
+
+
+async def test_plain_messages_around_a_relation_in_one_batch_keep_the_counter_right(
+    writer: Writer, rooms: SqlRoomStore, make_user: UserFactory, make_room: RoomFactory
+) -> None:
+    # On SQLite a room's counter is written once per batch, and before a relation (which
+    # bumps it itself): plain, plain, reply, bad reply, plain, other room, plain.
+    alice, mallory = await make_user(), await make_user()
+    room, other = await make_room(alice, "busy"), await make_room(alice, "other")
+    target = stored(await writer.store.append_message(a_message(room, alice)))
+    writer.recording.batches.clear()
+
+    def reply(message_id: str) -> NewMessage:
+        plain = a_message(room, alice)
+        return NewMessage(
+            plain.id,
+            plain.room_id,
+            plain.sender_id,
+            plain.client_msg_id,
+            plain.envelope_json,
+            relates_to=Relation(RelationType.REPLY, message_id),
+        )
+
+    results = await asyncio.gather(
+        writer.store.append_message(a_message(room, alice)),
+        writer.store.append_message(a_message(room, alice)),
+        writer.store.append_message(reply(target.message.id)),
+        writer.store.append_message(reply(str(uuid4()))),  # no such target: refused alone
+        writer.store.append_message(a_message(room, mallory)),  # not a member
+        writer.store.append_message(a_message(room, alice)),
+        writer.store.append_message(a_message(other, alice)),
+        writer.store.append_message(a_message(room, alice)),
+        return_exceptions=True,
+    )
+
+    assert writer.recording.batches == [8]
+    assert not isinstance(results[3], AppendResult) and results[4] is None
+    seqs = [stored(r).message.seq for i, r in enumerate(results) if i not in (3, 4)]  # type: ignore[arg-type]
+    assert seqs == [2, 3, 4, 5, 1, 6]
+    assert [m.seq for m in await writer.store.list_messages(room.id)] == [1, 2, 3, 4, 5, 6]
+    for each, last in ((room, 6), (other, 1)):
+        now = await rooms.get_room(each.id)
+        assert now is not None and now.last_seq == last
+    after = stored(await writer.store.append_message(a_message(room, alice)))
+    assert after.message.seq == 7
 
 
 async def test_concurrent_sends_in_small_batches_give_dense_unique_seqs(

@@ -32,7 +32,7 @@ async def socket_of(server: LiveServer, client: SealchatClient) -> RawSocket:
 
 async def members(new_client: ClientFactory, count: int) -> tuple[list[SealchatClient], str]:
     clients = [await new_client() for _ in range(count)]
-    room = await clients[0].create_room("fast-lane")
+    room = await clients[0].create_room(f"fast-lane-{os.urandom(4).hex()}")
     for client in clients[1:]:
         await client.join(room["id"])
     return clients, room["id"]
@@ -67,14 +67,22 @@ async def node_messages(node: NodeClient, count: int) -> list[int]:
 
 
 @pytest.mark.node
+@pytest.mark.parametrize("more_watchers", [0, 40], ids=["small-room", "big-room"])
 async def test_every_socket_gets_every_message_in_order_whichever_path_it_takes(
-    server: LiveServer, new_client: ClientFactory
+    server: LiveServer, new_client: ClientFactory, more_watchers: int
 ) -> None:
     # Each sender is also a receiver: its acks go through engine.io's queue while the
     # others' messages may take the lane, so both paths interleave on the same socket.
-    (alice, bob, carol), room_id = await members(new_client, 3)
+    # "big-room": over 32 sockets, so broadcasts take the sliced path, where a batch's run
+    # of messages from one socket goes out as one broadcast (one write per recipient).
+    # (each user may hold 20 connections: the watchers are three more members' sockets)
+    (alice, bob, carol, *more), room_id = await members(new_client, 6 if more_watchers else 3)
     senders = [await socket_of(server, c) for c in (alice, bob, carol)]
     watcher = await RawEio.connect(server.url, carol.api.access_token or "")
+    watchers = [
+        await RawEio.connect(server.url, more[n % len(more)].api.access_token or "")
+        for n in range(more_watchers)
+    ]
     polling = await NodeClient.start(server.url, bob.api.access_token or "", ("polling",))
     upgrading = await NodeClient.start(
         server.url, alice.api.access_token or "", ("polling", "websocket")
@@ -96,6 +104,8 @@ async def test_every_socket_gets_every_message_in_order_whichever_path_it_takes(
         assert sorted(published) == everything
         assert await node_messages(upgrading, total) == published
         assert [m["seq"] for m in await watcher.wait_for("message:new", total)] == published
+        for other in watchers:
+            assert [m["seq"] for m in await other.wait_for("message:new", total)] == published
         for sock, own in zip(senders, sent, strict=True):
             got = await sock.wait_for("message:new", total - per_sender, timeout=20)
             assert [m["seq"] for m in got] == [s for s in published if s not in own]
@@ -107,7 +117,8 @@ async def test_every_socket_gets_every_message_in_order_whichever_path_it_takes(
             await node.close()
         for sock in senders:
             await sock.close()
-        await watcher.close()
+        for other in (watcher, *watchers):
+            await other.close()
 
 
 @pytest.fixture(scope="module")

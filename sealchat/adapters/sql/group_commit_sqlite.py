@@ -16,8 +16,9 @@ handed back and forth, on the server's one core). What could make it wait runs e
   disk: see ``SLOW_COMMIT_SECONDS``) or one failed, go to the writer thread: one hop.
 
 A message that fails (a reused id) is undone alone and the batch commits: a plain
-message is one insert that takes the seq (a failed statement is undone by SQLite) and
-one update of the room's counter; a relation has a savepoint of its own. The statements
+message is one insert that takes the seq (a failed statement is undone by SQLite); each
+room's counter is written once per batch, before COMMIT (and before a relation, which
+bumps it itself in a savepoint of its own). The statements
 are plain strings, prepared once by the driver's statement cache. Batches never overlap
 (the group-commit writer sends one at a time), so the loop and the writer thread never
 use the connection at once.
@@ -56,14 +57,23 @@ _ORIGINAL = (
     "SELECT id, seq, envelope, created_at, relates_type, relates_to, deleted FROM messages "
     "WHERE room_id = ? AND sender_id = ? AND client_msg_id = ?"
 )
-# A plain message (no relation, the hot path) in two statements and no savepoint: the
+# A plain message (no relation, the hot path) in one statement and no savepoint: the
 # insert takes the room's next seq itself, and only when the sender is a member (no row
 # otherwise); a reused client message id fails that one statement, which SQLite undoes
-# alone (nothing of this message written). Then the room's counter moves to that seq.
+# alone (nothing of this message written). The room's counter moves to the batch's last
+# seq once, at the end of the batch (_store_counters).
 _INSERT_NEXT = (
     "INSERT INTO messages (id, room_id, seq, sender_id, client_msg_id, envelope, created_at, "
     "relates_type, relates_to) SELECT ?, id, last_seq + 1, ?, ?, ?, ?, NULL, NULL FROM rooms "
     "WHERE id = ? AND EXISTS (SELECT 1 FROM memberships WHERE room_id = ? AND user_id = ?) "
+    "RETURNING seq"
+)
+# The room's next message in the same batch: its seq is known (the batch holds the write
+# lock), so the room's row is read and written once per batch, not once per message.
+_INSERT_AT = (
+    "INSERT INTO messages (id, room_id, seq, sender_id, client_msg_id, envelope, created_at, "
+    "relates_type, relates_to) SELECT ?, ?, ?, ?, ?, ?, ?, NULL, NULL "
+    "WHERE EXISTS (SELECT 1 FROM memberships WHERE room_id = ? AND user_id = ?) "
     "RETURNING seq"
 )
 _SET_SEQ = "UPDATE rooms SET last_seq = ? WHERE id = ?"
@@ -165,7 +175,9 @@ class SqliteCommitter:
             self._set_busy_timeout(conn, 0 if on_loop else _THREAD_BUSY_MS)
             conn.execute("BEGIN IMMEDIATE")
             try:
-                outcomes = [_append(conn, new, stamp, created_at) for new in batch]
+                counters: dict[str, int] = {}
+                outcomes = [_append(conn, new, stamp, created_at, counters) for new in batch]
+                _store_counters(conn, counters)
                 conn.execute("COMMIT")
             except BaseException:
                 with contextlib.suppress(sqlite3.Error):
@@ -256,9 +268,18 @@ class _Checkpointer:
         self._close_connection()
 
 
-def _append(conn: sqlite3.Connection, new: NewMessage, stamp: str, created_at: datetime) -> Outcome:
+def _append(
+    conn: sqlite3.Connection,
+    new: NewMessage,
+    stamp: str,
+    created_at: datetime,
+    counters: dict[str, int],
+) -> Outcome:
+    """One message of a batch. ``counters``: rooms whose last seq this batch has taken
+    but not yet written to their row (``_store_counters`` writes them)."""
     if new.relates_to is None:
-        return _append_plain(conn, new, stamp, created_at)
+        return _append_plain(conn, new, stamp, created_at, counters)
+    _store_counters(conn, counters)  # a relation bumps the room's row itself
     conn.execute("SAVEPOINT message")
     try:
         # fetchall: run the statement to its end, so it holds nothing open.
@@ -301,28 +322,62 @@ def _append(conn: sqlite3.Connection, new: NewMessage, stamp: str, created_at: d
 
 
 def _append_plain(
-    conn: sqlite3.Connection, new: NewMessage, stamp: str, created_at: datetime
+    conn: sqlite3.Connection,
+    new: NewMessage,
+    stamp: str,
+    created_at: datetime,
+    counters: dict[str, int],
 ) -> Outcome:
-    parameters = (
-        new.id,
-        new.sender_id,
-        new.client_msg_id,
-        new.envelope_json,
-        stamp,
-        new.room_id,
-        new.room_id,
-        new.sender_id,
-    )
+    """A plain message in one statement: the insert takes the seq (from the room's row, or
+    after the batch's last one in this room) and checks membership; a reused client
+    message id fails that one statement, which SQLite undoes alone (no seq taken)."""
+    room_id = new.room_id
+    taken = counters.get(room_id)
     try:
         # fetchall: run the statement to its end, so it holds nothing open.
-        inserted = conn.execute(_INSERT_NEXT, parameters).fetchall()
+        if taken is None:
+            inserted = conn.execute(
+                _INSERT_NEXT,
+                (
+                    new.id,
+                    new.sender_id,
+                    new.client_msg_id,
+                    new.envelope_json,
+                    stamp,
+                    room_id,
+                    room_id,
+                    new.sender_id,
+                ),
+            ).fetchall()
+        else:
+            inserted = conn.execute(
+                _INSERT_AT,
+                (
+                    new.id,
+                    room_id,
+                    taken + 1,
+                    new.sender_id,
+                    new.client_msg_id,
+                    new.envelope_json,
+                    stamp,
+                    room_id,
+                    new.sender_id,
+                ),
+            ).fetchall()
     except sqlite3.IntegrityError:
         return _original(conn, new)  # a reused client message id (or message id)
     if not inserted:
         return None  # not a member (or no such room)
-    seq = int(inserted[0][0])
-    conn.execute(_SET_SEQ, (seq, new.room_id))
+    seq = counters[room_id] = int(inserted[0][0])
     return _created(new, seq, created_at)
+
+
+def _store_counters(conn: sqlite3.Connection, counters: dict[str, int]) -> None:
+    """Write the seqs the batch took to their rooms' rows (before a relation bumps one
+    itself, and before COMMIT)."""
+    for room_id, seq in counters.items():
+        conn.execute(_SET_SEQ, (seq, room_id))
+    counters.clear()
 
 
 def _created(new: NewMessage, seq: int, created_at: datetime) -> AppendResult:
