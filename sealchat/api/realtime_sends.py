@@ -10,9 +10,10 @@ socket this is today's order: a message's broadcast, then its ack, messages in t
 they were stored; a big room's run of new messages from one socket is one broadcast
 (each recipient gets them in order, in one write), then their acks in order. A message
 that was not stored because its sender is not a member (a cold path: a query tells
-not_found from forbidden) gets its error from a task of its own, so it holds nobody up. A message naming sealed files (``attachments``) is stored in
-a transaction of its own (MessageService.send), in a task: its ack may pass acks of
-messages sent after it on the same socket.
+not_found from forbidden) gets its error from a task of its own, so it holds nobody up.
+A message naming sealed files (``attachments``) is stored in a transaction of its own
+(MessageService.send), in a task: its ack may pass acks of messages sent after it on the
+same socket.
 """
 
 from __future__ import annotations
