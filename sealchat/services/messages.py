@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -21,19 +22,24 @@ from sealchat.services import events
 from sealchat.services.rooms import RoomService
 
 # Random bytes for message ids, drawn from the OS in blocks rather than 16 at a time.
-_ID_BLOCK = 16 * 256
+_ID_BLOCK = 10 * 256
 _random = bytearray()
 
 
 def new_message_id() -> str:
-    """A random (version 4) UUID, as ``str(uuid.uuid4())`` spells it."""
+    """A time-ordered (version 7, RFC 9562) UUID, spelled as ``str(uuid.UUID)`` does: the
+    Unix time in milliseconds, then 74 random bits. New messages' ids thus land at the end
+    of the primary key's index (one page per batch) instead of on a random page each,
+    which on a database of hundreds of thousands of messages is most of an insert's cost.
+    The time it shows is the message's ``created_at`` anyway."""
     global _random
-    if len(_random) < 16:
+    if len(_random) < 10:
         _random = bytearray(os.urandom(_ID_BLOCK))
-    raw = _random[-16:]
-    del _random[-16:]
-    raw[6] = (raw[6] & 0x0F) | 0x40  # version 4
-    raw[8] = (raw[8] & 0x3F) | 0x80  # RFC 4122 variant
+    raw = bytearray((time.time_ns() // 1_000_000).to_bytes(6, "big"))
+    raw += _random[-10:]
+    del _random[-10:]
+    raw[6] = (raw[6] & 0x0F) | 0x70  # version 7
+    raw[8] = (raw[8] & 0x3F) | 0x80  # RFC 9562 variant
     h = raw.hex()
     return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
 
