@@ -36,11 +36,17 @@ def short_error(error: str) -> str:
     return "failed: " + error.replace("|", "/").replace("\n", " ")[:100]
 
 
-def median_rows(rows: list[Row], size_key: str, metric: str) -> list[Row]:
+def median_rows(
+    rows: list[Row], size_key: str, metric: str, own_medians: tuple[str, ...] = ()
+) -> list[Row]:
     """One row per (size, server), in first-seen order: the run whose ``metric`` is the
     median of that cell's runs (the lower one of an even count; failed runs left out, a
     cell whose runs all failed keeps its first), with every run's ``metric`` in ``runs``
-    (None for a failed run) and, for fan-out, every run's busy stall in ``runStalls``."""
+    (None for a failed run) and, for fan-out, every run's busy stall in ``runStalls``.
+
+    ``own_medians``: figures that are the median of their own across the cell's runs, not
+    the chosen run's (a latency percentile is not tied to the run of median CPU), with
+    every run's value in ``runs_<name>``."""
     cells: dict[tuple[int, str], list[Row]] = {}
     for row in rows:
         cells.setdefault((row[size_key], row["server"]), []).append(row)
@@ -56,6 +62,12 @@ def median_rows(rows: list[Row], size_key: str, metric: str) -> list[Row]:
             if "busyLagMax" in row:
                 row["runStalls"] = [r.get("lagMax") for r in runs]
                 row["runBusyStalls"] = [_busiest(r) for r in runs]
+            for name in own_medians:
+                values = [r.get(name) if "error" not in r else None for r in runs]
+                row[f"runs_{name}"] = values
+                present = sorted(float(v) for v in values if v is not None)
+                if present:
+                    row[name] = present[(len(present) - 1) // 2]
         chosen.append(row)
     return chosen
 
@@ -74,7 +86,8 @@ def repeats_note(small: list[Row], fanout: list[Row], repeat: int) -> str:
 
     parts = [
         f"Every cell ran {repeat} times, the servers taking turns; the tables show each "
-        "cell's median run (small rooms by messages/s, fan-out by CPU µs per delivery). "
+        "cell's median run (small rooms by messages/s, fan-out by CPU µs per delivery), "
+        "except the paced p50 and p99, which are the medians of their own over the runs. "
         "All runs:"
     ]
     for r in small:
@@ -83,9 +96,14 @@ def repeats_note(small: list[Row], fanout: list[Row], repeat: int) -> str:
     for r in fanout:
         if "runs" in r:
             stalls = " / ".join(fmt(v) for v in r.get("runStalls", []))
+            paced = " / ".join(
+                "failed" if v is None else fmt(v) for v in r.get("runs_pacedP99", [])
+            )
+            details = [f"stall {stalls} ms"] if stalls else []
+            details += [f"paced p99 {paced} ms"] if paced else []
             parts.append(
                 f"{r['recipients']} receivers {r['server']} {runs(r, 2)} µs"
-                + (f" (stall {stalls} ms);" if stalls else ";")
+                + (f" ({', '.join(details)});" if details else ";")
             )
     return " ".join(parts)
 
