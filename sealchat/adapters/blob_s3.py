@@ -80,21 +80,13 @@ class S3BlobStore:
         return size
 
     async def read(self, blob_id: str, start: int, end: int) -> AsyncIterator[bytes]:
-        from botocore.exceptions import BotoCoreError, ClientError
-
-        try:
-            got = await asyncio.to_thread(
-                self._s3.get_object,
-                Bucket=self._bucket,
-                Key=self.key(blob_id),
-                Range=f"bytes={start}-{end}",
-            )
-        except ClientError as exc:
-            if exc.response.get("Error", {}).get("Code") in {"NoSuchKey", "404"}:
-                raise NotFound("no such file") from None  # removed by the cleanup meanwhile
-            raise Unavailable(f"the blob store refused get_object: {exc}") from exc
-        except BotoCoreError as exc:
-            raise Unavailable(f"the blob store refused get_object: {exc}") from exc
+        got = await self._call(
+            "get_object",
+            missing_is_not_found=True,  # removed by the cleanup meanwhile
+            Bucket=self._bucket,
+            Key=self.key(blob_id),
+            Range=f"bytes={start}-{end}",
+        )
         body = got["Body"]
         try:
             while chunk := await asyncio.to_thread(body.read, READ_CHUNK_BYTES):
@@ -118,10 +110,19 @@ class S3BlobStore:
         )
         return {"ETag": answer["ETag"], "PartNumber": number}
 
-    async def _call(self, operation: str, **kwargs: Any) -> Any:
+    async def _call(
+        self, operation: str, *, missing_is_not_found: bool = False, **kwargs: Any
+    ) -> Any:
+        """An S3 operation on a worker thread; its failures as ``Unavailable`` (or, with
+        ``missing_is_not_found``, a missing key as ``NotFound``)."""
         from botocore.exceptions import BotoCoreError, ClientError
 
         try:
             return await asyncio.to_thread(getattr(self._s3, operation), **kwargs)
-        except (BotoCoreError, ClientError) as exc:
+        except ClientError as exc:
+            code = exc.response.get("Error", {}).get("Code")
+            if missing_is_not_found and code in {"NoSuchKey", "404"}:
+                raise NotFound("no such file") from None
+            raise Unavailable(f"the blob store refused {operation}: {exc}") from exc
+        except BotoCoreError as exc:
             raise Unavailable(f"the blob store refused {operation}: {exc}") from exc

@@ -277,12 +277,15 @@ class BroadcastManager(FastBroadcast, socketio.AsyncManager):  # type: ignore[mi
     ) -> None:
         """``emit`` of several events, in order, to the same room: a socket on the fast
         lane gets them all with one write."""
-        encodeds = [self.encode_event(event, data, namespace) for data in datas]
-        if any(encoded is None for encoded in encodeds):
-            for data in datas:
-                await self.emit(event, data, namespace, room=room, skip_sid=skip_sid)
-            return
-        await self.deliver_local(encodeds, namespace, room, skip_sid)  # type: ignore[arg-type]
+        encodeds = []
+        for data in datas:
+            encoded = self.encode_event(event, data, namespace)
+            if encoded is None:  # binary attachments: each event the manager's usual way
+                for each in datas:
+                    await self.emit(event, each, namespace, room=room, skip_sid=skip_sid)
+                return
+            encodeds.append(encoded)
+        await self.deliver_local(encodeds, namespace, room, skip_sid)
 
     def emit_now(self, event: str, data: Any, namespace: str, room: Any, skip_sid: Any) -> bool:
         """``emit`` done at once (``deliver_now``), or False: nothing was sent."""

@@ -216,9 +216,10 @@ class InlineSends:
             log.exception("unexpected error handling a socket event")
             acks = [INTERNAL_ACK] * len(group)
         for (send, _), ack in zip(group, acks, strict=True):
-            self._gate.release(send.sid)
-            if send.ack_id is not None and not self._sio.send_ack_now(send.sid, send.ack_id, ack):
-                await self._send_ack(send, ack)
+            if send.ack_id is not None and self._sio.send_ack_now(send.sid, send.ack_id, ack):
+                self._gate.release(send.sid)
+            else:
+                await self._answer(send, ack)
 
     async def _finish(self, send: _Send, outcome: StoreOutcome) -> None:
         try:
